@@ -1,0 +1,119 @@
+# SPDX-License-Identifier: Apache-2.0
+# One non-recursive Makefile for the whole federation.  Objects, generated
+# code and test binaries go to build/; nothing generated is committed.
+#   make            build both daemons
+#   make run/stop   bring the local federation up / down
+#   make check      install missing packages, build with -Werror, run every test
+#   make format     apply .clang-format;  make lint: format check + cppcheck
+#   SAN=1 make ...  build with AddressSanitizer and UndefinedBehaviorSanitizer
+
+VERSION  := 0.1.0
+BUILD    := build
+PKGS     := libzmq libprotobuf-c libpq openssl libmicrohttpd jansson
+PYTHON   := /usr/bin/python3
+
+WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wpointer-arith -Wsign-compare -Werror
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -pthread -D_GNU_SOURCE -DHOTLINE_VERSION='"$(VERSION)"'
+CPPFLAGS += -Icommon -I$(BUILD)/gen -MMD -MP
+LDLIBS   += -pthread
+
+ifeq ($(SAN),1)
+CFLAGS   += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS  += -fsanitize=address,undefined
+endif
+
+# pkg-config runs only when compiling, so `make clean` works without the libraries.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+
+COMMON_SRC   := $(wildcard common/*.c)
+CITY_SRC     := $(wildcard city-node/*.c)
+PROVINCE_SRC := $(wildcard province-node/*.c)
+UNIT_SRC     := $(wildcard tests/unit/*_test.c)
+PROTO_C      := $(BUILD)/gen/federation.pb-c.c
+ALL_C        := $(COMMON_SRC) $(CITY_SRC) $(PROVINCE_SRC) $(UNIT_SRC) \
+                $(wildcard common/*.h city-node/*.h province-node/*.h tests/unit/*.h)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIBCOMMON := $(BUILD)/libcommon.a
+CITY      := $(BUILD)/city-node
+PROVINCE  := $(BUILD)/province-node
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+
+.PHONY: all run stop check unit system format format-check lint deps clean
+all: $(CITY) $(PROVINCE)
+
+$(BUILD)/gen/federation.pb-c.c $(BUILD)/gen/federation.pb-c.h: proto/federation.proto
+	@mkdir -p $(@D)
+	protoc-c --c_out=$(BUILD)/gen -Iproto $<
+
+$(BUILD)/gen/city-sql.c: common/sql/embed.sh $(wildcard common/sql/*.sql city-node/sql/*.sql)
+	@mkdir -p $(@D)
+	sh $< node_migrations $(filter %.sql,$^) > $@
+
+$(BUILD)/gen/province-sql.c: common/sql/embed.sh $(wildcard common/sql/*.sql province-node/sql/*.sql)
+	@mkdir -p $(@D)
+	sh $< node_migrations $(filter %.sql,$^) > $@
+
+# Every object needs the generated protobuf header first.
+$(BUILD)/obj/%.o: %.c | $(BUILD)/gen/federation.pb-c.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARNINGS) $(PKG_CFLAGS) -c $< -o $@
+
+# Generated code is compiled without the project's warning set.
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(LIBCOMMON): $(call obj,$(COMMON_SRC)) $(BUILD)/obj/gen/federation.pb-c.o
+	$(AR) rcs $@ $^
+
+$(CITY): $(call obj,$(CITY_SRC)) $(BUILD)/obj/gen/city-sql.o $(LIBCOMMON)
+	$(CC) $(LDFLAGS) $^ $(PKG_LIBS) $(LDLIBS) -o $@
+
+$(PROVINCE): $(call obj,$(PROVINCE_SRC)) $(BUILD)/obj/gen/province-sql.o $(LIBCOMMON)
+	$(CC) $(LDFLAGS) $^ $(PKG_LIBS) $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ $(PKG_LIBS) -lcmocka $(LDLIBS) -o $@
+
+deps:
+	@deploy/install-deps
+
+run: deps all
+	@$(PYTHON) deploy/federation up
+
+stop:
+	@$(PYTHON) deploy/federation down
+
+check: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BINS)
+	@$(MAKE) --no-print-directory format-check
+	@tests/run $(UNIT_BINS)
+
+unit: all $(UNIT_BINS)
+	@tests/run --unit-only $(UNIT_BINS)
+
+system: all
+	@tests/run --system-only
+
+format:
+	clang-format -i $(ALL_C)
+
+format-check:
+	@clang-format --dry-run -Werror $(ALL_C) || \
+	  { echo "format: run 'make format' to fix the files above"; exit 1; }
+	@echo "format: $(words $(ALL_C)) files clean"
+
+lint: format-check
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 \
+	  --inline-suppr -Icommon $(COMMON_SRC) $(CITY_SRC) $(PROVINCE_SRC)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

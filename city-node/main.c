@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * main.c - the city node: a municipal 12345 hotline centre.
+ *
+ * Everything it shares with the province comes from common/; this file says
+ * what makes it a city: its routes and its link thread, the uplink to the
+ * province.
+ */
+#include "clock.h"
+#include "metrics.h"
+#include "node.h"
+#include "uplink.h"
+
+static void handle_link(struct http_request *req)
+{
+    struct node *node = http_app(req);
+    int64_t beat_us;
+    int up = metrics_link_up(&beat_us);
+    char stamp[CLOCK_RFC3339_LEN];
+    json_t *beat = json_null();
+
+    if (up && beat_us > 0) {
+        clock_format(beat_us, stamp);
+        beat = json_string(stamp);
+    }
+    http_reply_json(req, 200,
+                    json_pack("{s:s,s:b,s:o}", "province", node->cfg.province_endpoint,
+                              "connected", up, "last_heartbeat", beat));
+}
+
+static const struct http_route routes[] = {
+    {"GET", "/api/v1/federation/link", handle_link, ROLE_ADMIN | ROLE_AUDITOR},
+};
+
+static void health(json_t *obj)
+{
+    json_object_set_new(obj, "federation",
+                        json_string(metrics_link_up(NULL) ? "connected" : "disconnected"));
+}
+
+static const struct node_kind city = {
+    .role = NODE_CITY,
+    .program = "city-node",
+    .default_config = "/etc/12345/city-node.conf",
+    .routes = routes,
+    .nroutes = sizeof(routes) / sizeof(routes[0]),
+    .link_run = uplink_run,
+    .health = health,
+};
+
+int main(int argc, char **argv)
+{
+    return node_main(&city, argc, argv);
+}

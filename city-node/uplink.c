@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * uplink.c - the city's end of the federation.
+ *
+ * Runs in the city's link thread, which owns the DEALER to the province and
+ * a monitor of it.  libzmq connects and reconnects by itself; on top of that
+ * this file keeps a session: Hello until the province answers Welcome, then
+ * heartbeats both ways, and back to Hello when three are missed or the
+ * province asks for it.  libzmq gives up on a connection whose handshake
+ * failed, so when the province refuses our key the socket is made anew after
+ * a pause: an administrator may register the key meanwhile.  Refusals are
+ * logged at most once a minute, and the city keeps serving its own hotline
+ * whatever the state of the link.
+ */
+#include "uplink.h"
+
+#include "clock.h"
+#include "link.h"
+#include "log.h"
+#include "metrics.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <zmq.h>
+
+#define MISSED_BEATS 3
+/* After a refusal, wait this many heartbeat intervals before the next Hello. */
+#define REFUSED_BACKOFF 10
+#define COMPLAINT_INTERVAL_MS 60000
+
+struct uplink {
+    struct node *node;
+    void *dealer;
+    void *monitor;
+    int connected;
+    int64_t last_seen_ms;
+    int64_t hello_after_ms;
+    int64_t reopen_after_ms;
+    int64_t complained_ms;
+    unsigned generation; /* names each socket's monitor endpoint */
+};
+
+static int64_t backoff_ms(const struct uplink *up)
+{
+    return (int64_t)REFUSED_BACKOFF * up->node->cfg.heartbeat_interval_ms;
+}
+
+static void send_envelope(struct uplink *up, Fed__Envelope *env)
+{
+    if (link_send(up->dealer, NULL, env) < 0)
+        log_debug("cannot send %s now: %s", wire_payload_name(env->payload_case),
+                  zmq_strerror(zmq_errno()));
+}
+
+static void envelope_init(struct uplink *up, Fed__Envelope *env)
+{
+    /* The province's code is not configured: it is the province of our code. */
+    static char province[8];
+
+    snprintf(province, sizeof(province), "%.2s0000", up->node->cfg.node_code);
+    link_envelope_init(env, up->node->cfg.node_code, province, up->node->incarnation);
+}
+
+static void send_hello(struct uplink *up)
+{
+    Fed__Envelope env;
+    Fed__Hello h = FED__HELLO__INIT;
+
+    envelope_init(up, &env);
+    h.code = up->node->cfg.node_code;
+    h.name = up->node->cfg.node_name;
+    h.software = "city-node " HOTLINE_VERSION;
+    h.incarnation = up->node->incarnation;
+    env.payload_case = FED__ENVELOPE__PAYLOAD_HELLO;
+    env.hello = &h;
+    send_envelope(up, &env);
+}
+
+static void send_heartbeat(struct uplink *up)
+{
+    Fed__Envelope env;
+    Fed__Heartbeat hb = FED__HEARTBEAT__INIT;
+    Fed__Load load = FED__LOAD__INIT;
+
+    envelope_init(up, &env);
+    hb.load = &load;
+    env.payload_case = FED__ENVELOPE__PAYLOAD_HEARTBEAT;
+    env.heartbeat = &hb;
+    send_envelope(up, &env);
+}
+
+static void set_connected(struct uplink *up, int connected, const char *why)
+{
+    if (up->connected == connected)
+        return;
+    up->connected = connected;
+    metrics_set_link_up(connected, connected ? clock_now_us() : 0);
+    if (connected)
+        log_info("connected to the province");
+    else
+        log_warnx("disconnected from the province: %s", why);
+}
+
+/* Logs a refusal, once a minute at most: a misconfigured city retries forever. */
+static void complain(struct uplink *up, const char *what)
+{
+    int64_t now = clock_mono_ms();
+
+    if (up->complained_ms != 0 && now - up->complained_ms < COMPLAINT_INTERVAL_MS)
+        return;
+    up->complained_ms = now;
+    log_warnx("province refused %s", what);
+}
+
+static void on_message(struct uplink *up)
+{
+    Fed__Envelope *env = link_recv(up->dealer, NULL);
+    char what[WIRE_MAX_MESSAGE + 80];
+
+    if (env == NULL)
+        return;
+    up->last_seen_ms = clock_mono_ms();
+    switch (env->payload_case) {
+    case FED__ENVELOPE__PAYLOAD_WELCOME:
+        up->complained_ms = 0;
+        set_connected(up, 1, NULL);
+        break;
+    case FED__ENVELOPE__PAYLOAD_HEARTBEAT:
+        if (up->connected)
+            metrics_set_link_up(1, clock_now_us());
+        break;
+    case FED__ENVELOPE__PAYLOAD_REFUSE:
+        set_connected(up, 0, "refused");
+        if (strcmp(env->refuse->reason, "hello_required") == 0) {
+            up->hello_after_ms = 0;
+            break;
+        }
+        snprintf(what, sizeof(what), "the session: '%s' (%s)", env->refuse->reason,
+                 env->refuse->message);
+        complain(up, what);
+        up->hello_after_ms = clock_mono_ms() + backoff_ms(up);
+        break;
+    default:
+        log_debug("ignored %s from the province", wire_payload_name(env->payload_case));
+        break;
+    }
+    wire_free(env);
+}
+
+static void uplink_close(struct uplink *up)
+{
+    if (up->dealer != NULL) {
+        zmq_socket_monitor(up->dealer, NULL, 0);
+        zmq_close(up->dealer);
+        up->dealer = NULL;
+    }
+    if (up->monitor != NULL) {
+        zmq_close(up->monitor);
+        up->monitor = NULL;
+    }
+}
+
+/* Makes the DEALER and its monitor.  Returns 0, or -1 (logged). */
+static int uplink_open(struct uplink *up)
+{
+    const struct config *cfg = &up->node->cfg;
+    char endpoint[64];
+
+    snprintf(endpoint, sizeof(endpoint), "inproc://uplink-monitor-%u", up->generation++);
+    up->dealer = link_dealer_new(up->node->zmq, &up->node->keys, cfg->province_public_key,
+                                 cfg->province_endpoint, cfg->heartbeat_interval_ms);
+    if (up->dealer == NULL)
+        return -1;
+    if (zmq_socket_monitor(up->dealer, endpoint,
+                           ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0 ||
+        (up->monitor = zmq_socket(up->node->zmq, ZMQ_PAIR)) == NULL ||
+        zmq_connect(up->monitor, endpoint) != 0) {
+        log_warnx("cannot monitor the uplink: %s", zmq_strerror(zmq_errno()));
+        uplink_close(up);
+        return -1;
+    }
+    return 0;
+}
+
+/* Reads one socket event: a failed handshake means the province refused our key. */
+static void on_monitor(struct uplink *up)
+{
+    zmq_msg_t head, addr;
+    uint16_t event = 0;
+
+    zmq_msg_init(&head);
+    zmq_msg_init(&addr);
+    if (zmq_msg_recv(&head, up->monitor, ZMQ_DONTWAIT) >= 0 && zmq_msg_more(&head) &&
+        zmq_msg_recv(&addr, up->monitor, ZMQ_DONTWAIT) >= 0 && zmq_msg_size(&head) >= 2)
+        memcpy(&event, zmq_msg_data(&head), sizeof(event));
+    zmq_msg_close(&head);
+    zmq_msg_close(&addr);
+
+    if (event & (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                 ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL))
+    {
+        complain(up, "our key (curve handshake failed); is this node registered there?");
+        uplink_close(up);
+        up->reopen_after_ms = clock_mono_ms() + backoff_ms(up);
+    } else if (event & ZMQ_EVENT_DISCONNECTED)
+        set_connected(up, 0, "connection lost");
+}
+
+static void on_tick(struct uplink *up)
+{
+    int64_t now = clock_mono_ms();
+    int64_t limit = (int64_t)MISSED_BEATS * up->node->cfg.heartbeat_interval_ms;
+
+    if (up->dealer == NULL) {
+        if (now < up->reopen_after_ms || uplink_open(up) < 0)
+            return;
+        up->hello_after_ms = 0;
+    }
+    if (up->connected && now - up->last_seen_ms > limit)
+        set_connected(up, 0, "no heartbeat");
+    if (up->connected)
+        send_heartbeat(up);
+    else if (now >= up->hello_after_ms)
+        send_hello(up);
+}
+
+int uplink_run(struct node *node, void *control)
+{
+    struct uplink up = {.node = node};
+    int rc = -1;
+
+    if (uplink_open(&up) < 0)
+        goto out;
+    metrics_set_link_up(0, 0);
+    log_info("uplink to '%s'", node->cfg.province_endpoint);
+
+    int64_t next_tick = clock_mono_ms();
+    for (;;) {
+        zmq_pollitem_t items[] = {
+            {control, 0, ZMQ_POLLIN, 0},
+            {up.monitor, 0, ZMQ_POLLIN, 0},
+            {up.dealer, 0, ZMQ_POLLIN, 0},
+        };
+        int n = up.dealer != NULL ? 3 : 1;
+        int64_t wait = next_tick - clock_mono_ms();
+        if (zmq_poll(items, n, wait > 0 ? (long)wait : 0) < 0 && zmq_errno() != EINTR) {
+            log_warnx("link poll failed: %s", zmq_strerror(zmq_errno()));
+            goto out;
+        }
+        if (items[0].revents & ZMQ_POLLIN)
+            break;
+        if (n > 1 && (items[2].revents & ZMQ_POLLIN))
+            on_message(&up);
+        if (n > 1 && (items[1].revents & ZMQ_POLLIN))
+            on_monitor(&up);
+        if (clock_mono_ms() >= next_tick) {
+            on_tick(&up);
+            next_tick = clock_mono_ms() + node->cfg.heartbeat_interval_ms;
+        }
+    }
+    rc = 0;
+out:
+    uplink_close(&up);
+    metrics_set_link_up(0, 0);
+    return rc;
+}

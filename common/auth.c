@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * auth.c - principals and their tokens.
+ *
+ * auth_lookup runs in HTTP workers for every authenticated request, on the
+ * worker's own connection; the rest runs in the main thread during `init`.
+ */
+#include "auth.h"
+
+#include "clock.h"
+#include "log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const role_names[] = {
+    "admin", "operator", "manager", "unit", "auditor", "service",
+};
+
+#define NROLES (sizeof(role_names) / sizeof(role_names[0]))
+
+int auth_role_parse(const char *name, enum role *out)
+{
+    for (size_t i = 0; i < NROLES; i++) {
+        if (strcmp(name, role_names[i]) == 0) {
+            *out = (enum role)(1 << i);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+const char *auth_role_name(enum role role)
+{
+    for (size_t i = 0; i < NROLES; i++)
+        if (role == (enum role)(1 << i))
+            return role_names[i];
+    return "unknown";
+}
+
+/* A token is 64 lower-case hex digits; anything else is not worth a query. */
+static int token_well_formed(const char *token)
+{
+    return strlen(token) == CRYPTO_TOKEN_LEN &&
+           strspn(token, "0123456789abcdef") == CRYPTO_TOKEN_LEN;
+}
+
+int auth_lookup(struct db *db, const char *token, struct principal *out)
+{
+    char hash[CRYPTO_SHA256_HEX_LEN + 1];
+    const char *p[] = {hash};
+
+    if (!token_well_formed(token))
+        return 0;
+    crypto_sha256_hex(token, CRYPTO_TOKEN_LEN, hash);
+    PGresult *res = db_query(db,
+                             "SELECT id, role, name FROM principals"
+                             " WHERE token_sha256 = $1 AND revoked_at IS NULL",
+                             1, p);
+    if (res == NULL)
+        return -1;
+    int found = PQntuples(res) == 1 && auth_role_parse(PQgetvalue(res, 0, 1), &out->role) == 0;
+    if (found) {
+        out->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        snprintf(out->name, sizeof(out->name), "%s", PQgetvalue(res, 0, 2));
+    }
+    PQclear(res);
+    return found;
+}
+
+/* Registers the hash of 'token'; an already registered one is left alone. */
+static long long auth_register(struct db *db, const char *name, enum role role,
+                               const char *token)
+{
+    char hash[CRYPTO_SHA256_HEX_LEN + 1], at[CLOCK_RFC3339_LEN];
+    const char *p[] = {name, auth_role_name(role), hash, at};
+
+    crypto_sha256_hex(token, strlen(token), hash);
+    clock_format(clock_now_us(), at);
+    PGresult *res = db_query(db,
+                             "INSERT INTO principals (name, role, token_sha256, created_at)"
+                             " VALUES ($1, $2, $3, $4)"
+                             " ON CONFLICT (token_sha256) DO UPDATE SET revoked_at = NULL"
+                             " RETURNING id",
+                             4, p);
+    if (res == NULL)
+        return -1;
+    long long id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return id;
+}
+
+long long auth_create(struct db *db, const char *name, enum role role,
+                      char token[CRYPTO_TOKEN_LEN + 1])
+{
+    if (crypto_token_new(token) < 0) {
+        log_warnx("cannot draw a random token");
+        return -1;
+    }
+    return auth_register(db, name, role, token);
+}
+
+int auth_admin_token_ensure(struct db *db, const char *path)
+{
+    char token[CRYPTO_TOKEN_LEN + 2];
+    size_t len;
+
+    if (crypto_secret_read(path, token, sizeof(token), &len) == 0) {
+        while (len > 0 && token[len - 1] == '\n')
+            token[--len] = '\0';
+        if (!token_well_formed(token)) {
+            log_warnx("'%s' does not hold a token", path);
+            return -1;
+        }
+        return auth_register(db, "admin", ROLE_ADMIN, token) < 0 ? -1 : 0;
+    }
+    if (errno != ENOENT) {
+        if (errno == EPERM)
+            log_warnx("'%s' must be a file only its owner can read (mode 0600)", path);
+        else
+            log_warn("cannot read '%s'", path);
+        return -1;
+    }
+    if (auth_create(db, "admin", ROLE_ADMIN, token) < 0)
+        return -1;
+    strcat(token, "\n");
+    if (crypto_secret_write(path, token, strlen(token)) < 0) {
+        log_warn("cannot write '%s'", path);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * auth.h - principals: who calls the HTTP API, with which role.
+ *
+ * A principal holds a bearer token of 256 random bits; the node stores only
+ * its SHA-256, so a copy of the database does not let anyone in.
+ */
+#ifndef HOTLINE_AUTH_H
+#define HOTLINE_AUTH_H
+
+#include "crypto.h"
+#include "db.h"
+
+enum role {
+    ROLE_ADMIN = 1 << 0,
+    ROLE_OPERATOR = 1 << 1,
+    ROLE_MANAGER = 1 << 2,
+    ROLE_UNIT = 1 << 3,
+    ROLE_AUDITOR = 1 << 4,
+    ROLE_SERVICE = 1 << 5,
+};
+
+#define AUTH_MAX_NAME 200
+
+struct principal {
+    long long id;
+    enum role role;
+    char name[AUTH_MAX_NAME + 1];
+};
+
+/* The role called 'name' ("admin", ...).  Returns 0, or -1 if unknown. */
+int auth_role_parse(const char *name, enum role *out);
+/* The name of 'role'. */
+const char *auth_role_name(enum role role);
+
+/*
+ * Looks up the live principal holding 'token'.  Returns 1 and fills 'out' if
+ * found, 0 if the token is unknown or revoked, -1 if the database failed.
+ */
+int auth_lookup(struct db *db, const char *token, struct principal *out);
+
+/*
+ * Creates a principal called 'name' with 'role' and a new token, written to
+ * 'token'.  Returns the principal's id, or -1 on error (logged).
+ */
+long long auth_create(struct db *db, const char *name, enum role role,
+                      char token[CRYPTO_TOKEN_LEN + 1]);
+
+/*
+ * Makes sure the admin token in the file 'path' exists and is registered:
+ * creates both if the file is missing, and registers the file's token again
+ * if the database lost it.  Returns 0, or -1 on error (logged).
+ */
+int auth_admin_token_ensure(struct db *db, const char *path);
+
+#endif

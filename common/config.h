@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * config.h - a node's configuration: one table of typed options with bounds
+ * and defaults, read from a file of `key = value` lines.  A '#' at the
+ * start of a line or after a blank starts a comment; inside a value it is a
+ * character like any other (Z85 keys contain it).
+ *
+ * The same table serves both daemons; each option says which roles accept
+ * it, so a city-only key in a province file is an error, like a typo.
+ */
+#ifndef HOTLINE_CONFIG_H
+#define HOTLINE_CONFIG_H
+
+#include "keys.h"
+#include "log.h"
+
+#include <stddef.h>
+
+enum node_role {
+    NODE_PROVINCE = 1 << 0,
+    NODE_CITY = 1 << 1,
+};
+
+#define NODE_CODE_LEN 6
+
+struct config {
+    enum node_role role;
+    char node_code[NODE_CODE_LEN + 1];
+    char *node_name;
+    char *data_dir;
+    char *database;
+    char *http_address;
+    int http_port;
+    int http_threads;
+    int heartbeat_interval_ms;
+    enum log_level log_level;
+    char *province_endpoint;                          /* city */
+    char province_public_key[CURVE_KEY_Z85_LEN + 1]; /* city */
+    char *federation_bind;                            /* province */
+};
+
+/*
+ * Parses the text of a configuration file for 'role' into 'cfg', naming
+ * 'source' in messages.  Every option is checked against its type and bounds;
+ * missing options take their default, and a missing required option is an
+ * error.  Returns 0 on success.  On error returns -1, writes a message naming
+ * the line and the option into 'err', and leaves 'cfg' empty.
+ */
+int config_parse(struct config *cfg, enum node_role role, const char *source, const char *text,
+                 char *err, size_t errlen);
+
+/* Reads the file at 'path' and parses it as config_parse() does. */
+int config_load(struct config *cfg, enum node_role role, const char *path, char *err,
+                size_t errlen);
+
+/* Releases what 'cfg' holds; safe on an empty or already freed config. */
+void config_free(struct config *cfg);
+
+/* Returns 1 if 's' is a GB/T 2260 code valid for 'role', else 0. */
+int config_code_valid(const char *s, enum node_role role);
+
+#endif

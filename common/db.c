@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * db.c - the only code that talks to libpq.
+ *
+ * Each thread owns its connections: the main thread for init and migrations,
+ * each HTTP worker one through db_thread(), the link thread its own.  When
+ * the server goes away a statement fails, the caller answers with an error,
+ * and the next use resets the connection.
+ */
+#include "db.h"
+
+#include "clock.h"
+#include "log.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct db {
+    PGconn *conn;
+    char sqlstate[6];
+};
+
+/* Keeps migrations of concurrent node starts from interleaving. */
+#define MIGRATION_LOCK_KEY "4412345"
+
+/* Server notices ("relation already exists, skipping") are not worth a line. */
+static void on_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+struct db *db_connect(const char *conninfo, int wait_seconds)
+{
+    struct db *db = calloc(1, sizeof(*db));
+    int64_t deadline = clock_mono_ms() + (int64_t)wait_seconds * 1000;
+
+    if (db == NULL)
+        return NULL;
+    for (;;) {
+        db->conn = PQconnectdb(conninfo);
+        if (PQstatus(db->conn) == CONNECTION_OK) {
+            PQsetNoticeProcessor(db->conn, on_notice, NULL);
+            return db;
+        }
+        if (clock_mono_ms() >= deadline)
+            break;
+        PQfinish(db->conn);
+        usleep(200 * 1000);
+    }
+    log_warnx("cannot connect to the database: %s", PQerrorMessage(db->conn));
+    db_free(db);
+    return NULL;
+}
+
+void db_free(struct db *db)
+{
+    if (db == NULL)
+        return;
+    PQfinish(db->conn);
+    free(db);
+}
+
+static pthread_key_t thread_key;
+static pthread_once_t thread_key_once = PTHREAD_ONCE_INIT;
+
+static void thread_db_free(void *p)
+{
+    db_free(p);
+}
+
+static void thread_key_make(void)
+{
+    pthread_key_create(&thread_key, thread_db_free);
+}
+
+struct db *db_thread(const char *conninfo)
+{
+    pthread_once(&thread_key_once, thread_key_make);
+    struct db *db = pthread_getspecific(thread_key);
+
+    if (db != NULL)
+        return db_alive(db) ? db : NULL;
+    db = db_connect(conninfo, 0);
+    if (db != NULL)
+        pthread_setspecific(thread_key, db);
+    return db;
+}
+
+int db_alive(struct db *db)
+{
+    if (PQstatus(db->conn) == CONNECTION_OK)
+        return 1;
+    PQreset(db->conn);
+    if (PQstatus(db->conn) == CONNECTION_OK) {
+        log_info("reconnected to the database");
+        return 1;
+    }
+    return 0;
+}
+
+/* Logs a failed statement.  Data exceptions (class 22) echo their input, so
+ * only their code is logged. */
+static void db_report(struct db *db, const PGresult *res)
+{
+    const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *primary = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+
+    snprintf(db->sqlstate, sizeof(db->sqlstate), "%s", state != NULL ? state : "08000");
+    if (strncmp(db->sqlstate, "22", 2) == 0 || primary == NULL)
+        log_warnx("database error '%s'", db->sqlstate);
+    else
+        log_warnx("database error '%s': %s", db->sqlstate, primary);
+}
+
+PGresult *db_query(struct db *db, const char *sql, int n, const char *const *params)
+{
+    PGresult *res = PQexecParams(db->conn, sql, n, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(res);
+
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+        db->sqlstate[0] = '\0';
+        return res;
+    }
+    db_report(db, res);
+    PQclear(res);
+    return NULL;
+}
+
+int db_exec(struct db *db, const char *sql, int n, const char *const *params)
+{
+    PGresult *res = db_query(db, sql, n, params);
+
+    PQclear(res);
+    return res != NULL ? 0 : -1;
+}
+
+const char *db_sqlstate(const struct db *db)
+{
+    return db->sqlstate;
+}
+
+int db_begin(struct db *db)
+{
+    return db_exec(db, "BEGIN", 0, NULL);
+}
+
+int db_commit(struct db *db)
+{
+    return db_exec(db, "COMMIT", 0, NULL);
+}
+
+void db_rollback(struct db *db)
+{
+    if (PQtransactionStatus(db->conn) != PQTRANS_IDLE)
+        (void)db_exec(db, "ROLLBACK", 0, NULL);
+}
+
+/* Runs one migration script; scripts are compiled in, never user input. */
+static int db_script(struct db *db, const char *sql)
+{
+    PGresult *res = PQexec(db->conn, sql);
+    ExecStatusType st = PQresultStatus(res);
+
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        db_report(db, res);
+        PQclear(res);
+        return -1;
+    }
+    PQclear(res);
+    return 0;
+}
+
+static int migration_applied(struct db *db, int version)
+{
+    char v[16];
+    const char *p[] = {v};
+
+    snprintf(v, sizeof(v), "%d", version);
+    PGresult *res = db_query(db, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, p);
+    if (res == NULL)
+        return -1;
+    int found = PQntuples(res) > 0;
+    PQclear(res);
+    return found;
+}
+
+static int migrate_locked(struct db *db, const struct migration *list, size_t n)
+{
+    int applied = 0;
+
+    if (db_exec(db,
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version integer PRIMARY KEY, name text NOT NULL,"
+                " applied_at timestamptz NOT NULL)",
+                0, NULL) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        const struct migration *m = &list[i];
+        char v[16], at[CLOCK_RFC3339_LEN];
+        const char *p[] = {v, m->name, at};
+
+        int found = migration_applied(db, m->version);
+        if (found < 0)
+            return -1;
+        if (found)
+            continue;
+        snprintf(v, sizeof(v), "%d", m->version);
+        clock_format(clock_now_us(), at);
+        if (db_begin(db) < 0 || db_script(db, m->sql) < 0 ||
+            db_exec(db, "INSERT INTO schema_migrations VALUES ($1, $2, $3)", 3, p) < 0 ||
+            db_commit(db) < 0) {
+            log_warnx("migration %d '%s' failed", m->version, m->name);
+            db_rollback(db);
+            return -1;
+        }
+        log_info("applied migration %d '%s'", m->version, m->name);
+        applied++;
+    }
+    return applied;
+}
+
+int db_migrate(struct db *db, const struct migration *list, size_t n)
+{
+    if (db_exec(db, "SELECT pg_advisory_lock(" MIGRATION_LOCK_KEY ")", 0, NULL) < 0)
+        return -1;
+    int applied = migrate_locked(db, list, n);
+    (void)db_exec(db, "SELECT pg_advisory_unlock(" MIGRATION_LOCK_KEY ")", 0, NULL);
+    return applied;
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * db.h - PostgreSQL through libpq: connect with retry, parameterised
+ * queries, transactions and schema migrations.
+ *
+ * A struct db is one connection used by one thread.  SQL text is always a
+ * constant; every value travels as a parameter.
+ */
+#ifndef HOTLINE_DB_H
+#define HOTLINE_DB_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+struct db;
+
+struct migration {
+    int version;
+    const char *name;
+    const char *sql;
+};
+
+/*
+ * Connects with 'conninfo', retrying for up to 'wait_seconds' (0: once).
+ * Returns a ready connection, or NULL with the reason logged.
+ */
+struct db *db_connect(const char *conninfo, int wait_seconds);
+
+/* Closes the connection; db_free(NULL) does nothing. */
+void db_free(struct db *db);
+
+/*
+ * The calling thread's own connection, made on first use and closed when the
+ * thread exits; reconnects if the server went away.  Returns NULL (logged)
+ * if the database cannot be reached now.
+ */
+struct db *db_thread(const char *conninfo);
+
+/* Returns 1 if the connection is up, trying one reset if it is not. */
+int db_alive(struct db *db);
+
+/*
+ * Runs 'sql' with 'n' text parameters (NULL for SQL NULL).  Returns the
+ * result, which the caller frees with PQclear, or NULL on error (logged
+ * without the parameters' values).
+ */
+PGresult *db_query(struct db *db, const char *sql, int n, const char *const *params);
+
+/* As db_query, for statements whose result is not needed.  Returns 0 or -1. */
+int db_exec(struct db *db, const char *sql, int n, const char *const *params);
+
+/* The SQLSTATE of the last failed statement, "" if none. */
+const char *db_sqlstate(const struct db *db);
+
+int db_begin(struct db *db);
+int db_commit(struct db *db);
+/* Rolls back; errors are logged and otherwise ignored. */
+void db_rollback(struct db *db);
+
+/*
+ * Applies, in version order and each in its own transaction, the migrations
+ * of 'list' not yet recorded in schema_migrations.  Concurrent callers on the
+ * same database wait for each other.  Returns the number applied, or -1.
+ */
+int db_migrate(struct db *db, const struct migration *list, size_t n);
+
+#endif

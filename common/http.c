@@ -1,0 +1,427 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * http.c - the HTTP shell of a node: routing, authentication, bodies and
+ * answers, over libmicrohttpd's thread pool.
+ *
+ * Every request runs in one worker thread from start to end.  The answer is
+ * queued on a later callback than the first one of the request, so that
+ * libmicrohttpd keeps the connection alive.  A handler never sees a request
+ * whose caller lacks the route's role.
+ */
+#include "http.h"
+
+#include "log.h"
+#include "metrics.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_PARAMS 8
+#define MAX_SEGMENTS 16
+
+struct http_server {
+    struct MHD_Daemon *mhd;
+    const struct http_route *routes;
+    size_t nroutes;
+    char **labels; /* metric label set of each route */
+    http_auth_fn *auth;
+    void *app;
+};
+
+struct http_request {
+    struct http_server *srv;
+    struct MHD_Connection *conn;
+    const char *method;
+    char *body;
+    size_t body_len;
+    int too_large;
+    size_t route;
+    char *path; /* copy of the URL path, split into segments */
+    const char *param_names[MAX_PARAMS];
+    size_t param_len[MAX_PARAMS];
+    const char *param_values[MAX_PARAMS];
+    size_t nparams;
+    struct principal principal;
+    int authenticated;
+    json_t *json;
+    struct MHD_Response *response;
+    int status;
+};
+
+void *http_app(const struct http_request *req)
+{
+    return req->srv->app;
+}
+
+const struct http_server *http_server_of(const struct http_request *req)
+{
+    return req->srv;
+}
+
+const struct principal *http_principal(const struct http_request *req)
+{
+    return req->authenticated ? &req->principal : NULL;
+}
+
+const char *http_path_param(const struct http_request *req, const char *name)
+{
+    for (size_t i = 0; i < req->nparams; i++)
+        if (strlen(name) == req->param_len[i] &&
+            strncmp(req->param_names[i], name, req->param_len[i]) == 0)
+            return req->param_values[i];
+    return NULL;
+}
+
+const char *http_query_param(const struct http_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+static void reply(struct http_request *req, int status, const char *content_type, char *data,
+                  size_t len)
+{
+    if (req->response != NULL) {
+        log_warnx("http: a handler answered twice");
+        free(data);
+        return;
+    }
+    req->response = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+    if (req->response == NULL) {
+        free(data);
+        return;
+    }
+    MHD_add_response_header(req->response, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    MHD_add_response_header(req->response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(req->response, "X-Content-Type-Options", "nosniff");
+    req->status = status;
+}
+
+void http_reply_json(struct http_request *req, int status, json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+
+    json_decref(body);
+    if (text == NULL) {
+        http_reply_error(req, 500, "internal", "cannot encode the answer");
+        return;
+    }
+    reply(req, status, "application/json", text, strlen(text));
+}
+
+void http_reply_error(struct http_request *req, int status, const char *code, const char *fmt,
+                      ...)
+{
+    char message[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof(message), fmt, ap);
+    va_end(ap);
+    http_reply_json(req, status,
+                    json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message));
+}
+
+void http_reply_text(struct http_request *req, int status, const char *content_type,
+                     const char *text, size_t len)
+{
+    char *copy = malloc(len > 0 ? len : 1);
+
+    if (copy == NULL) {
+        http_reply_error(req, 500, "internal", "out of memory");
+        return;
+    }
+    memcpy(copy, text, len);
+    reply(req, status, content_type, copy, len);
+}
+
+json_t *http_body_json(struct http_request *req)
+{
+    json_error_t jerr;
+
+    if (req->json != NULL)
+        return req->json;
+    if (req->too_large) {
+        http_reply_error(req, 413, "body_too_large", "the request body exceeds %d bytes",
+                         HTTP_MAX_BODY);
+        return NULL;
+    }
+    if (req->body_len == 0) {
+        http_reply_error(req, 400, "body_missing", "a JSON object is required");
+        return NULL;
+    }
+    req->json = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (req->json == NULL) {
+        http_reply_error(req, 400, "malformed_json", "the body is not valid JSON: %s", jerr.text);
+        return NULL;
+    }
+    if (!json_is_object(req->json)) {
+        http_reply_error(req, 400, "malformed_json", "the body must be a JSON object");
+        return NULL;
+    }
+    return req->json;
+}
+
+/* Splits 's' in place at '/' into at most 'max' segments.  Returns the count,
+ * or -1 if there are more. */
+static int split(char *s, char **seg, int max)
+{
+    char *save = NULL;
+    int n = 0;
+
+    for (char *p = strtok_r(s, "/", &save); p != NULL; p = strtok_r(NULL, "/", &save)) {
+        if (n == max)
+            return -1;
+        seg[n++] = p;
+    }
+    return n;
+}
+
+/* Matches the split URL against 'pattern', recording its parameters. */
+static int route_match(struct http_request *req, const char *pattern, char **seg, int nseg)
+{
+    const char *p = pattern;
+
+    req->nparams = 0;
+    for (int i = 0; i < nseg; i++) {
+        if (*p++ != '/')
+            return 0;
+        size_t len = strcspn(p, "/");
+        if (p[0] == '{' && len > 2 && p[len - 1] == '}') {
+            if (req->nparams == MAX_PARAMS)
+                return 0;
+            req->param_names[req->nparams] = p + 1;
+            req->param_len[req->nparams] = len - 2;
+            req->param_values[req->nparams++] = seg[i];
+        } else if (strlen(seg[i]) != len || strncmp(p, seg[i], len) != 0) {
+            return 0;
+        }
+        p += len;
+    }
+    return *p == '\0' || (nseg == 0 && strcmp(p, "/") == 0);
+}
+
+/* Finds the caller's principal.  Returns 1, or 0 having answered. */
+static int authenticate(struct http_request *req, unsigned roles)
+{
+    const char *h = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+                                                MHD_HTTP_HEADER_AUTHORIZATION);
+
+    if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
+        http_reply_error(req, 401, "unauthorized", "a bearer token is required");
+        return 0;
+    }
+    int found = req->srv->auth(req->srv->app, h + 7, &req->principal);
+    if (found < 0) {
+        http_reply_error(req, 503, "database_unavailable", "the database cannot be reached");
+        return 0;
+    }
+    if (found == 0) {
+        http_reply_error(req, 401, "unauthorized", "the token is not valid");
+        return 0;
+    }
+    req->authenticated = 1;
+    if (!(req->principal.role & roles)) {
+        http_reply_error(req, 403, "forbidden", "the role '%s' may not do this",
+                         auth_role_name(req->principal.role));
+        return 0;
+    }
+    return 1;
+}
+
+static void dispatch(struct http_request *req, const char *url)
+{
+    struct http_server *srv = req->srv;
+    char *seg[MAX_SEGMENTS];
+    char allow[128] = "";
+    int nseg;
+
+    req->route = METRICS_NO_ROUTE;
+    req->path = strdup(url);
+    if (req->path == NULL || (nseg = split(req->path, seg, MAX_SEGMENTS)) < 0) {
+        http_reply_error(req, 404, "not_found", "no such resource");
+        return;
+    }
+    for (size_t i = 0; i < srv->nroutes; i++) {
+        const struct http_route *r = &srv->routes[i];
+        if (!route_match(req, r->path, seg, nseg))
+            continue;
+        if (strcmp(r->method, req->method) != 0) {
+            size_t used = strlen(allow);
+            snprintf(allow + used, sizeof(allow) - used, "%s%s", used > 0 ? ", " : "", r->method);
+            continue;
+        }
+        req->route = i;
+        if (r->roles != 0 && !authenticate(req, r->roles))
+            return;
+        r->handler(req);
+        if (req->response == NULL)
+            http_reply_error(req, 500, "internal", "no answer");
+        return;
+    }
+    if (allow[0] != '\0') {
+        http_reply_error(req, 405, "method_not_allowed", "use %s", allow);
+        MHD_add_response_header(req->response, MHD_HTTP_HEADER_ALLOW, allow);
+        return;
+    }
+    http_reply_error(req, 404, "not_found", "no such resource");
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_size, void **state)
+{
+    struct http_request *req = *state;
+
+    (void)version;
+    if (req == NULL) {
+        req = calloc(1, sizeof(*req));
+        if (req == NULL)
+            return MHD_NO;
+        req->srv = cls;
+        req->conn = conn;
+        req->method = method;
+        *state = req;
+        return MHD_YES;
+    }
+    if (*upload_size > 0) {
+        size_t n = *upload_size;
+        *upload_size = 0;
+        if (req->too_large || req->body_len + n > HTTP_MAX_BODY) {
+            req->too_large = 1;
+            return MHD_YES;
+        }
+        char *grown = realloc(req->body, req->body_len + n);
+        if (grown == NULL)
+            return MHD_NO;
+        memcpy(grown + req->body_len, upload_data, n);
+        req->body = grown;
+        req->body_len += n;
+        return MHD_YES;
+    }
+    if (req->response == NULL)
+        dispatch(req, url);
+    if (req->response == NULL)
+        return MHD_NO;
+    if (req->status == 401)
+        MHD_add_response_header(req->response, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    metrics_http(req->route, req->status);
+    return MHD_queue_response(conn, (unsigned)req->status, req->response);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct http_request *req = *state;
+
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    if (req == NULL)
+        return;
+    if (req->response != NULL)
+        MHD_destroy_response(req->response);
+    json_decref(req->json);
+    free(req->body);
+    free(req->path);
+    free(req);
+    *state = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char text[256];
+
+    (void)cls;
+    vsnprintf(text, sizeof(text), fmt, ap);
+    text[strcspn(text, "\n")] = '\0';
+    log_warnx("http: %s", text);
+}
+
+static void labels_free(char **labels, size_t n)
+{
+    if (labels == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(labels[i]);
+    free(labels);
+}
+
+static char **labels_new(const struct http_route *routes, size_t n)
+{
+    char **labels = calloc(n, sizeof(*labels));
+
+    for (size_t i = 0; labels != NULL && i < n; i++) {
+        if (asprintf(&labels[i], "method=\"%s\",route=\"%s\"", routes[i].method,
+                     routes[i].path) < 0) {
+            labels[i] = NULL;
+            labels_free(labels, n);
+            return NULL;
+        }
+    }
+    return labels;
+}
+
+struct http_server *http_server_new(const struct http_options *opt, const struct http_route *routes,
+                                    size_t nroutes, http_auth_fn *auth, void *app)
+{
+    struct http_server *srv = calloc(1, sizeof(*srv));
+    struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)opt->port)};
+    struct sockaddr_in a4 = {.sin_family = AF_INET, .sin_port = htons((uint16_t)opt->port)};
+    const struct sockaddr *addr;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+
+    if (srv == NULL || nroutes > METRICS_MAX_ROUTES)
+        goto fail;
+    if (inet_pton(AF_INET, opt->address, &a4.sin_addr) == 1) {
+        addr = (const struct sockaddr *)&a4;
+    } else if (inet_pton(AF_INET6, opt->address, &a6.sin6_addr) == 1) {
+        addr = (const struct sockaddr *)&a6;
+        flags |= MHD_USE_IPv6;
+    } else {
+        log_warnx("http: '%s' is not an IP address", opt->address);
+        goto fail;
+    }
+    srv->routes = routes;
+    srv->nroutes = nroutes;
+    srv->auth = auth;
+    srv->app = app;
+    srv->labels = labels_new(routes, nroutes);
+    if (srv->labels == NULL)
+        goto fail;
+    srv->mhd = MHD_start_daemon(
+        flags, (uint16_t)opt->port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
+        on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)opt->threads, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, NULL, MHD_OPTION_END);
+    if (srv->mhd == NULL) {
+        log_warnx("http: cannot listen on '%s' port %d", opt->address, opt->port);
+        goto fail;
+    }
+    return srv;
+
+fail:
+    http_server_free(srv);
+    return NULL;
+}
+
+void http_server_free(struct http_server *srv)
+{
+    if (srv == NULL)
+        return;
+    if (srv->mhd != NULL)
+        MHD_stop_daemon(srv->mhd);
+    labels_free(srv->labels, srv->nroutes);
+    free(srv);
+}
+
+void http_server_metrics(const struct http_server *srv, FILE *out)
+{
+    metrics_render(out, (const char *const *)srv->labels, srv->nroutes);
+}

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * http.h - the HTTP server: libmicrohttpd with one route table, bearer-token
+ * authentication, JSON in and out, and the error format of the API:
+ * {"error": {"code": "...", "message": "..."}}.
+ *
+ * A handler runs in one of the server's worker threads and answers exactly
+ * once through http_reply_json, http_reply_error or http_reply_text.
+ */
+#ifndef HOTLINE_HTTP_H
+#define HOTLINE_HTTP_H
+
+#include "auth.h"
+
+#include <jansson.h>
+#include <stddef.h>
+
+#define HTTP_MAX_BODY (1024 * 1024)
+
+struct http_request;
+struct http_server;
+
+typedef void http_handler(struct http_request *req);
+
+struct http_route {
+    const char *method;
+    const char *path;      /* segments in braces match one segment: /tickets/{id} */
+    http_handler *handler;
+    unsigned roles;        /* enum role bits allowed; 0: no token needed */
+};
+
+/*
+ * Looks up the principal holding 'token' for the application 'app'.
+ * Returns 1 if found (filling 'out'), 0 if not, -1 if it cannot tell now.
+ */
+typedef int http_auth_fn(void *app, const char *token, struct principal *out);
+
+struct http_options {
+    const char *address; /* IPv4 or IPv6 literal */
+    int port;
+    int threads;
+};
+
+/*
+ * Starts serving 'routes' (kept by reference, at most METRICS_MAX_ROUTES)
+ * on the worker threads.  'app' is handed to every handler.  Returns the
+ * running server, or NULL with the reason logged.
+ */
+struct http_server *http_server_new(const struct http_options *opt, const struct http_route *routes,
+                                    size_t nroutes, http_auth_fn *auth, void *app);
+
+/* Stops accepting, finishes the requests in flight, frees; NULL is a no-op. */
+void http_server_free(struct http_server *srv);
+
+/* Writes the request counters of 'srv' and every other metric to 'out'. */
+void http_server_metrics(const struct http_server *srv, FILE *out);
+
+/* The application pointer, the server, and the caller (NULL on a public route). */
+void *http_app(const struct http_request *req);
+const struct http_server *http_server_of(const struct http_request *req);
+const struct principal *http_principal(const struct http_request *req);
+
+/* The path segment matched by {name} in the route, or NULL. */
+const char *http_path_param(const struct http_request *req, const char *name);
+/* The query-string argument 'name', or NULL. */
+const char *http_query_param(const struct http_request *req, const char *name);
+
+/*
+ * The request body as a JSON object.  On a missing, oversized or malformed
+ * body, or one that is not an object, answers 400 itself and returns NULL.
+ * The object belongs to the request.
+ */
+json_t *http_body_json(struct http_request *req);
+
+/* Answers with 'body' as JSON; takes the reference to 'body'. */
+void http_reply_json(struct http_request *req, int status, json_t *body);
+/* Answers with the API's error object. */
+void http_reply_error(struct http_request *req, int status, const char *code, const char *fmt,
+                      ...) __attribute__((format(printf, 4, 5)));
+/* Answers with 'len' bytes of 'text' (copied) and the given content type. */
+void http_reply_text(struct http_request *req, int status, const char *content_type,
+                     const char *text, size_t len);
+
+#endif

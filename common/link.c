@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * link.c - the ZeroMQ plumbing of the federation, shared by both daemons.
+ *
+ * Runs in the link thread only.  Nothing here blocks: every send and receive
+ * is ZMQ_DONTWAIT, and the owner polls.  A message that does not decode is
+ * dropped with a log line naming the peer, never handed on.
+ */
+#include "link.h"
+
+#include "clock.h"
+#include "log.h"
+#include "metrics.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#define ZAP_ENDPOINT "inproc://zeromq.zap.01"
+
+int link_check_curve(void)
+{
+    if (!zmq_has("curve")) {
+        log_warnx("this libzmq lacks curve security; refusing to run without it");
+        return -1;
+    }
+    return 0;
+}
+
+void *link_zap_new(void *ctx)
+{
+    void *zap = zmq_socket(ctx, ZMQ_REP);
+    int linger = 0;
+
+    if (zap == NULL || zmq_setsockopt(zap, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
+        zmq_bind(zap, ZAP_ENDPOINT) != 0) {
+        log_warnx("cannot bind the zap handler: %s", zmq_strerror(zmq_errno()));
+        if (zap != NULL)
+            zmq_close(zap);
+        return NULL;
+    }
+    return zap;
+}
+
+/* Receives the frames of one ZAP request.  Returns their count, or -1 if
+ * there were more than 'max' (all closed then). */
+static int zap_recv(void *zap, zmq_msg_t *frames, int max)
+{
+    int n = 0, overflow = 0, more = 1;
+
+    while (more) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, zap, 0) < 0) {
+            zmq_msg_close(&m);
+            break;
+        }
+        more = zmq_msg_more(&m);
+        if (n < max) {
+            zmq_msg_init(&frames[n]);
+            zmq_msg_move(&frames[n++], &m);
+        } else {
+            overflow = 1;
+        }
+        zmq_msg_close(&m);
+    }
+    if (!overflow)
+        return n;
+    while (n > 0)
+        zmq_msg_close(&frames[--n]);
+    return -1;
+}
+
+static void zap_reply(void *zap, const void *request_id, size_t id_len, const char *status,
+                      const char *text, const char *user_id)
+{
+    zmq_send(zap, "1.0", 3, ZMQ_SNDMORE);
+    zmq_send(zap, request_id, id_len, ZMQ_SNDMORE);
+    zmq_send(zap, status, strlen(status), ZMQ_SNDMORE);
+    zmq_send(zap, text, strlen(text), ZMQ_SNDMORE);
+    zmq_send(zap, user_id, strlen(user_id), ZMQ_SNDMORE);
+    zmq_send(zap, "", 0, 0);
+}
+
+static void frame_text(zmq_msg_t *m, char *out, size_t cap)
+{
+    size_t len = zmq_msg_size(m);
+
+    if (len >= cap)
+        len = cap - 1;
+    memcpy(out, zmq_msg_data(m), len);
+    out[len] = '\0';
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)out[i] < 0x20 || (unsigned char)out[i] > 0x7e)
+            out[i] = '?';
+}
+
+void link_zap_handle(void *zap, link_admit_fn *admit, void *arg)
+{
+    /* version, request id, domain, address, routing id, mechanism, key */
+    zmq_msg_t f[7];
+    char address[64] = "unknown", mechanism[16] = "", fp[CRYPTO_FINGERPRINT_LEN + 1] = "none";
+    char code[8] = "";
+    int admitted = 0;
+    int n = zap_recv(zap, f, 7);
+
+    if (n < 2) {
+        /* Without a request id there is no one to answer but the REP state. */
+        log_warnx("zap: malformed request");
+        zap_reply(zap, "", 0, "500", "malformed request", "");
+        for (int i = 0; i < n; i++)
+            zmq_msg_close(&f[i]);
+        return;
+    }
+    if (n == 7) {
+        frame_text(&f[3], address, sizeof(address));
+        frame_text(&f[5], mechanism, sizeof(mechanism));
+        if (strcmp(mechanism, "CURVE") == 0 && zmq_msg_size(&f[6]) == 32) {
+            const uint8_t *key = zmq_msg_data(&f[6]);
+            crypto_fingerprint(key, fp);
+            admitted = admit(arg, key, code);
+        }
+    }
+    const void *rid = zmq_msg_data(&f[1]);
+    size_t rid_len = zmq_msg_size(&f[1]);
+    if (admitted == 1) {
+        log_debug("zap: admitted key '%s' of node '%s' from '%s'", fp, code, address);
+        zap_reply(zap, rid, rid_len, "200", "OK", code);
+    } else if (admitted < 0) {
+        log_warnx("refused key '%s' from '%s': registry unavailable", fp, address);
+        zap_reply(zap, rid, rid_len, "300", "registry unavailable", "");
+    } else {
+        log_warnx("refused unknown key '%s' from '%s'", fp, address);
+        zap_reply(zap, rid, rid_len, "400", "unknown key", "");
+    }
+    for (int i = 0; i < n; i++)
+        zmq_msg_close(&f[i]);
+}
+
+static int set_int(void *s, int option, int value)
+{
+    return zmq_setsockopt(s, option, &value, sizeof(value));
+}
+
+/* Options both ends share: heartbeats, no lingering, bounded message size. */
+static int common_options(void *s, const struct keys *k, int heartbeat_ms)
+{
+    int64_t maxmsg = WIRE_MAX_SIZE + 1024;
+
+    return set_int(s, ZMQ_LINGER, 0) | set_int(s, ZMQ_HEARTBEAT_IVL, heartbeat_ms) |
+           set_int(s, ZMQ_HEARTBEAT_TIMEOUT, 3 * heartbeat_ms) |
+           set_int(s, ZMQ_HEARTBEAT_TTL, 3 * heartbeat_ms) |
+           zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg)) |
+           zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, k->secret_z85, CURVE_KEY_Z85_LEN) |
+           zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, k->public_z85, CURVE_KEY_Z85_LEN);
+}
+
+void *link_router_new(void *ctx, const struct keys *k, const char *endpoint, int heartbeat_ms)
+{
+    void *s = zmq_socket(ctx, ZMQ_ROUTER);
+
+    if (s == NULL)
+        goto fail;
+    if (common_options(s, k, heartbeat_ms) != 0 || set_int(s, ZMQ_CURVE_SERVER, 1) != 0 ||
+        set_int(s, ZMQ_ROUTER_MANDATORY, 1) != 0 ||
+        zmq_setsockopt(s, ZMQ_ZAP_DOMAIN, LINK_ZAP_DOMAIN, strlen(LINK_ZAP_DOMAIN)) != 0)
+        goto fail;
+    if (zmq_bind(s, endpoint) != 0) {
+        log_warnx("cannot bind '%s': %s", endpoint, zmq_strerror(zmq_errno()));
+        zmq_close(s);
+        return NULL;
+    }
+    return s;
+
+fail:
+    log_warnx("cannot set up the federation socket: %s", zmq_strerror(zmq_errno()));
+    if (s != NULL)
+        zmq_close(s);
+    return NULL;
+}
+
+void *link_dealer_new(void *ctx, const struct keys *k, const char *server_key,
+                      const char *endpoint, int heartbeat_ms)
+{
+    void *s = zmq_socket(ctx, ZMQ_DEALER);
+
+    if (s == NULL)
+        goto fail;
+    if (common_options(s, k, heartbeat_ms) != 0 ||
+        zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, server_key, CURVE_KEY_Z85_LEN) != 0 ||
+        set_int(s, ZMQ_IMMEDIATE, 1) != 0 || set_int(s, ZMQ_RECONNECT_IVL, 100) != 0 ||
+        set_int(s, ZMQ_RECONNECT_IVL_MAX, 5000) != 0 || zmq_connect(s, endpoint) != 0)
+        goto fail;
+    return s;
+
+fail:
+    log_warnx("cannot set up the uplink to '%s': %s", endpoint, zmq_strerror(zmq_errno()));
+    if (s != NULL)
+        zmq_close(s);
+    return NULL;
+}
+
+void link_envelope_init(Fed__Envelope *env, const char *from, const char *to,
+                        uint64_t incarnation)
+{
+    fed__envelope__init(env);
+    env->version = WIRE_VERSION;
+    env->from = (char *)from;
+    env->to = (char *)to;
+    env->incarnation = incarnation;
+    env->sent_at_us = clock_now_us();
+}
+
+int link_send(void *sock, const struct link_peer *peer, const Fed__Envelope *env)
+{
+    size_t len;
+    uint8_t *buf = wire_encode(env, &len);
+    int rc = -1;
+
+    if (buf == NULL)
+        return -1;
+    if (peer != NULL &&
+        zmq_send(sock, peer->routing_id, peer->routing_id_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        goto out;
+    if (zmq_send(sock, buf, len, ZMQ_DONTWAIT) < 0)
+        goto out;
+    metrics_link_sent((int)env->payload_case);
+    rc = 0;
+out:
+    free(buf);
+    return rc;
+}
+
+/* Discards the remaining frames of a multipart message. */
+static void drain(void *sock, zmq_msg_t *last)
+{
+    while (zmq_msg_more(last)) {
+        zmq_msg_close(last);
+        zmq_msg_init(last);
+        if (zmq_msg_recv(last, sock, ZMQ_DONTWAIT) < 0)
+            break;
+    }
+}
+
+Fed__Envelope *link_recv(void *sock, struct link_peer *peer)
+{
+    zmq_msg_t msg;
+    char err[128];
+    Fed__Envelope *env = NULL;
+
+    zmq_msg_init(&msg);
+    if (zmq_msg_recv(&msg, sock, ZMQ_DONTWAIT) < 0)
+        goto out;
+    if (peer != NULL) {
+        size_t len = zmq_msg_size(&msg);
+        if (len == 0 || len > LINK_MAX_ROUTING_ID || !zmq_msg_more(&msg)) {
+            drain(sock, &msg);
+            goto out;
+        }
+        memcpy(peer->routing_id, zmq_msg_data(&msg), len);
+        peer->routing_id_len = len;
+        zmq_msg_close(&msg);
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, sock, ZMQ_DONTWAIT) < 0)
+            goto out;
+        const char *uid = zmq_msg_gets(&msg, "User-Id");
+        const char *addr = zmq_msg_gets(&msg, "Peer-Address");
+        snprintf(peer->user_id, sizeof(peer->user_id), "%s", uid != NULL ? uid : "");
+        snprintf(peer->address, sizeof(peer->address), "%s", addr != NULL ? addr : "unknown");
+    }
+    if (zmq_msg_more(&msg)) {
+        log_warnx("dropped a multipart message from '%s'", peer != NULL ? peer->address : "uplink");
+        drain(sock, &msg);
+        goto out;
+    }
+    env = wire_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), err, sizeof(err));
+    if (env == NULL)
+        log_warnx("dropped a message from '%s': %s", peer != NULL ? peer->address : "uplink", err);
+    else
+        metrics_link_received((int)env->payload_case);
+out:
+    zmq_msg_close(&msg);
+    return env;
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * metrics.h - the node's counters and gauges, rendered in the Prometheus
+ * text format at /metrics.
+ *
+ * They are the one piece of memory the threads share: lock-free atomic
+ * integers that one thread adds to and another reads.  Nothing here is
+ * business state, and nothing carries personal data.
+ */
+#ifndef HOTLINE_METRICS_H
+#define HOTLINE_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define METRICS_MAX_ROUTES 64
+/* The route index counted for requests that matched no route. */
+#define METRICS_NO_ROUTE METRICS_MAX_ROUTES
+
+/* Records the start of the process, for the uptime gauge. */
+void metrics_start(void);
+
+/* Counts one HTTP answer with 'status' for route number 'route'. */
+void metrics_http(size_t route, int status);
+
+/* Counts one federation message of payload kind 'kind' (its field number). */
+void metrics_link_sent(int kind);
+void metrics_link_received(int kind);
+
+/* Link state: the city's uplink, the province's count of connected nodes. */
+void metrics_set_link_up(int up, int64_t last_heartbeat_us);
+int metrics_link_up(int64_t *last_heartbeat_us);
+void metrics_set_nodes_connected(int n);
+int metrics_nodes_connected(void);
+
+/*
+ * Writes every metric to 'out' in the Prometheus text format 0.0.4.
+ * 'labels[i]' is the label set of route i, e.g. method="GET",route="/healthz".
+ */
+void metrics_render(FILE *out, const char *const *labels, size_t nroutes);
+
+#endif

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * node.h - what both daemons share: the command line, start-up, `init`, the
+ * threads, /healthz and /metrics.  A daemon describes its kind in one
+ * struct node_kind and hands it to node_main(); common/ itself knows no kind.
+ */
+#ifndef HOTLINE_NODE_H
+#define HOTLINE_NODE_H
+
+#include "config.h"
+#include "db.h"
+#include "http.h"
+#include "keys.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+struct node;
+
+/* An admin subcommand: `program -f config NAME ARGS...`. */
+struct node_command {
+    const char *name;
+    const char *usage; /* its arguments, for the usage text */
+    int nargs;
+    /* Runs with the node's database migrated.  Returns the exit status. */
+    int (*run)(struct node *node, struct db *db, char **argv);
+};
+
+struct node_kind {
+    enum node_role role;
+    const char *program;
+    const char *default_config;
+    const struct http_route *routes; /* besides /healthz and /metrics */
+    size_t nroutes;
+    const struct node_command *commands;
+    size_t ncommands;
+    /*
+     * The link thread: owns the federation sockets in the node's ZeroMQ
+     * context until a message arrives on 'control'.  Returns 0 then, or -1
+     * if it cannot run at all (the daemon then stops).
+     */
+    int (*link_run)(struct node *node, void *control);
+    /* Adds the kind's fields to the /healthz object. */
+    void (*health)(json_t *obj);
+};
+
+struct node {
+    const struct node_kind *kind;
+    struct config cfg;
+    struct keys keys;
+    uint64_t incarnation;
+    void *zmq; /* the ZeroMQ context */
+};
+
+/* Runs the program: parses argv, then a subcommand or the daemon.  Returns
+ * the exit status. */
+int node_main(const struct node_kind *kind, int argc, char **argv);
+
+/* The migrations of a daemon, generated at build time from its SQL files. */
+extern const struct migration node_migrations[];
+extern const size_t node_migrations_len;
+
+#endif

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * utf8.h - strict UTF-8 validation for text that comes from outside: no
+ * overlong forms, no surrogates, nothing above U+10FFFF, no NUL.
+ */
+#ifndef HOTLINE_UTF8_H
+#define HOTLINE_UTF8_H
+
+#include <stddef.h>
+
+/* Returns 1 if the 'len' bytes at 's' are valid UTF-8 without NUL, else 0. */
+int utf8_valid(const char *s, size_t len);
+
+#endif

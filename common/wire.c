@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * wire.c - the envelope codec and its validation, one table row per payload.
+ *
+ * Runs in the link thread of each node, on every message in and out.  A
+ * message that fails validation is dropped with one log line by the caller;
+ * it never reaches a handler.
+ */
+#include "wire.h"
+
+#include "utf8.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef int validate_fn(const Fed__Envelope *env, char *err, size_t errlen);
+
+struct payload {
+    Fed__Envelope__PayloadCase kind;
+    const char *name;
+    validate_fn *validate;
+};
+
+static int invalid(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int invalid(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* A text field: valid UTF-8, at most 'max' bytes, non-empty if 'required'. */
+static int text_ok(const char *s, size_t max, int required)
+{
+    size_t len = strlen(s);
+
+    return len <= max && (len > 0 || !required) && utf8_valid(s, len);
+}
+
+static int code_ok(const char *s)
+{
+    if (strlen(s) != 6 || s[0] == '0')
+        return 0;
+    for (int i = 0; i < 6; i++)
+        if (!isdigit((unsigned char)s[i]))
+            return 0;
+    return 1;
+}
+
+static int validate_hello(const Fed__Envelope *env, char *err, size_t errlen)
+{
+    const Fed__Hello *h = env->hello;
+
+    if (!code_ok(h->code))
+        return invalid(err, errlen, "hello: bad node code");
+    if (!text_ok(h->name, WIRE_MAX_NAME, 1))
+        return invalid(err, errlen, "hello: bad name");
+    if (!text_ok(h->software, WIRE_MAX_TOKEN, 0))
+        return invalid(err, errlen, "hello: bad software");
+    return 0;
+}
+
+static int validate_welcome(const Fed__Envelope *env, char *err, size_t errlen)
+{
+    const Fed__Welcome *w = env->welcome;
+
+    if (!code_ok(w->code) || !text_ok(w->name, WIRE_MAX_NAME, 1))
+        return invalid(err, errlen, "welcome: bad code or name");
+    return 0;
+}
+
+static int validate_refuse(const Fed__Envelope *env, char *err, size_t errlen)
+{
+    const Fed__Refuse *r = env->refuse;
+
+    if (!text_ok(r->reason, WIRE_MAX_TOKEN, 1) || !text_ok(r->message, WIRE_MAX_MESSAGE, 0))
+        return invalid(err, errlen, "refuse: bad reason or message");
+    return 0;
+}
+
+static int validate_nothing(const Fed__Envelope *env, char *err, size_t errlen)
+{
+    (void)env;
+    (void)err;
+    (void)errlen;
+    return 0;
+}
+
+static const struct payload payloads[] = {
+    {FED__ENVELOPE__PAYLOAD_HELLO, "hello", validate_hello},
+    {FED__ENVELOPE__PAYLOAD_WELCOME, "welcome", validate_welcome},
+    {FED__ENVELOPE__PAYLOAD_REFUSE, "refuse", validate_refuse},
+    {FED__ENVELOPE__PAYLOAD_HEARTBEAT, "heartbeat", validate_nothing},
+    {FED__ENVELOPE__PAYLOAD_ACK_MSG, "ack", validate_nothing},
+};
+
+#define NPAYLOADS (sizeof(payloads) / sizeof(payloads[0]))
+
+static const struct payload *payload_find(Fed__Envelope__PayloadCase kind)
+{
+    for (size_t i = 0; i < NPAYLOADS; i++)
+        if (payloads[i].kind == kind)
+            return &payloads[i];
+    return NULL;
+}
+
+uint8_t *wire_encode(const Fed__Envelope *env, size_t *len)
+{
+    size_t size = fed__envelope__get_packed_size(env);
+    uint8_t *buf;
+
+    if (size > WIRE_MAX_SIZE || (buf = malloc(size > 0 ? size : 1)) == NULL)
+        return NULL;
+    *len = fed__envelope__pack(env, buf);
+    return buf;
+}
+
+Fed__Envelope *wire_decode(const uint8_t *data, size_t len, char *err, size_t errlen)
+{
+    Fed__Envelope *env;
+    const struct payload *p;
+
+    if (len > WIRE_MAX_SIZE) {
+        invalid(err, errlen, "message of %zu bytes exceeds %d", len, WIRE_MAX_SIZE);
+        return NULL;
+    }
+    env = fed__envelope__unpack(NULL, len, data);
+    if (env == NULL) {
+        invalid(err, errlen, "message is not a valid envelope");
+        return NULL;
+    }
+    if (env->version != WIRE_VERSION) {
+        invalid(err, errlen, "unknown protocol version %u", env->version);
+        goto fail;
+    }
+    if (!code_ok(env->from) || !code_ok(env->to)) {
+        invalid(err, errlen, "bad sender or receiver code");
+        goto fail;
+    }
+    if (env->message_id.len != 0 && env->message_id.len != WIRE_MESSAGE_ID_LEN) {
+        invalid(err, errlen, "bad message id length %zu", env->message_id.len);
+        goto fail;
+    }
+    p = payload_find(env->payload_case);
+    if (p == NULL) {
+        invalid(err, errlen, "no known payload");
+        goto fail;
+    }
+    if (p->validate(env, err, errlen) < 0)
+        goto fail;
+    return env;
+
+fail:
+    wire_free(env);
+    return NULL;
+}
+
+void wire_free(Fed__Envelope *env)
+{
+    if (env != NULL)
+        fed__envelope__free_unpacked(env, NULL);
+}
+
+const char *wire_payload_name(Fed__Envelope__PayloadCase c)
+{
+    const struct payload *p = payload_find(c);
+
+    return p != NULL ? p->name : "unknown";
+}
+
+size_t wire_payload_count(void)
+{
+    return NPAYLOADS;
+}
+
+Fed__Envelope__PayloadCase wire_payload_at(size_t i)
+{
+    return i < NPAYLOADS ? payloads[i].kind : FED__ENVELOPE__PAYLOAD__NOT_SET;
+}

@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * hub.c - the province's end of the federation.
+ *
+ * Runs in the province's link thread, which owns the ZAP handler, the
+ * ROUTER every city connects to, and a database connection of its own.
+ * CURVE with the ZAP handler decides who may open a connection; this file
+ * decides what an admitted connection may say.  Every message must come
+ * from the node its key is registered for (the User-Id the ZAP handler
+ * gave it); a session starts with a Hello naming that same node and lives as
+ * long as heartbeats arrive.  Session state is written to the registry so
+ * the API and psql show it.  If the database goes away, new keys are
+ * refused and state updates are retried with the next heartbeat.
+ */
+#include "hub.h"
+
+#include "clock.h"
+#include "link.h"
+#include "log.h"
+#include "metrics.h"
+#include "registry.h"
+
+#include <errno.h>
+#include <string.h>
+#include <zmq.h>
+
+#define MAX_PEERS 64
+#define MISSED_BEATS 3
+
+struct peer {
+    char code[8];
+    struct link_peer addr;
+    int64_t last_seen_ms;
+};
+
+struct hub {
+    struct node *node;
+    struct db *db;
+    void *router;
+    struct peer peers[MAX_PEERS];
+    size_t npeers;
+};
+
+typedef void hub_handler(struct hub *hub, const struct link_peer *from, const Fed__Envelope *env);
+
+static int admit(void *arg, const uint8_t key[32], char code[8])
+{
+    struct hub *hub = arg;
+
+    if (!db_alive(hub->db))
+        return -1;
+    return registry_admit(hub->db, key, code);
+}
+
+static struct peer *peer_find(struct hub *hub, const char *code)
+{
+    for (size_t i = 0; i < hub->npeers; i++)
+        if (strcmp(hub->peers[i].code, code) == 0)
+            return &hub->peers[i];
+    return NULL;
+}
+
+static void send_to(struct hub *hub, const struct link_peer *to, const char *code,
+                    Fed__Envelope *env)
+{
+    if (link_send(hub->router, to, env) < 0)
+        log_debug("cannot send %s to '%s': %s", wire_payload_name(env->payload_case), code,
+                  zmq_strerror(zmq_errno()));
+}
+
+static void refuse(struct hub *hub, const struct link_peer *to, const char *code,
+                   const char *reason, const char *message)
+{
+    Fed__Envelope env;
+    Fed__Refuse r = FED__REFUSE__INIT;
+
+    link_envelope_init(&env, hub->node->cfg.node_code, code, hub->node->incarnation);
+    r.reason = (char *)reason;
+    r.message = (char *)message;
+    env.payload_case = FED__ENVELOPE__PAYLOAD_REFUSE;
+    env.refuse = &r;
+    send_to(hub, to, code, &env);
+}
+
+static void peer_drop(struct hub *hub, struct peer *p, const char *why)
+{
+    log_info("node '%s' disconnected: %s", p->code, why);
+    registry_session(hub->db, p->code, 0, 0);
+    *p = hub->peers[--hub->npeers];
+    metrics_set_nodes_connected((int)hub->npeers);
+}
+
+static void on_hello(struct hub *hub, const struct link_peer *from, const Fed__Envelope *env)
+{
+    const Fed__Hello *h = env->hello;
+    struct peer *p = peer_find(hub, from->user_id);
+
+    if (strcmp(h->code, from->user_id) != 0) {
+        log_warnx("refused hello from key of '%s' claiming '%s' from '%s'", from->user_id,
+                  h->code, from->address);
+        refuse(hub, from, from->user_id, "code_mismatch",
+               "the hello names another node than the key is registered for");
+        return;
+    }
+    if (registry_live(hub->db, h->code) != 1) {
+        log_warnx("refused hello from '%s': not registered any more", h->code);
+        refuse(hub, from, h->code, "not_registered", "the node is not registered");
+        return;
+    }
+    if (p == NULL) {
+        if (hub->npeers == MAX_PEERS) {
+            log_warnx("refused node '%s': too many sessions", h->code);
+            refuse(hub, from, h->code, "busy", "too many sessions");
+            return;
+        }
+        p = &hub->peers[hub->npeers++];
+        snprintf(p->code, sizeof(p->code), "%s", h->code);
+    }
+    p->addr = *from;
+    p->last_seen_ms = clock_mono_ms();
+    registry_session(hub->db, p->code, 1, h->incarnation);
+    metrics_set_nodes_connected((int)hub->npeers);
+    log_info("node '%s' connected from '%s' (%s)", p->code, from->address, h->software);
+
+    Fed__Envelope reply;
+    Fed__Welcome w = FED__WELCOME__INIT;
+    link_envelope_init(&reply, hub->node->cfg.node_code, p->code, hub->node->incarnation);
+    w.code = hub->node->cfg.node_code;
+    w.name = hub->node->cfg.node_name;
+    w.server_time_us = clock_now_us();
+    w.incarnation = hub->node->incarnation;
+    reply.payload_case = FED__ENVELOPE__PAYLOAD_WELCOME;
+    reply.welcome = &w;
+    send_to(hub, from, p->code, &reply);
+}
+
+static void on_heartbeat(struct hub *hub, const struct link_peer *from, const Fed__Envelope *env)
+{
+    struct peer *p = peer_find(hub, from->user_id);
+
+    p->addr = *from;
+    p->last_seen_ms = clock_mono_ms();
+    registry_heartbeat(hub->db, p->code, env->heartbeat->load);
+}
+
+static void on_ignored(struct hub *hub, const struct link_peer *from, const Fed__Envelope *env)
+{
+    (void)hub;
+    log_debug("ignored %s from '%s'", wire_payload_name(env->payload_case), from->user_id);
+}
+
+/* What a city may send, and whether it needs an open session first. */
+static const struct {
+    Fed__Envelope__PayloadCase kind;
+    int needs_session;
+    hub_handler *handle;
+} handlers[] = {
+    {FED__ENVELOPE__PAYLOAD_HELLO, 0, on_hello},
+    {FED__ENVELOPE__PAYLOAD_HEARTBEAT, 1, on_heartbeat},
+    {FED__ENVELOPE__PAYLOAD_ACK_MSG, 1, on_ignored},
+    {FED__ENVELOPE__PAYLOAD_REFUSE, 1, on_ignored},
+};
+
+static void on_message(struct hub *hub)
+{
+    struct link_peer from;
+    Fed__Envelope *env = link_recv(hub->router, &from);
+
+    if (env == NULL)
+        return;
+    const char *code = hub->node->cfg.node_code;
+    if (from.user_id[0] == '\0') {
+        log_warnx("refused a message without an authenticated key from '%s'", from.address);
+    } else if (strcmp(env->from, from.user_id) != 0 || strcmp(env->to, code) != 0) {
+        log_warnx("refused %s from key of '%s' claiming '%s' from '%s'",
+                  wire_payload_name(env->payload_case), from.user_id, env->from, from.address);
+        refuse(hub, &from, from.user_id, "code_mismatch",
+               "the envelope names another node than the key is registered for");
+    } else {
+        size_t i;
+        for (i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
+            if (handlers[i].kind == env->payload_case)
+                break;
+        if (i == sizeof(handlers) / sizeof(handlers[0]))
+            log_warnx("refused %s from '%s': not for the province",
+                      wire_payload_name(env->payload_case), from.user_id);
+        else if (handlers[i].needs_session && peer_find(hub, from.user_id) == NULL)
+            refuse(hub, &from, from.user_id, "hello_required", "no session; send hello");
+        else
+            handlers[i].handle(hub, &from, env);
+    }
+    wire_free(env);
+}
+
+/* Sends heartbeats and drops sessions whose peer went quiet. */
+static void on_tick(struct hub *hub)
+{
+    int64_t now = clock_mono_ms();
+    int64_t limit = (int64_t)MISSED_BEATS * hub->node->cfg.heartbeat_interval_ms;
+
+    for (size_t i = hub->npeers; i-- > 0;) {
+        struct peer *p = &hub->peers[i];
+        if (now - p->last_seen_ms > limit) {
+            peer_drop(hub, p, "no heartbeat");
+            continue;
+        }
+        if (registry_live(hub->db, p->code) == 0) {
+            refuse(hub, &p->addr, p->code, "not_registered", "the node was removed");
+            peer_drop(hub, p, "removed from the registry");
+            continue;
+        }
+        Fed__Envelope env;
+        Fed__Heartbeat hb = FED__HEARTBEAT__INIT;
+        link_envelope_init(&env, hub->node->cfg.node_code, p->code, hub->node->incarnation);
+        env.payload_case = FED__ENVELOPE__PAYLOAD_HEARTBEAT;
+        env.heartbeat = &hb;
+        send_to(hub, &p->addr, p->code, &env);
+    }
+}
+
+int hub_run(struct node *node, void *control)
+{
+    struct hub hub = {.node = node};
+    void *zap = NULL;
+    int rc = -1;
+
+    hub.db = db_connect(node->cfg.database, 30);
+    if (hub.db == NULL || registry_reset(hub.db) < 0)
+        goto out;
+    /* The ZAP handler must exist before the ROUTER binds. */
+    zap = link_zap_new(node->zmq);
+    if (zap == NULL)
+        goto out;
+    hub.router = link_router_new(node->zmq, &node->keys, node->cfg.federation_bind,
+                                 node->cfg.heartbeat_interval_ms);
+    if (hub.router == NULL)
+        goto out;
+    log_info("federation listening on '%s'", node->cfg.federation_bind);
+    metrics_set_nodes_connected(0);
+
+    int64_t next_tick = clock_mono_ms();
+    for (;;) {
+        zmq_pollitem_t items[] = {
+            {control, 0, ZMQ_POLLIN, 0},
+            {zap, 0, ZMQ_POLLIN, 0},
+            {hub.router, 0, ZMQ_POLLIN, 0},
+        };
+        int64_t wait = next_tick - clock_mono_ms();
+        if (zmq_poll(items, 3, wait > 0 ? (long)wait : 0) < 0 && zmq_errno() != EINTR) {
+            log_warnx("link poll failed: %s", zmq_strerror(zmq_errno()));
+            goto out;
+        }
+        if (items[0].revents & ZMQ_POLLIN)
+            break;
+        if (items[1].revents & ZMQ_POLLIN)
+            link_zap_handle(zap, admit, &hub);
+        if (items[2].revents & ZMQ_POLLIN)
+            on_message(&hub);
+        if (clock_mono_ms() >= next_tick) {
+            if (!db_alive(hub.db))
+                log_warnx("registry database unavailable");
+            on_tick(&hub);
+            next_tick = clock_mono_ms() + node->cfg.heartbeat_interval_ms;
+        }
+    }
+    rc = 0;
+out:
+    if (hub.db != NULL)
+        registry_reset(hub.db);
+    if (hub.router != NULL)
+        zmq_close(hub.router);
+    if (zap != NULL)
+        zmq_close(zap);
+    db_free(hub.db);
+    return rc;
+}

@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * registry.c - SQL for the nodes table.
+ *
+ * registry_add and registry_remove run in the main thread of the admin
+ * commands; admit, session and heartbeat in the link thread; list in HTTP
+ * workers.  Each uses the connection of its thread.
+ */
+#include "registry.h"
+
+#include "clock.h"
+#include "config.h"
+#include "keys.h"
+#include "utf8.h"
+#include "wire.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+static void now_text(char out[CLOCK_RFC3339_LEN])
+{
+    clock_format(clock_now_us(), out);
+}
+
+int registry_add(struct db *db, const char *code, const char *name, const char *key, char *err,
+                 size_t errlen)
+{
+    char at[CLOCK_RFC3339_LEN];
+    const char *p[] = {code, name, key, at};
+
+    if (!config_code_valid(code, NODE_CITY)) {
+        snprintf(err, errlen, "'%s' is not a city division code", code);
+        return -1;
+    }
+    if (!utf8_valid(name, strlen(name)) || strlen(name) == 0 || strlen(name) > WIRE_MAX_NAME) {
+        snprintf(err, errlen, "the name must be 1 to %d bytes of UTF-8", WIRE_MAX_NAME);
+        return -1;
+    }
+    if (!keys_z85_valid(key)) {
+        snprintf(err, errlen, "the key is not a CURVE public key (40 characters of Z85)");
+        return -1;
+    }
+    now_text(at);
+    if (db_exec(db,
+                "INSERT INTO nodes (code, name, curve_public_key, registered_at)"
+                " VALUES ($1, $2, $3, $4)"
+                " ON CONFLICT (code) DO UPDATE SET name = $2, curve_public_key = $3,"
+                " registered_at = $4, removed_at = NULL",
+                4, p) < 0) {
+        snprintf(err, errlen, "%s",
+                 strcmp(db_sqlstate(db), "23505") == 0
+                     ? "this key is already registered for another node"
+                     : "the database refused the registration");
+        return -1;
+    }
+    return 0;
+}
+
+int registry_remove(struct db *db, const char *code)
+{
+    char at[CLOCK_RFC3339_LEN];
+    const char *p[] = {code, at};
+
+    now_text(at);
+    PGresult *res = db_query(db,
+                             "UPDATE nodes SET removed_at = $2, connected = false"
+                             " WHERE code = $1 AND removed_at IS NULL",
+                             2, p);
+    if (res == NULL)
+        return -1;
+    int n = atoi(PQcmdTuples(res));
+    PQclear(res);
+    return n > 0;
+}
+
+int registry_admit(struct db *db, const uint8_t key[32], char code[8])
+{
+    char z85[CURVE_KEY_Z85_LEN + 1];
+    const char *p[] = {z85};
+
+    if (zmq_z85_encode(z85, key, 32) == NULL)
+        return 0;
+    PGresult *res = db_query(db,
+                             "SELECT code FROM nodes"
+                             " WHERE curve_public_key = $1 AND removed_at IS NULL",
+                             1, p);
+    if (res == NULL)
+        return -1;
+    int found = PQntuples(res) == 1;
+    if (found)
+        snprintf(code, 8, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return found;
+}
+
+int registry_live(struct db *db, const char *code)
+{
+    const char *p[] = {code};
+    PGresult *res =
+        db_query(db, "SELECT 1 FROM nodes WHERE code = $1 AND removed_at IS NULL", 1, p);
+
+    if (res == NULL)
+        return -1;
+    int live = PQntuples(res) == 1;
+    PQclear(res);
+    return live;
+}
+
+int registry_reset(struct db *db)
+{
+    return db_exec(db, "UPDATE nodes SET connected = false WHERE connected", 0, NULL);
+}
+
+int registry_session(struct db *db, const char *code, int connected, uint64_t incarnation)
+{
+    char at[CLOCK_RFC3339_LEN], inc[24];
+    const char *p[] = {code, connected ? "true" : "false", at, inc};
+
+    now_text(at);
+    snprintf(inc, sizeof(inc), "%llu", (unsigned long long)(incarnation & INT64_MAX));
+    return db_exec(db,
+                   "UPDATE nodes SET connected = $2,"
+                   " connected_at = CASE WHEN $2 THEN $3::timestamptz ELSE connected_at END,"
+                   " last_heartbeat_at = CASE WHEN $2 THEN $3::timestamptz"
+                   "                          ELSE last_heartbeat_at END,"
+                   " incarnation = CASE WHEN $2 THEN $4::bigint ELSE incarnation END"
+                   " WHERE code = $1",
+                   4, p);
+}
+
+int registry_heartbeat(struct db *db, const char *code, const Fed__Load *load)
+{
+    char at[CLOCK_RFC3339_LEN], v[4][12];
+    const Fed__Load zero = FED__LOAD__INIT;
+    const Fed__Load *l = load != NULL ? load : &zero;
+    const char *p[] = {code, at, v[0], v[1], v[2], v[3]};
+
+    now_text(at);
+    snprintf(v[0], sizeof(v[0]), "%u", l->agents_online);
+    snprintf(v[1], sizeof(v[1]), "%u", l->agents_busy);
+    snprintf(v[2], sizeof(v[2]), "%u", l->queue_depth);
+    snprintf(v[3], sizeof(v[3]), "%u", l->oldest_wait_seconds);
+    return db_exec(db,
+                   "UPDATE nodes SET last_heartbeat_at = $2, agents_online = $3,"
+                   " agents_busy = $4, queue_depth = $5, oldest_wait_seconds = $6"
+                   " WHERE code = $1",
+                   6, p);
+}
+
+json_t *registry_list(struct db *db)
+{
+    PGresult *res = db_query(db,
+                             "SELECT code, name, connected, curve_public_key,"
+                             " extract(epoch FROM last_heartbeat_at) * 1000000,"
+                             " agents_online, agents_busy, queue_depth, oldest_wait_seconds"
+                             " FROM nodes WHERE removed_at IS NULL ORDER BY code",
+                             0, NULL);
+    if (res == NULL)
+        return NULL;
+    json_t *nodes = json_array();
+    for (int i = 0; i < PQntuples(res); i++) {
+        char fp[CRYPTO_FINGERPRINT_LEN + 1], stamp[CLOCK_RFC3339_LEN];
+        json_t *beat = json_null();
+        if (!PQgetisnull(res, i, 4)) {
+            clock_format(strtoll(PQgetvalue(res, i, 4), NULL, 10), stamp);
+            beat = json_string(stamp);
+        }
+        keys_fingerprint(PQgetvalue(res, i, 3), fp);
+        json_array_append_new(
+            nodes, json_pack("{s:s,s:s,s:s,s:b,s:o,s:s,s:{s:i,s:i,s:i,s:i}}", "code",
+                             PQgetvalue(res, i, 0), "name", PQgetvalue(res, i, 1), "role",
+                             "city", "connected", strcmp(PQgetvalue(res, i, 2), "t") == 0,
+                             "last_heartbeat", beat, "key_fingerprint", fp, "load",
+                             "agents_online", atoi(PQgetvalue(res, i, 5)), "agents_busy",
+                             atoi(PQgetvalue(res, i, 6)), "queue_depth",
+                             atoi(PQgetvalue(res, i, 7)), "oldest_wait_seconds",
+                             atoi(PQgetvalue(res, i, 8))));
+    }
+    PQclear(res);
+    return nodes;
+}

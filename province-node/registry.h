@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * registry.h - the province's table of nodes: who may connect with which
+ * CURVE key, and the live state of each session.
+ */
+#ifndef HOTLINE_REGISTRY_H
+#define HOTLINE_REGISTRY_H
+
+#include "db.h"
+#include "federation.pb-c.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+/*
+ * Registers city 'code' with 'name' and the Z85 public 'key', replacing an
+ * earlier registration of the code.  Returns 0, or -1 with a message in 'err'.
+ */
+int registry_add(struct db *db, const char *code, const char *name, const char *key, char *err,
+                 size_t errlen);
+
+/* Revokes the registration of 'code'.  Returns 1, 0 if none was live, -1. */
+int registry_remove(struct db *db, const char *code);
+
+/*
+ * Finds the live node registered with the raw 32-byte 'key'.  Returns 1 and
+ * writes its code, 0 if the key is unknown, -1 if the database failed.
+ */
+int registry_admit(struct db *db, const uint8_t key[32], char code[8]);
+
+/* Returns 1 if 'code' is registered and not removed, 0 if not, -1 on error. */
+int registry_live(struct db *db, const char *code);
+
+/* Marks every node disconnected (the province just started). */
+int registry_reset(struct db *db);
+
+/* Records a session opened by 'code', or closed when 'connected' is 0. */
+int registry_session(struct db *db, const char *code, int connected, uint64_t incarnation);
+
+/* Records a heartbeat of 'code' with its load figures. */
+int registry_heartbeat(struct db *db, const char *code, const Fed__Load *load);
+
+/* Every registered node with its live state, as the API shows it; NULL on error. */
+json_t *registry_list(struct db *db);
+
+#endif
