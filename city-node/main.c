@@ -24,8 +24,8 @@ static void handle_link(struct http_request *req)
         beat = json_string(stamp);
     }
     http_reply_json(req, 200,
-                    json_pack("{s:s,s:b,s:o}", "province", node->cfg.province_endpoint,
-                              "connected", up, "last_heartbeat", beat));
+                    json_pack("{s:s,s:b,s:o}", "province", node->cfg.province_endpoint, "connected",
+                              up, "last_heartbeat", beat));
 }
 
 static const struct http_route routes[] = {

@@ -26,7 +26,7 @@
 
 #define MISSED_BEATS 3
 /* After a refusal, wait this many heartbeat intervals before the next Hello. */
-#define REFUSED_BACKOFF 10
+#define REFUSED_BACKOFF       10
 #define COMPLAINT_INTERVAL_MS 60000
 
 struct uplink {
@@ -200,8 +200,7 @@ static void on_monitor(struct uplink *up)
     zmq_msg_close(&addr);
 
     if (event & (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                 ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL))
-    {
+                 ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)) {
         complain(up, "our key (curve handshake failed); is this node registered there?");
         uplink_close(up);
         up->reopen_after_ms = clock_mono_ms() + backoff_ms(up);

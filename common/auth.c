@@ -72,8 +72,7 @@ int auth_lookup(struct db *db, const char *token, struct principal *out)
 }
 
 /* Registers the hash of 'token'; an already registered one is left alone. */
-static long long auth_register(struct db *db, const char *name, enum role role,
-                               const char *token)
+static long long auth_register(struct db *db, const char *name, enum role role, const char *token)
 {
     char hash[CRYPTO_SHA256_HEX_LEN + 1], at[CLOCK_RFC3339_LEN];
     const char *p[] = {name, auth_role_name(role), hash, at};

@@ -34,7 +34,7 @@ struct option {
     long min, max;
 };
 
-#define BOTH (NODE_PROVINCE | NODE_CITY)
+#define BOTH      (NODE_PROVINCE | NODE_CITY)
 #define AT(field) offsetof(struct config, field)
 
 static const struct option options[] = {
@@ -52,7 +52,7 @@ static const struct option options[] = {
     {"federation_bind", OPT_ENDPOINT, NODE_PROVINCE, AT(federation_bind), NULL, 0, 0},
 };
 
-#define NOPTIONS (sizeof(options) / sizeof(options[0]))
+#define NOPTIONS      (sizeof(options) / sizeof(options[0]))
 #define MAX_FILE_SIZE (64 * 1024)
 
 int config_code_valid(const char *s, enum node_role role)
@@ -266,8 +266,7 @@ fail:
     return -1;
 }
 
-int config_load(struct config *cfg, enum node_role role, const char *path, char *err,
-                size_t errlen)
+int config_load(struct config *cfg, enum node_role role, const char *path, char *err, size_t errlen)
 {
     char *text = malloc(MAX_FILE_SIZE + 1);
     FILE *f = fopen(path, "r");

@@ -34,9 +34,9 @@ struct config {
     int http_threads;
     int heartbeat_interval_ms;
     enum log_level log_level;
-    char *province_endpoint;                          /* city */
+    char *province_endpoint;                         /* city */
     char province_public_key[CURVE_KEY_Z85_LEN + 1]; /* city */
-    char *federation_bind;                            /* province */
+    char *federation_bind;                           /* province */
 };
 
 /*

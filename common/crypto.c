@@ -86,7 +86,7 @@ int crypto_secret_write(const char *path, const void *data, size_t len)
         goto fail;
     return close(fd);
 
-fail: {
+fail : {
     int saved = errno;
     close(fd);
     unlink(path);
@@ -128,7 +128,7 @@ int crypto_secret_read(const char *path, char *buf, size_t cap, size_t *len)
     *len = got;
     return 0;
 
-fail: {
+fail : {
     int saved = errno;
     close(fd);
     errno = saved;

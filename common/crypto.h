@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 /* A bearer token: 256 random bits as 64 lower-case hex digits. */
-#define CRYPTO_TOKEN_LEN 64
+#define CRYPTO_TOKEN_LEN      64
 #define CRYPTO_SHA256_HEX_LEN 64
 /* Key fingerprint: the first 8 bytes of SHA-256 of the raw key, in hex. */
 #define CRYPTO_FINGERPRINT_LEN 16

@@ -22,7 +22,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define MAX_PARAMS 8
+#define MAX_PARAMS   8
 #define MAX_SEGMENTS 16
 
 struct http_server {
@@ -114,8 +114,7 @@ void http_reply_json(struct http_request *req, int status, json_t *body)
     reply(req, status, "application/json", text, strlen(text));
 }
 
-void http_reply_error(struct http_request *req, int status, const char *code, const char *fmt,
-                      ...)
+void http_reply_error(struct http_request *req, int status, const char *code, const char *fmt, ...)
 {
     char message[512];
     va_list ap;
@@ -209,8 +208,8 @@ static int route_match(struct http_request *req, const char *pattern, char **seg
 /* Finds the caller's principal.  Returns 1, or 0 having answered. */
 static int authenticate(struct http_request *req, unsigned roles)
 {
-    const char *h = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
-                                                MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *h =
+        MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 
     if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
         http_reply_error(req, 401, "unauthorized", "a bearer token is required");
@@ -273,8 +272,8 @@ static void dispatch(struct http_request *req, const char *url)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_size, void **state)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **state)
 {
     struct http_request *req = *state;
 
@@ -357,8 +356,8 @@ static char **labels_new(const struct http_route *routes, size_t n)
     char **labels = calloc(n, sizeof(*labels));
 
     for (size_t i = 0; labels != NULL && i < n; i++) {
-        if (asprintf(&labels[i], "method=\"%s\",route=\"%s\"", routes[i].method,
-                     routes[i].path) < 0) {
+        if (asprintf(&labels[i], "method=\"%s\",route=\"%s\"", routes[i].method, routes[i].path) <
+            0) {
             labels[i] = NULL;
             labels_free(labels, n);
             return NULL;
@@ -394,12 +393,12 @@ struct http_server *http_server_new(const struct http_options *opt, const struct
     srv->labels = labels_new(routes, nroutes);
     if (srv->labels == NULL)
         goto fail;
-    srv->mhd = MHD_start_daemon(
-        flags, (uint16_t)opt->port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
-        on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)opt->threads, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, NULL, MHD_OPTION_END);
+    srv->mhd = MHD_start_daemon(flags, (uint16_t)opt->port, NULL, NULL, on_request, srv,
+                                MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
+                                addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)opt->threads,
+                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+                                MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
+                                MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
     if (srv->mhd == NULL) {
         log_warnx("http: cannot listen on '%s' port %d", opt->address, opt->port);
         goto fail;

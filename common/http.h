@@ -24,9 +24,9 @@ typedef void http_handler(struct http_request *req);
 
 struct http_route {
     const char *method;
-    const char *path;      /* segments in braces match one segment: /tickets/{id} */
+    const char *path; /* segments in braces match one segment: /tickets/{id} */
     http_handler *handler;
-    unsigned roles;        /* enum role bits allowed; 0: no token needed */
+    unsigned roles; /* enum role bits allowed; 0: no token needed */
 };
 
 /*
@@ -75,8 +75,8 @@ json_t *http_body_json(struct http_request *req);
 /* Answers with 'body' as JSON; takes the reference to 'body'. */
 void http_reply_json(struct http_request *req, int status, json_t *body);
 /* Answers with the API's error object. */
-void http_reply_error(struct http_request *req, int status, const char *code, const char *fmt,
-                      ...) __attribute__((format(printf, 4, 5)));
+void http_reply_error(struct http_request *req, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* Answers with 'len' bytes of 'text' (copied) and the given content type. */
 void http_reply_text(struct http_request *req, int status, const char *content_type,
                      const char *text, size_t len);

@@ -79,8 +79,7 @@ int keys_load(const char *dir, struct keys *k)
     while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
         buf[--len] = '\0';
     uint8_t raw[32];
-    if (keys_decode(buf, raw) < 0 ||
-        zmq_curve_public(k->public_z85, buf) != 0) {
+    if (keys_decode(buf, raw) < 0 || zmq_curve_public(k->public_z85, buf) != 0) {
         log_warnx("'%s' does not hold a curve secret key", path);
         OPENSSL_cleanse(buf, sizeof(buf));
         return -1;

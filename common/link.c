@@ -181,8 +181,8 @@ fail:
     return NULL;
 }
 
-void *link_dealer_new(void *ctx, const struct keys *k, const char *server_key,
-                      const char *endpoint, int heartbeat_ms)
+void *link_dealer_new(void *ctx, const struct keys *k, const char *server_key, const char *endpoint,
+                      int heartbeat_ms)
 {
     void *s = zmq_socket(ctx, ZMQ_DEALER);
 
@@ -202,8 +202,7 @@ fail:
     return NULL;
 }
 
-void link_envelope_init(Fed__Envelope *env, const char *from, const char *to,
-                        uint64_t incarnation)
+void link_envelope_init(Fed__Envelope *env, const char *from, const char *to, uint64_t incarnation)
 {
     fed__envelope__init(env);
     env->version = WIRE_VERSION;

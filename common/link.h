@@ -17,15 +17,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LINK_ZAP_DOMAIN "hotline"
+#define LINK_ZAP_DOMAIN     "hotline"
 #define LINK_MAX_ROUTING_ID 255
 
 /* The sender of a message received on a ROUTER. */
 struct link_peer {
     uint8_t routing_id[LINK_MAX_ROUTING_ID];
     size_t routing_id_len;
-    char user_id[8];   /* node code given by the ZAP handler; "" if none */
-    char address[64];  /* peer's IP address, for logs */
+    char user_id[8];  /* node code given by the ZAP handler; "" if none */
+    char address[64]; /* peer's IP address, for logs */
 };
 
 /*
@@ -60,12 +60,11 @@ void *link_router_new(void *ctx, const struct keys *k, const char *endpoint, int
  * A city's DEALER: CURVE client with 'k', trusting 'server_key' (Z85),
  * connecting to 'endpoint' with back-off.  Returns the socket, or NULL.
  */
-void *link_dealer_new(void *ctx, const struct keys *k, const char *server_key,
-                      const char *endpoint, int heartbeat_ms);
+void *link_dealer_new(void *ctx, const struct keys *k, const char *server_key, const char *endpoint,
+                      int heartbeat_ms);
 
 /* Fills the header of an outgoing envelope. */
-void link_envelope_init(Fed__Envelope *env, const char *from, const char *to,
-                        uint64_t incarnation);
+void link_envelope_init(Fed__Envelope *env, const char *from, const char *to, uint64_t incarnation);
 
 /*
  * Encodes and sends 'env' without blocking, to 'peer' on a ROUTER or to the

@@ -14,7 +14,7 @@
 
 #define MIN_STATUS 100
 #define MAX_STATUS 599
-#define MAX_KIND 64
+#define MAX_KIND   64
 
 static atomic_uint_fast64_t http_counts[METRICS_MAX_ROUTES + 1][MAX_STATUS - MIN_STATUS + 1];
 static atomic_uint_fast64_t link_sent[MAX_KIND], link_received[MAX_KIND];
@@ -92,14 +92,17 @@ void metrics_render(FILE *out, const char *const *labels, size_t nroutes)
     render_family(out, "hotline_http_requests_total", "counter",
                   "HTTP requests answered, by route and status.");
     for (size_t r = 0; r <= METRICS_MAX_ROUTES; r++) {
-        const char *route = r == METRICS_NO_ROUTE ? "route=\"unmatched\"" : r < nroutes ? labels[r] : NULL;
+        const char *route = r == METRICS_NO_ROUTE ? "route=\"unmatched\""
+                            : r < nroutes         ? labels[r]
+                                                  : NULL;
         if (route == NULL)
             continue;
         for (int s = MIN_STATUS; s <= MAX_STATUS; s++) {
-            uint64_t n = atomic_load_explicit(&http_counts[r][s - MIN_STATUS], memory_order_relaxed);
+            uint64_t n =
+                atomic_load_explicit(&http_counts[r][s - MIN_STATUS], memory_order_relaxed);
             if (n > 0)
-                fprintf(out, "hotline_http_requests_total{%s,status=\"%d\"} %llu\n", route,
-                        s, (unsigned long long)n);
+                fprintf(out, "hotline_http_requests_total{%s,status=\"%d\"} %llu\n", route, s,
+                        (unsigned long long)n);
         }
     }
 

@@ -28,7 +28,7 @@
 #include <zmq.h>
 
 #define CONTROL_ENDPOINT "inproc://node-control"
-#define DB_WAIT_SECONDS 30
+#define DB_WAIT_SECONDS  30
 #define ADMIN_TOKEN_FILE "admin.token"
 
 static atomic_int link_failed;
@@ -63,8 +63,9 @@ static int identity_load(struct node *node, struct db *db, int create)
         inc &= INT64_MAX;
         snprintf(incs, sizeof(incs), "%llu", (unsigned long long)inc);
         clock_format(clock_now_us(), at);
-        if (db_exec(db, "INSERT INTO node_identity (code, incarnation, created_at)"
-                        " VALUES ($1, $2, $3)",
+        if (db_exec(db,
+                    "INSERT INTO node_identity (code, incarnation, created_at)"
+                    " VALUES ($1, $2, $3)",
                     3, p) < 0)
             return -1;
         node->incarnation = inc;
@@ -160,8 +161,8 @@ static void handle_healthz(struct http_request *req)
     int up = db != NULL && db_exec(db, "SELECT 1", 0, NULL) == 0;
     json_t *obj = json_pack("{s:s,s:s,s:s,s:s,s:s}", "status", up ? "ok" : "degraded", "node",
                             node->cfg.node_code, "name", node->cfg.node_name, "role",
-                            node->kind->role == NODE_PROVINCE ? "province" : "city",
-                            "database", up ? "up" : "down");
+                            node->kind->role == NODE_PROVINCE ? "province" : "city", "database",
+                            up ? "up" : "down");
 
     node->kind->health(obj);
     http_reply_json(req, up ? 200 : 503, obj);
@@ -249,14 +250,13 @@ static int run_daemon(struct node *node, int foreground)
         goto out;
     memcpy(routes, common_routes, sizeof(common_routes));
     memcpy(routes + NCOMMON, kind->routes, kind->nroutes * sizeof(*routes));
-    struct http_options opt = {node->cfg.http_address, node->cfg.http_port,
-                               node->cfg.http_threads};
+    struct http_options opt = {node->cfg.http_address, node->cfg.http_port, node->cfg.http_threads};
     http = http_server_new(&opt, routes, NCOMMON + kind->nroutes, auth_lookup_thread, node);
     if (http == NULL)
         goto out;
 
-    log_info("node '%s' (%s) started, http on '%s' port %d", node->cfg.node_code,
-             kind->program, node->cfg.http_address, node->cfg.http_port);
+    log_info("node '%s' (%s) started, http on '%s' port %d", node->cfg.node_code, kind->program,
+             node->cfg.http_address, node->cfg.http_port);
     sigwait(&stop, &sig);
     rc = atomic_load(&link_failed) ? 1 : 0;
     if (rc == 0)

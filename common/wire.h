@@ -14,13 +14,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WIRE_VERSION 1
-#define WIRE_MAX_SIZE (1024 * 1024)
+#define WIRE_VERSION        1
+#define WIRE_MAX_SIZE       (1024 * 1024)
 #define WIRE_MESSAGE_ID_LEN 16
 
 /* Bounds of the text fields, in bytes of UTF-8. */
-#define WIRE_MAX_NAME 100
-#define WIRE_MAX_TOKEN 64
+#define WIRE_MAX_NAME    100
+#define WIRE_MAX_TOKEN   64
 #define WIRE_MAX_MESSAGE 512
 
 /*

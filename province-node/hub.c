@@ -24,7 +24,7 @@
 #include <string.h>
 #include <zmq.h>
 
-#define MAX_PEERS 64
+#define MAX_PEERS    64
 #define MISSED_BEATS 3
 
 struct peer {
@@ -96,8 +96,8 @@ static void on_hello(struct hub *hub, const struct link_peer *from, const Fed__E
     struct peer *p = peer_find(hub, from->user_id);
 
     if (strcmp(h->code, from->user_id) != 0) {
-        log_warnx("refused hello from key of '%s' claiming '%s' from '%s'", from->user_id,
-                  h->code, from->address);
+        log_warnx("refused hello from key of '%s' claiming '%s' from '%s'", from->user_id, h->code,
+                  from->address);
         refuse(hub, from, from->user_id, "code_mismatch",
                "the hello names another node than the key is registered for");
         return;

@@ -168,15 +168,15 @@ json_t *registry_list(struct db *db)
             beat = json_string(stamp);
         }
         keys_fingerprint(PQgetvalue(res, i, 3), fp);
-        json_array_append_new(
-            nodes, json_pack("{s:s,s:s,s:s,s:b,s:o,s:s,s:{s:i,s:i,s:i,s:i}}", "code",
-                             PQgetvalue(res, i, 0), "name", PQgetvalue(res, i, 1), "role",
-                             "city", "connected", strcmp(PQgetvalue(res, i, 2), "t") == 0,
-                             "last_heartbeat", beat, "key_fingerprint", fp, "load",
-                             "agents_online", atoi(PQgetvalue(res, i, 5)), "agents_busy",
-                             atoi(PQgetvalue(res, i, 6)), "queue_depth",
-                             atoi(PQgetvalue(res, i, 7)), "oldest_wait_seconds",
-                             atoi(PQgetvalue(res, i, 8))));
+        json_array_append_new(nodes, json_pack("{s:s,s:s,s:s,s:b,s:o,s:s,s:{s:i,s:i,s:i,s:i}}",
+                                               "code", PQgetvalue(res, i, 0), "name",
+                                               PQgetvalue(res, i, 1), "role", "city", "connected",
+                                               strcmp(PQgetvalue(res, i, 2), "t") == 0,
+                                               "last_heartbeat", beat, "key_fingerprint", fp,
+                                               "load", "agents_online", atoi(PQgetvalue(res, i, 5)),
+                                               "agents_busy", atoi(PQgetvalue(res, i, 6)),
+                                               "queue_depth", atoi(PQgetvalue(res, i, 7)),
+                                               "oldest_wait_seconds", atoi(PQgetvalue(res, i, 8))));
     }
     PQclear(res);
     return nodes;
