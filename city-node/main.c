@@ -11,21 +11,26 @@
 #include "node.h"
 #include "uplink.h"
 
+#include <stdio.h>
+
 static void handle_link(struct http_request *req)
 {
     struct node *node = http_app(req);
     int64_t beat_us;
     int up = metrics_link_up(&beat_us);
-    char stamp[CLOCK_RFC3339_LEN];
+    char stamp[CLOCK_RFC3339_LEN], province[8];
     json_t *beat = json_null();
 
     if (up && beat_us > 0) {
         clock_format(beat_us, stamp);
         beat = json_string(stamp);
     }
+    /* A city's province is the province of its division code. */
+    snprintf(province, sizeof(province), "%.2s0000", node->cfg.node_code);
     http_reply_json(req, 200,
-                    json_pack("{s:s,s:b,s:o}", "province", node->cfg.province_endpoint, "connected",
-                              up, "last_heartbeat", beat));
+                    json_pack("{s:s,s:s,s:b,s:o}", "province", province, "endpoint",
+                              node->cfg.province_endpoint, "connected", up, "last_heartbeat",
+                              beat));
 }
 
 static const struct http_route routes[] = {

@@ -118,7 +118,7 @@ int auth_admin_token_ensure(struct db *db, const char *path)
     }
     if (errno != ENOENT) {
         if (errno == EPERM)
-            log_warnx("'%s' must be a file only its owner can read (mode 0600)", path);
+            log_warnx("'%s' has loose permissions: only its owner may read it (mode 0600)", path);
         else
             log_warn("cannot read '%s'", path);
         return -1;

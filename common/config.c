@@ -15,9 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 enum option_type {
     OPT_STRING,   /* any non-empty text */
+    OPT_DIR,      /* an existing directory */
     OPT_INT,      /* integer within [min, max] */
     OPT_LEVEL,    /* error | warn | info | debug */
     OPT_CODE,     /* node code valid for the role */
@@ -40,7 +42,7 @@ struct option {
 static const struct option options[] = {
     {"node_code", OPT_CODE, BOTH, AT(node_code), NULL, 0, 0},
     {"node_name", OPT_STRING, BOTH, AT(node_name), NULL, 0, 0},
-    {"data_dir", OPT_STRING, BOTH, AT(data_dir), NULL, 0, 0},
+    {"data_dir", OPT_DIR, BOTH, AT(data_dir), NULL, 0, 0},
     {"database", OPT_STRING, BOTH, AT(database), NULL, 0, 0},
     {"http_address", OPT_STRING, BOTH, AT(http_address), "127.0.0.1", 0, 0},
     {"http_port", OPT_INT, BOTH, AT(http_port), "8080", 1, 65535},
@@ -119,6 +121,14 @@ static int option_set(struct config *cfg, const struct option *opt, enum node_ro
     switch (opt->type) {
     case OPT_STRING:
         return set_string(field, value, why, whylen);
+    case OPT_DIR: {
+        struct stat st;
+        if (stat(value, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            fail(why, whylen, "'%s' is not an existing directory", value);
+            return -1;
+        }
+        return set_string(field, value, why, whylen);
+    }
     case OPT_INT: {
         errno = 0;
         long v = strtol(value, &end, 10);
@@ -302,7 +312,8 @@ out:
 void config_free(struct config *cfg)
 {
     for (size_t i = 0; i < NOPTIONS; i++) {
-        if (options[i].type == OPT_STRING || options[i].type == OPT_ENDPOINT) {
+        enum option_type t = options[i].type;
+        if (t == OPT_STRING || t == OPT_DIR || t == OPT_ENDPOINT) {
             char **field = (char **)((char *)cfg + options[i].offset);
             free(*field);
             *field = NULL;

@@ -46,7 +46,10 @@ struct db *db_connect(const char *conninfo, int wait_seconds)
             PQsetNoticeProcessor(db->conn, on_notice, NULL);
             return db;
         }
-        if (clock_mono_ms() >= deadline)
+        /* A server that answers but refuses (no such database, bad
+         * credentials) will not change its mind: only wait for one that is
+         * down or starting. */
+        if (clock_mono_ms() >= deadline || PQping(conninfo) == PQPING_OK)
             break;
         PQfinish(db->conn);
         usleep(200 * 1000);

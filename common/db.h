@@ -21,8 +21,10 @@ struct migration {
 };
 
 /*
- * Connects with 'conninfo', retrying for up to 'wait_seconds' (0: once).
- * Returns a ready connection, or NULL with the reason logged.
+ * Connects with 'conninfo', retrying for up to 'wait_seconds' (0: once)
+ * while the server is down or starting; a server that refuses the
+ * connection fails at once.  Returns a ready connection, or NULL with the
+ * reason logged.
  */
 struct db *db_connect(const char *conninfo, int wait_seconds);
 

@@ -71,7 +71,7 @@ int keys_load(const char *dir, struct keys *k)
     }
     if (crypto_secret_read(path, buf, sizeof(buf), &len) < 0) {
         if (errno == EPERM)
-            log_warnx("'%s' must be a file only its owner can read (mode 0600)", path);
+            log_warnx("'%s' has loose permissions: only its owner may read it (mode 0600)", path);
         else
             log_warn("cannot read '%s'", path);
         return -1;

@@ -197,11 +197,15 @@ class Node:
 
     # Commands: one run of the binary that exits.
 
-    def run(self, *args, check=True):
+    def run(self, *args, check=True, timeout=DEADLINE):
         """Run `<binary> -f node.conf ARGS...` and return the CompletedProcess
         (text stdout and stderr). With check, a non-zero exit fails the test."""
-        result = subprocess.run([self.binary, "-f", self.config_path, *args],
-                                capture_output=True, text=True, timeout=DEADLINE)
+        argv = [self.binary, "-f", self.config_path, *args]
+        try:
+            result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired as e:
+            pytest.fail(f"{self.binary.name} {' '.join(args)} still running after "
+                        f"{timeout:g} s; its output:\n{e.stderr or ''}{e.stdout or ''}")
         if check and result.returncode != 0:
             pytest.fail(f"{self.binary.name} {' '.join(args)} exited "
                         f"{result.returncode}:\n{result.stderr}")

@@ -9,6 +9,8 @@ import pytest
 
 from hotline import GUANGZHOU, MEIZHOU, SHENZHEN
 
+LOG_LINE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d"
+                      r" (error|warn|info|debug) +\S.*")
 NODES_API = "/api/v1/federation/nodes"
 LINK_API = "/api/v1/federation/link"
 
@@ -65,7 +67,7 @@ def test_a_city_token_is_not_a_province_token(federation):
 
 
 def test_unknown_key_is_refused(federation):
-    fed = federation(GUANGZHOU, SHENZHEN, MEIZHOU, register=False)
+    fed = federation(GUANGZHOU, SHENZHEN, MEIZHOU, register=False, start=False)
     fed.register(fed.cities["440100"])
     fed.register(fed.cities["440300"])
     fed.start()
@@ -84,7 +86,7 @@ def test_unknown_key_is_refused(federation):
 
 def test_hello_with_a_wrong_code_is_refused(federation):
     # The key of the city configured as 440300 is registered as 440100's key.
-    fed = federation(SHENZHEN, register=False)
+    fed = federation(SHENZHEN, register=False, start=False)
     shenzhen = fed.cities["440300"]
     fed.register(shenzhen, *GUANGZHOU)
     fed.start()
@@ -143,3 +145,15 @@ def test_city_keeps_serving_while_the_province_is_down(federation):
 
     guangzhou.wait_for(city_sees_province_down, "the city to see the province down")
     assert city_link(guangzhou)["connected"] is False
+
+
+def test_log_lines_have_the_documented_format(federation):
+    fed = federation(GUANGZHOU)
+    fed.wait_connected("440100")
+    fed.province.wait_log("node '440100' connected")
+
+    for node in (fed.province, fed.cities["440100"]):
+        lines = node.log().splitlines()
+        assert lines, f"{node} logged nothing"
+        for line in lines:
+            assert LOG_LINE.fullmatch(line), f"{node}: {line!r}"

@@ -14,7 +14,7 @@
 
 static const char city_base[] = "node_code = 440100\n"
                                 "node_name = 广州\n"
-                                "data_dir = /var/lib/12345\n"
+                                "data_dir = /tmp\n"
                                 "database = dbname=hotline\n"
                                 "province_endpoint = tcp://province.example:7000\n"
                                 "province_public_key = " KEY "\n";
@@ -125,7 +125,7 @@ static void endpoints_and_keys(void **state)
 
     (void)state;
     snprintf(text, sizeof(text),
-             "node_code = 440000\nnode_name = p\ndata_dir = /d\ndatabase = x\n"
+             "node_code = 440000\nnode_name = p\ndata_dir = /tmp\ndatabase = x\n"
              "federation_bind = %s\n",
              "tcp://0.0.0.0:7000");
     assert_int_equal(config_parse(&cfg, NODE_PROVINCE, "p", text, err, sizeof(err)), 0);
@@ -134,7 +134,7 @@ static void endpoints_and_keys(void **state)
     const char *bad[] = {"udp://x:1", "tcp://x", "tcp://:7000", "tcp://x:0", "tcp://x:70000"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         snprintf(text, sizeof(text),
-                 "node_code = 440000\nnode_name = p\ndata_dir = /d\ndatabase = x\n"
+                 "node_code = 440000\nnode_name = p\ndata_dir = /tmp\ndatabase = x\n"
                  "federation_bind = %s\n",
                  bad[i]);
         assert_int_equal(config_parse(&cfg, NODE_PROVINCE, "p", text, err, sizeof(err)), -1);
@@ -156,11 +156,17 @@ static void province_code_checked(void **state)
 
     (void)state;
     assert_int_equal(config_parse(&cfg, NODE_PROVINCE, "p",
-                                  "node_code = 440100\nnode_name = p\ndata_dir = /d\n"
+                                  "node_code = 440100\nnode_name = p\ndata_dir = /tmp\n"
                                   "database = x\nfederation_bind = tcp://*:1\n",
                                   err, sizeof(err)),
                      -1);
     assert_non_null(strstr(err, "node_code: '440100' is not a province division code"));
+    assert_int_equal(config_parse(&cfg, NODE_PROVINCE, "p",
+                                  "node_code = 440000\nnode_name = p\ndata_dir = /nonexistent\n"
+                                  "database = x\nfederation_bind = tcp://*:1\n",
+                                  err, sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "data_dir: '/nonexistent' is not an existing directory"));
 }
 
 int main(void)
