@@ -12,6 +12,15 @@ BUILD    := build
 PKGS     := libzmq libprotobuf-c libpq openssl libmicrohttpd jansson
 PYTHON   := /usr/bin/python3
 
+# Quiet by default; V=1 shows every command.
+ifeq ($(V),1)
+Q   :=
+say :=
+else
+Q   := @
+say  = @printf '  %-7s %s\n' '$(1)' '$(2)'
+endif
+
 WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wpointer-arith -Wsign-compare -Werror
 CFLAGS   ?= -O2 -g
@@ -23,6 +32,10 @@ ifeq ($(SAN),1)
 CFLAGS   += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS  += -fsanitize=address,undefined
 endif
+
+# Objects depend on a stamp named after the flags, so switching SAN on or off
+# rebuilds everything instead of mixing objects.
+FLAGS_STAMP := $(BUILD)/.flags-$(shell echo '$(CC) $(CFLAGS) $(LDFLAGS)' | md5sum | cut -c1-8)
 
 # pkg-config runs only when compiling, so `make clean` works without the libraries.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
@@ -48,38 +61,52 @@ all: $(CITY) $(PROVINCE)
 
 $(BUILD)/gen/federation.pb-c.c $(BUILD)/gen/federation.pb-c.h: proto/federation.proto
 	@mkdir -p $(@D)
-	protoc-c --c_out=$(BUILD)/gen -Iproto $<
+	$(call say,PROTOC,$<)
+	$(Q)protoc-c --c_out=$(BUILD)/gen -Iproto $<
 
 $(BUILD)/gen/city-sql.c: common/sql/embed.sh $(wildcard common/sql/*.sql city-node/sql/*.sql)
 	@mkdir -p $(@D)
-	sh $< node_migrations $(filter %.sql,$^) > $@
+	$(call say,SQL,$@)
+	$(Q)sh $< node_migrations $(filter %.sql,$^) > $@
 
 $(BUILD)/gen/province-sql.c: common/sql/embed.sh $(wildcard common/sql/*.sql province-node/sql/*.sql)
 	@mkdir -p $(@D)
-	sh $< node_migrations $(filter %.sql,$^) > $@
+	$(call say,SQL,$@)
+	$(Q)sh $< node_migrations $(filter %.sql,$^) > $@
 
 # Every object needs the generated protobuf header first.
-$(BUILD)/obj/%.o: %.c | $(BUILD)/gen/federation.pb-c.h
+$(FLAGS_STAMP):
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARNINGS) $(PKG_CFLAGS) -c $< -o $@
+	@rm -f $(BUILD)/.flags-*
+	@touch $@
+
+$(BUILD)/obj/%.o: %.c $(FLAGS_STAMP) | $(BUILD)/gen/federation.pb-c.h
+	@mkdir -p $(@D)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARNINGS) $(PKG_CFLAGS) -c $< -o $@
 
 # Generated code is compiled without the project's warning set.
-$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c $(FLAGS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
 $(LIBCOMMON): $(call obj,$(COMMON_SRC)) $(BUILD)/obj/gen/federation.pb-c.o
-	$(AR) rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)$(AR) rcs $@ $^
 
 $(CITY): $(call obj,$(CITY_SRC)) $(BUILD)/obj/gen/city-sql.o $(LIBCOMMON)
-	$(CC) $(LDFLAGS) $^ $(PKG_LIBS) $(LDLIBS) -o $@
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(PKG_LIBS) $(LDLIBS) -o $@
 
 $(PROVINCE): $(call obj,$(PROVINCE_SRC)) $(BUILD)/obj/gen/province-sql.o $(LIBCOMMON)
-	$(CC) $(LDFLAGS) $^ $(PKG_LIBS) $(LDLIBS) -o $@
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(PKG_LIBS) $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBCOMMON)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) $^ $(PKG_LIBS) -lcmocka $(LDLIBS) -o $@
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(PKG_LIBS) -lcmocka $(LDLIBS) -o $@
 
 deps:
 	@deploy/install-deps

@@ -85,6 +85,8 @@ static void log_vwrite(enum log_level level, int with_errno, const char *fmt, va
     char stamp[CLOCK_RFC3339_LEN];
     char line[1200];
     clock_format(clock_now_us(), stamp);
+    /* Milliseconds are enough for a log: drop the last three digits. */
+    memmove(stamp + 23, stamp + 26, sizeof("+08:00"));
     n = snprintf(line, sizeof(line), "%s %-5s %s\n", stamp, level_names[level], text);
     if (n > 0)
         (void)!write(STDERR_FILENO, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line));
