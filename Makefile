@@ -57,6 +57,7 @@ PROVINCE  := $(BUILD)/province-node
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 .PHONY: all run stop check unit system format format-check lint deps clean
+.SECONDARY:
 all: $(CITY) $(PROVINCE)
 
 $(BUILD)/gen/federation.pb-c.c $(BUILD)/gen/federation.pb-c.h: proto/federation.proto
