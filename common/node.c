@@ -189,7 +189,15 @@ static const struct http_route common_routes[] = {
     {"GET", "/metrics", handle_metrics, 0},
 };
 
-#define NCOMMON (sizeof(common_routes) / sizeof(common_routes[0]))
+static const size_t common_routes_len = sizeof(common_routes) / sizeof(common_routes[0]);
+
+/* The route tables every node serves, before those of its kind. */
+static const struct {
+    const struct http_route *routes;
+    const size_t *len;
+} api_tables[] = {
+    {common_routes, &common_routes_len},
+};
 
 static void *link_thread(void *arg)
 {
