@@ -199,6 +199,25 @@ static const struct {
     {common_routes, &common_routes_len},
 };
 
+/* The routes of every node followed by those of 'kind', in one new array. */
+static struct http_route *routes_assemble(const struct node_kind *kind, size_t *n)
+{
+    size_t ntables = sizeof(api_tables) / sizeof(api_tables[0]), total = kind->nroutes, at = 0;
+
+    for (size_t i = 0; i < ntables; i++)
+        total += *api_tables[i].len;
+    struct http_route *routes = calloc(total, sizeof(*routes));
+    if (routes == NULL)
+        return NULL;
+    for (size_t i = 0; i < ntables; i++) {
+        memcpy(routes + at, api_tables[i].routes, *api_tables[i].len * sizeof(*routes));
+        at += *api_tables[i].len;
+    }
+    memcpy(routes + at, kind->routes, kind->nroutes * sizeof(*routes));
+    *n = total;
+    return routes;
+}
+
 static void *link_thread(void *arg)
 {
     struct node *node = arg;
@@ -253,13 +272,12 @@ static int run_daemon(struct node *node, int foreground)
     }
     link_started = 1;
 
-    routes = calloc(NCOMMON + kind->nroutes, sizeof(*routes));
+    size_t nroutes;
+    routes = routes_assemble(kind, &nroutes);
     if (routes == NULL)
         goto out;
-    memcpy(routes, common_routes, sizeof(common_routes));
-    memcpy(routes + NCOMMON, kind->routes, kind->nroutes * sizeof(*routes));
     struct http_options opt = {node->cfg.http_address, node->cfg.http_port, node->cfg.http_threads};
-    http = http_server_new(&opt, routes, NCOMMON + kind->nroutes, auth_lookup_thread, node);
+    http = http_server_new(&opt, routes, nroutes, auth_lookup_thread, node);
     if (http == NULL)
         goto out;
 
