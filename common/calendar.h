@@ -45,8 +45,7 @@ int calendar_set(struct calendar *cal, int32_t day, enum day_kind kind, const ch
  * with the line and the reason in 'err' and leaves 'cal' unchanged.
  * Returns the number of dates read.
  */
-int calendar_load_tsv(struct calendar *cal, const char *text, size_t len, char *err,
-                      size_t errlen);
+int calendar_load_tsv(struct calendar *cal, const char *text, size_t len, char *err, size_t errlen);
 
 /* Returns 1 if 'day' is a working day, else 0. */
 int calendar_is_working_day(const struct calendar *cal, int32_t day);
