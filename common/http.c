@@ -126,6 +126,19 @@ void http_reply_error(struct http_request *req, int status, const char *code, co
                     json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message));
 }
 
+void http_reply_invalid(struct http_request *req, const char *field, const char *fmt, ...)
+{
+    char message[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof(message), fmt, ap);
+    va_end(ap);
+    http_reply_json(req, 400,
+                    json_pack("{s:{s:s,s:s,s:s}}", "error", "code", "invalid_field", "field", field,
+                              "message", message));
+}
+
 void http_reply_text(struct http_request *req, int status, const char *content_type,
                      const char *text, size_t len)
 {

@@ -77,6 +77,13 @@ void http_reply_json(struct http_request *req, int status, json_t *body);
 /* Answers with the API's error object. */
 void http_reply_error(struct http_request *req, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/*
+ * Answers 400 with the error object for one bad input, naming it in "field"
+ * (a query parameter or a dotted path in the body: "citizen.phone"):
+ * {"error": {"code": "invalid_field", "field": ..., "message": ...}}.
+ */
+void http_reply_invalid(struct http_request *req, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Answers with 'len' bytes of 'text' (copied) and the given content type. */
 void http_reply_text(struct http_request *req, int status, const char *content_type,
                      const char *text, size_t len);
