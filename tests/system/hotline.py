@@ -168,6 +168,7 @@ class Node:
         self.log_path = folder / "node.log"
         self.settings = settings
         self.process = None
+        self.env = {}  # extra environment of the daemon, see start()
         self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.write_config()
 
@@ -223,14 +224,19 @@ class Node:
 
     # The daemon.
 
-    def start(self, wait=True):
+    def start(self, wait=True, env=None):
         """Start the daemon in the foreground (-d) with its output appended to
-        node.log; with wait, return once it answers HTTP."""
+        node.log; with wait, return once it answers HTTP. env holds extra
+        environment variables for the daemon (e.g. libfaketime's); they are
+        kept for restart()."""
         assert not self.is_running(), f"{self} is already running"
+        if env is not None:
+            self.env = dict(env)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [self.binary, "-d", "-f", self.config_path],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                env={**os.environ, **self.env})
         if wait:
             self.wait_ready()
 
