@@ -717,7 +717,7 @@ def test_order_dispatched_before_national_day_goes_overdue_on_the_right_date(hot
     assert by_clock.count("overdue") == 1
 
 
-def test_not_due_soon_two_working_days_before_the_deadline(hotline, clock):
+def test_due_soon_from_the_working_day_before_the_deadline(hotline, clock):
     help_ = hotline.in_handling(kind="help")            # deadline Mon 11-18
     complaint = hotline.in_handling(kind="complaint")   # deadline Mon 11-25
     clock.set("2024-11-15 10:00:00")  # Friday: the next working day is Monday 11-18

@@ -55,7 +55,7 @@ def test_registered_ticket_holds_the_appeal(hotline):
     for field in ("kind", "channel", "category", "content", "location"):
         assert ticket[field] == body[field]
     assert ticket["citizen"] == body["citizen"]  # the operator sees it in clear
-    assert hotline.show(ticket["id"]) == ticket
+    assert hotline.show(ticket["id"], hotline.operator) == ticket
 
 
 def test_registered_ticket_is_not_yet_with_a_unit(hotline):
