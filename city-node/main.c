@@ -34,7 +34,7 @@ static void handle_link(struct http_request *req)
 }
 
 static const struct http_route routes[] = {
-    {"GET", "/api/v1/federation/link", handle_link, ROLE_ADMIN | ROLE_AUDITOR},
+    {"GET", "/api/v1/federation/link", handle_link, ROLE_ADMIN | ROLE_AUDITOR, NULL},
 };
 
 static void health(json_t *obj)

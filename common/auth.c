@@ -57,7 +57,7 @@ int auth_lookup(struct db *db, const char *token, struct principal *out)
         return 0;
     crypto_sha256_hex(token, CRYPTO_TOKEN_LEN, hash);
     PGresult *res = db_query(db,
-                             "SELECT id, role, name FROM principals"
+                             "SELECT id, role, name, unit_code FROM principals"
                              " WHERE token_sha256 = $1 AND revoked_at IS NULL",
                              1, p);
     if (res == NULL)
@@ -66,25 +66,27 @@ int auth_lookup(struct db *db, const char *token, struct principal *out)
     if (found) {
         out->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
         snprintf(out->name, sizeof(out->name), "%s", PQgetvalue(res, 0, 2));
+        snprintf(out->unit, sizeof(out->unit), "%s", PQgetvalue(res, 0, 3));
     }
     PQclear(res);
     return found;
 }
 
 /* Registers the hash of 'token'; an already registered one is left alone. */
-static long long auth_register(struct db *db, const char *name, enum role role, const char *token)
+static long long auth_register(struct db *db, const char *name, enum role role, const char *unit,
+                               const char *token)
 {
     char hash[CRYPTO_SHA256_HEX_LEN + 1], at[CLOCK_RFC3339_LEN];
-    const char *p[] = {name, auth_role_name(role), hash, at};
+    const char *p[] = {name, auth_role_name(role), hash, at, unit};
 
     crypto_sha256_hex(token, strlen(token), hash);
     clock_format(clock_now_us(), at);
     PGresult *res = db_query(db,
-                             "INSERT INTO principals (name, role, token_sha256, created_at)"
-                             " VALUES ($1, $2, $3, $4)"
+                             "INSERT INTO principals (name, role, token_sha256, created_at,"
+                             " unit_code) VALUES ($1, $2, $3, $4, $5)"
                              " ON CONFLICT (token_sha256) DO UPDATE SET revoked_at = NULL"
                              " RETURNING id",
-                             4, p);
+                             5, p);
     if (res == NULL)
         return -1;
     long long id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -92,14 +94,57 @@ static long long auth_register(struct db *db, const char *name, enum role role, 
     return id;
 }
 
-long long auth_create(struct db *db, const char *name, enum role role,
+long long auth_create(struct db *db, const char *name, enum role role, const char *unit,
                       char token[CRYPTO_TOKEN_LEN + 1])
 {
     if (crypto_token_new(token) < 0) {
         log_warnx("cannot draw a random token");
         return -1;
     }
-    return auth_register(db, name, role, token);
+    return auth_register(db, name, role, unit, token);
+}
+
+json_t *auth_list(struct db *db)
+{
+    PGresult *res = db_query(db,
+                             "SELECT id, name, role, unit_code,"
+                             " (extract(epoch FROM created_at) * 1000000)::bigint,"
+                             " revoked_at IS NOT NULL FROM principals ORDER BY id",
+                             0, NULL);
+    if (res == NULL)
+        return NULL;
+    json_t *list = json_array();
+    for (int i = 0; i < PQntuples(res); i++) {
+        char at[CLOCK_RFC3339_LEN];
+        clock_format(strtoll(PQgetvalue(res, i, 4), NULL, 10), at);
+        json_array_append_new(
+            list,
+            json_pack("{s:I,s:s,s:s,s:o,s:s,s:b}", "id",
+                      (json_int_t)strtoll(PQgetvalue(res, i, 0), NULL, 10), "name",
+                      PQgetvalue(res, i, 1), "role", PQgetvalue(res, i, 2), "unit",
+                      PQgetisnull(res, i, 3) ? json_null() : json_string(PQgetvalue(res, i, 3)),
+                      "created_at", at, "revoked", strcmp(PQgetvalue(res, i, 5), "t") == 0));
+    }
+    PQclear(res);
+    return list;
+}
+
+int auth_revoke(struct db *db, long long id)
+{
+    char ids[24], at[CLOCK_RFC3339_LEN];
+    const char *p[] = {ids, at};
+
+    snprintf(ids, sizeof(ids), "%lld", id);
+    clock_format(clock_now_us(), at);
+    PGresult *res = db_query(db,
+                             "UPDATE principals SET revoked_at = $2"
+                             " WHERE id = $1 AND revoked_at IS NULL",
+                             2, p);
+    if (res == NULL)
+        return -1;
+    int n = atoi(PQcmdTuples(res));
+    PQclear(res);
+    return n > 0;
 }
 
 int auth_admin_token_ensure(struct db *db, const char *path)
@@ -114,7 +159,7 @@ int auth_admin_token_ensure(struct db *db, const char *path)
             log_warnx("'%s' does not hold a token", path);
             return -1;
         }
-        return auth_register(db, "admin", ROLE_ADMIN, token) < 0 ? -1 : 0;
+        return auth_register(db, "admin", ROLE_ADMIN, NULL, token) < 0 ? -1 : 0;
     }
     if (errno != ENOENT) {
         if (errno == EPERM)
@@ -123,7 +168,7 @@ int auth_admin_token_ensure(struct db *db, const char *path)
             log_warn("cannot read '%s'", path);
         return -1;
     }
-    if (auth_create(db, "admin", ROLE_ADMIN, token) < 0)
+    if (auth_create(db, "admin", ROLE_ADMIN, NULL, token) < 0)
         return -1;
     strcat(token, "\n");
     if (crypto_secret_write(path, token, strlen(token)) < 0) {

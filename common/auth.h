@@ -11,6 +11,8 @@
 #include "crypto.h"
 #include "db.h"
 
+#include <jansson.h>
+
 enum role {
     ROLE_ADMIN = 1 << 0,
     ROLE_OPERATOR = 1 << 1,
@@ -22,10 +24,13 @@ enum role {
 
 #define AUTH_MAX_NAME 200
 
+#define AUTH_MAX_UNIT 32
+
 struct principal {
     long long id;
     enum role role;
     char name[AUTH_MAX_NAME + 1];
+    char unit[AUTH_MAX_UNIT + 1]; /* the unit of a unit principal, else "" */
 };
 
 /* The role called 'name' ("admin", ...).  Returns 0, or -1 if unknown. */
@@ -40,11 +45,18 @@ const char *auth_role_name(enum role role);
 int auth_lookup(struct db *db, const char *token, struct principal *out);
 
 /*
- * Creates a principal called 'name' with 'role' and a new token, written to
- * 'token'.  Returns the principal's id, or -1 on error (logged).
+ * Creates a principal called 'name' with 'role' (and 'unit' for a unit
+ * principal, else NULL) and a new token, written to 'token'.  Returns the
+ * principal's id, or -1 on error (logged).
  */
-long long auth_create(struct db *db, const char *name, enum role role,
+long long auth_create(struct db *db, const char *name, enum role role, const char *unit,
                       char token[CRYPTO_TOKEN_LEN + 1]);
+
+/* Every principal as a JSON array (never tokens); NULL on error. */
+json_t *auth_list(struct db *db);
+
+/* Revokes principal 'id'.  Returns 1, 0 if there is none live, -1 on error. */
+int auth_revoke(struct db *db, long long id);
 
 /*
  * Makes sure the admin token in the file 'path' exists and is registered:

@@ -34,6 +34,9 @@ struct config {
     int http_threads;
     int heartbeat_interval_ms;
     enum log_level log_level;
+    int clock_interval_ms;
+    /* Handling periods in working days, by kind (REGULATION.md, Art 11). */
+    int period_consultation, period_help, period_suggestion, period_complaint, period_report;
     char *province_endpoint;                         /* city */
     char province_public_key[CURVE_KEY_Z85_LEN + 1]; /* city */
     char *federation_bind;                           /* province */

@@ -64,6 +64,11 @@ const struct http_server *http_server_of(const struct http_request *req)
     return req->srv;
 }
 
+const void *http_route_arg(const struct http_request *req)
+{
+    return req->route < req->srv->nroutes ? req->srv->routes[req->route].arg : NULL;
+}
+
 const struct principal *http_principal(const struct http_request *req)
 {
     return req->authenticated ? &req->principal : NULL;

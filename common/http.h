@@ -26,7 +26,8 @@ struct http_route {
     const char *method;
     const char *path; /* segments in braces match one segment: /tickets/{id} */
     http_handler *handler;
-    unsigned roles; /* enum role bits allowed; 0: no token needed */
+    unsigned roles;  /* enum role bits allowed; 0: no token needed */
+    const void *arg; /* for the handler: http_route_arg() */
 };
 
 /*
@@ -59,6 +60,9 @@ void http_server_metrics(const struct http_server *srv, FILE *out);
 void *http_app(const struct http_request *req);
 const struct http_server *http_server_of(const struct http_request *req);
 const struct principal *http_principal(const struct http_request *req);
+
+/* The 'arg' of the route that matched. */
+const void *http_route_arg(const struct http_request *req);
 
 /* The path segment matched by {name} in the route, or NULL. */
 const char *http_path_param(const struct http_request *req, const char *name);

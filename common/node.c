@@ -11,10 +11,16 @@
 #include "node.h"
 
 #include "auth.h"
+#include "admin_api.h"
+#include "calendar_api.h"
+#include "calstore.h"
 #include "clock.h"
 #include "link.h"
 #include "log.h"
 #include "metrics.h"
+#include "ticket_api.h"
+#include "ticketdb.h"
+#include "timer.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -27,16 +33,16 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#define CONTROL_ENDPOINT "inproc://node-control"
 #define DB_WAIT_SECONDS  30
 #define ADMIN_TOKEN_FILE "admin.token"
 
-static atomic_int link_failed;
+/* Set by a thread that could not run: the daemon then exits with 1. */
+static atomic_int thread_failed;
 
 static void usage(const struct node_kind *kind)
 {
     fprintf(stderr, "usage: %s [-dnv] [-f file] [command]\n", kind->program);
-    fprintf(stderr, "commands:\n  init\n  public-key\n");
+    fprintf(stderr, "commands:\n  init\n  public-key\n  verify\n");
     for (size_t i = 0; i < kind->ncommands; i++)
         fprintf(stderr, "  %s %s\n", kind->commands[i].name, kind->commands[i].usage);
 }
@@ -100,11 +106,11 @@ static int command_init(struct node *node, struct db *db)
         (int)sizeof(path))
         return 1;
     if (db_begin(db) < 0 || identity_load(node, db, 1) < 0 ||
-        auth_admin_token_ensure(db, path) < 0 || db_commit(db) < 0) {
+        auth_admin_token_ensure(db, path) < 0 || calstore_seed(db) < 0 || db_commit(db) < 0) {
         db_rollback(db);
         return 1;
     }
-    if (keys_create(node->cfg.data_dir) < 0)
+    if (keys_create(node->cfg.data_dir) < 0 || pii_keys_create(node->cfg.data_dir) < 0)
         return 1;
     printf("node '%s' initialised; keys and admin token in '%s'\n", node->cfg.node_code,
            node->cfg.data_dir);
@@ -120,6 +126,24 @@ static int command_public_key(struct node *node)
     return 0;
 }
 
+/* Checks every ticket's event chain; names the first broken link. */
+static int command_verify(struct db *db)
+{
+    long long events, tickets;
+    char ticket[TICKET_ID_LEN + 1];
+    int seq;
+    int rc = ticketdb_verify(db, &events, &tickets, ticket, &seq);
+
+    if (rc < 0)
+        return 2;
+    if (rc > 0) {
+        printf("broken chain: ticket %s event %d\n", ticket, seq);
+        return 1;
+    }
+    printf("verified %lld events in %lld tickets\n", events, tickets);
+    return 0;
+}
+
 static int run_command(struct node *node, int argc, char **argv)
 {
     const struct node_kind *kind = node->kind;
@@ -131,15 +155,18 @@ static int run_command(struct node *node, int argc, char **argv)
     for (size_t i = 0; i < kind->ncommands; i++)
         if (strcmp(argv[0], kind->commands[i].name) == 0)
             cmd = &kind->commands[i];
-    int is_init = strcmp(argv[0], "init") == 0;
-    if ((!is_init && cmd == NULL) || argc - 1 != (is_init ? 0 : cmd->nargs)) {
+    int is_init = strcmp(argv[0], "init") == 0, is_verify = strcmp(argv[0], "verify") == 0;
+    int builtin = is_init || is_verify;
+    if ((!builtin && cmd == NULL) || argc - 1 != (builtin ? 0 : cmd->nargs)) {
         usage(kind);
         return 2;
     }
     struct db *db = open_database(node);
     if (db == NULL)
         return 1;
-    int rc = is_init ? command_init(node, db) : cmd->run(node, db, argv + 1);
+    int rc = is_init     ? command_init(node, db)
+             : is_verify ? command_verify(db)
+                         : cmd->run(node, db, argv + 1);
     db_free(db);
     return rc;
 }
@@ -152,6 +179,18 @@ static int auth_lookup_thread(void *app, const char *token, struct principal *ou
     struct db *db = db_thread(node->cfg.database);
 
     return db == NULL ? -1 : auth_lookup(db, token, out);
+}
+
+struct db *node_db(struct http_request *req, struct node **node)
+{
+    struct node *n = http_app(req);
+    struct db *db = db_thread(n->cfg.database);
+
+    if (db == NULL)
+        http_reply_error(req, 503, "database_unavailable", "the database cannot be reached");
+    if (node != NULL)
+        *node = n;
+    return db;
 }
 
 static void handle_healthz(struct http_request *req)
@@ -185,8 +224,8 @@ static void handle_metrics(struct http_request *req)
 }
 
 static const struct http_route common_routes[] = {
-    {"GET", "/healthz", handle_healthz, 0},
-    {"GET", "/metrics", handle_metrics, 0},
+    {"GET", "/healthz", handle_healthz, 0, NULL},
+    {"GET", "/metrics", handle_metrics, 0, NULL},
 };
 
 static const size_t common_routes_len = sizeof(common_routes) / sizeof(common_routes[0]);
@@ -197,6 +236,9 @@ static const struct {
     const size_t *len;
 } api_tables[] = {
     {common_routes, &common_routes_len},
+    {calendar_routes, &calendar_routes_len},
+    {admin_routes, &admin_routes_len},
+    {ticket_routes, &ticket_routes_len},
 };
 
 /* The routes of every node followed by those of 'kind', in one new array. */
@@ -218,19 +260,73 @@ static struct http_route *routes_assemble(const struct node_kind *kind, size_t *
     return routes;
 }
 
-static void *link_thread(void *arg)
-{
-    struct node *node = arg;
-    void *control = zmq_socket(node->zmq, ZMQ_PAIR);
+/*
+ * A thread of the node that owns its own sockets and connections and hears
+ * from the main thread only through its control socket (CZMQ's actors).
+ */
+struct actor {
+    struct node *node;
+    const char *name;
+    int (*run)(struct node *node, void *control);
+    const char *endpoint;
+    void *control; /* the main thread's end */
+    pthread_t thread;
+    int started;
+};
 
-    if (control == NULL || zmq_connect(control, CONTROL_ENDPOINT) != 0 ||
-        node->kind->link_run(node, control) < 0) {
-        atomic_store(&link_failed, 1);
+static void *actor_main(void *arg)
+{
+    struct actor *a = arg;
+    void *pipe = zmq_socket(a->node->zmq, ZMQ_PAIR);
+
+    if (pipe == NULL || zmq_connect(pipe, a->endpoint) != 0 || a->run(a->node, pipe) < 0) {
+        log_warnx("the %s thread stopped", a->name);
+        atomic_store(&thread_failed, 1);
         kill(getpid(), SIGTERM);
     }
-    if (control != NULL)
-        zmq_close(control);
+    if (pipe != NULL)
+        zmq_close(pipe);
     return NULL;
+}
+
+static int actor_start(struct actor *a)
+{
+    a->control = zmq_socket(a->node->zmq, ZMQ_PAIR);
+    if (a->control == NULL || zmq_bind(a->control, a->endpoint) != 0) {
+        log_warnx("cannot set up the control socket of the %s thread", a->name);
+        return -1;
+    }
+    if (pthread_create(&a->thread, NULL, actor_main, a) != 0) {
+        log_warn("cannot start the %s thread", a->name);
+        return -1;
+    }
+    a->started = 1;
+    return 0;
+}
+
+static void actor_stop(struct actor *a)
+{
+    if (a->started) {
+        zmq_send(a->control, "stop", 4, 0);
+        pthread_join(a->thread, NULL);
+    }
+    if (a->control != NULL)
+        zmq_close(a->control);
+}
+
+/* Prepares what the hotline's commands share.  Returns 0 or -1 (logged). */
+static int hotline_start(struct node *node)
+{
+    const struct config *c = &node->cfg;
+    struct hotline *h = &node->hotline;
+
+    h->node_code = c->node_code;
+    h->periods.days[KIND_CONSULTATION] = c->period_consultation;
+    h->periods.days[KIND_HELP] = c->period_help;
+    h->periods.days[KIND_SUGGESTION] = c->period_suggestion;
+    h->periods.days[KIND_COMPLAINT] = c->period_complaint;
+    h->periods.days[KIND_REPORT] = c->period_report;
+    return pii_keys_load(c->data_dir, &h->pii);
 }
 
 static int run_daemon(struct node *node, int foreground)
@@ -238,9 +334,12 @@ static int run_daemon(struct node *node, int foreground)
     const struct node_kind *kind = node->kind;
     struct http_route *routes = NULL;
     struct http_server *http = NULL;
-    void *control = NULL;
-    pthread_t link;
-    int link_started = 0, rc = 1, sig;
+    struct actor actors[] = {
+        {.node = node, .name = "link", .run = kind->link_run, .endpoint = "inproc://link"},
+        {.node = node, .name = "clock", .run = timer_run, .endpoint = "inproc://clock"},
+    };
+    size_t nactors = sizeof(actors) / sizeof(actors[0]);
+    int rc = 1, sig;
     sigset_t stop;
 
     if (!foreground && daemon(0, 0) < 0)
@@ -251,7 +350,8 @@ static int run_daemon(struct node *node, int foreground)
         goto out;
     db_free(db);
     db = NULL;
-    if (keys_load(node->cfg.data_dir, &node->keys) < 0 || link_check_curve() < 0)
+    if (keys_load(node->cfg.data_dir, &node->keys) < 0 || link_check_curve() < 0 ||
+        hotline_start(node) < 0)
         goto out;
 
     sigemptyset(&stop);
@@ -261,16 +361,11 @@ static int run_daemon(struct node *node, int foreground)
     signal(SIGPIPE, SIG_IGN);
 
     node->zmq = zmq_ctx_new();
-    control = node->zmq != NULL ? zmq_socket(node->zmq, ZMQ_PAIR) : NULL;
-    if (control == NULL || zmq_bind(control, CONTROL_ENDPOINT) != 0) {
-        log_warnx("cannot set up the control socket");
+    if (node->zmq == NULL)
         goto out;
-    }
-    if (pthread_create(&link, NULL, link_thread, node) != 0) {
-        log_warn("cannot start the link thread");
-        goto out;
-    }
-    link_started = 1;
+    for (size_t i = 0; i < nactors; i++)
+        if (actor_start(&actors[i]) < 0)
+            goto out;
 
     size_t nroutes;
     routes = routes_assemble(kind, &nroutes);
@@ -284,23 +379,20 @@ static int run_daemon(struct node *node, int foreground)
     log_info("node '%s' (%s) started, http on '%s' port %d", node->cfg.node_code, kind->program,
              node->cfg.http_address, node->cfg.http_port);
     sigwait(&stop, &sig);
-    rc = atomic_load(&link_failed) ? 1 : 0;
+    rc = atomic_load(&thread_failed) ? 1 : 0;
     if (rc == 0)
         log_info("stopping on signal %d", sig);
 
 out:
     http_server_free(http);
-    if (link_started) {
-        zmq_send(control, "stop", 4, 0);
-        pthread_join(link, NULL);
-    }
-    if (control != NULL)
-        zmq_close(control);
+    for (size_t i = nactors; i-- > 0;)
+        actor_stop(&actors[i]);
     if (node->zmq != NULL)
         zmq_ctx_term(node->zmq);
     free(routes);
     db_free(db);
     keys_wipe(&node->keys);
+    pii_keys_wipe(&node->hotline.pii);
     return rc;
 }
 

@@ -11,6 +11,7 @@
 #include "db.h"
 #include "http.h"
 #include "keys.h"
+#include "workflow.h"
 
 #include <jansson.h>
 #include <stdint.h>
@@ -49,8 +50,15 @@ struct node {
     struct config cfg;
     struct keys keys;
     uint64_t incarnation;
-    void *zmq; /* the ZeroMQ context */
+    struct hotline hotline; /* read-only once the daemon runs */
+    void *zmq;              /* the ZeroMQ context */
 };
+
+/*
+ * The node serving 'req' and the calling thread's database connection.
+ * Returns the connection, or NULL having answered 503.
+ */
+struct db *node_db(struct http_request *req, struct node **node);
 
 /* Runs the program: parses argv, then a subcommand or the daemon.  Returns
  * the exit status. */

@@ -29,7 +29,7 @@ static void handle_nodes(struct http_request *req)
 }
 
 static const struct http_route routes[] = {
-    {"GET", "/api/v1/federation/nodes", handle_nodes, ROLE_ADMIN | ROLE_AUDITOR},
+    {"GET", "/api/v1/federation/nodes", handle_nodes, ROLE_ADMIN | ROLE_AUDITOR, NULL},
 };
 
 static int command_node_add(struct node *node, struct db *db, char **argv)

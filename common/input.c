@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * input.c - the body validator behind every write of the API.
+ *
+ * Runs in HTTP workers.  jansson has already refused bodies that are not
+ * JSON or not UTF-8; this checks what the JSON says.
+ */
+#include "input.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Characters (code points) of a valid UTF-8 string. */
+static size_t characters(const char *s)
+{
+    size_t n = 0;
+
+    for (; *s != '\0'; s++)
+        n += ((unsigned char)*s & 0xc0) != 0x80;
+    return n;
+}
+
+static int in_values(const char *const *values, const char *s)
+{
+    for (; *values != NULL; values++)
+        if (strcmp(*values, s) == 0)
+            return 1;
+    return 0;
+}
+
+static int check_value(struct http_request *req, const struct field *f, json_t *v, const char *path)
+{
+    switch (f->type) {
+    case FIELD_TEXT: {
+        if (!json_is_string(v)) {
+            http_reply_invalid(req, path, "'%s' must be a string", path);
+            return -1;
+        }
+        size_t n = characters(json_string_value(v));
+        if (json_string_length(v) != strlen(json_string_value(v)) || n < f->min || n > f->max) {
+            http_reply_invalid(req, path, "'%s' must be %zu to %zu characters", path, f->min,
+                               f->max);
+            return -1;
+        }
+        return 0;
+    }
+    case FIELD_ENUM:
+        if (!json_is_string(v) || !in_values(f->values, json_string_value(v))) {
+            http_reply_invalid(req, path, "'%s' is not one of the allowed values", path);
+            return -1;
+        }
+        return 0;
+    case FIELD_BOOL:
+        if (!json_is_boolean(v)) {
+            http_reply_invalid(req, path, "'%s' must be true or false", path);
+            return -1;
+        }
+        return 0;
+    case FIELD_NUMBER:
+    case FIELD_INT: {
+        double d = json_number_value(v);
+        if (!json_is_number(v) || (f->type == FIELD_INT && !json_is_integer(v)) || isnan(d) ||
+            d < f->lo || d > f->hi) {
+            http_reply_invalid(req, path, "'%s' must be a%s number from %g to %g", path,
+                               f->type == FIELD_INT ? "n integer" : "", f->lo, f->hi);
+            return -1;
+        }
+        return 0;
+    }
+    case FIELD_OBJECT:
+        if (!json_is_object(v)) {
+            http_reply_invalid(req, path, "'%s' must be an object", path);
+            return -1;
+        }
+        return input_check(req, v, path, f->fields, f->nfields);
+    case FIELD_LIST: {
+        size_t i;
+        json_t *item;
+        if (!json_is_array(v) || json_array_size(v) < f->min || json_array_size(v) > f->max) {
+            http_reply_invalid(req, path, "'%s' must be a list of %zu to %zu values", path, f->min,
+                               f->max);
+            return -1;
+        }
+        json_array_foreach(v, i, item)
+        {
+            if (!json_is_string(item) || !in_values(f->values, json_string_value(item))) {
+                http_reply_invalid(req, path, "'%s' holds a value that is not allowed", path);
+                return -1;
+            }
+        }
+        return 0;
+    }
+    }
+    return -1;
+}
+
+int input_check(struct http_request *req, json_t *obj, const char *prefix,
+                const struct field *fields, size_t n)
+{
+    const char *key;
+    json_t *v;
+    char path[128];
+
+    json_object_foreach(obj, key, v)
+    {
+        size_t i;
+        for (i = 0; i < n && strcmp(fields[i].name, key) != 0; i++)
+            ;
+        snprintf(path, sizeof(path), "%s%s%s", prefix != NULL ? prefix : "",
+                 prefix != NULL ? "." : "", key);
+        if (i == n) {
+            http_reply_invalid(req, path, "'%s' is not a known field", path);
+            return -1;
+        }
+        if (json_is_null(v) && !fields[i].required)
+            continue;
+        if (check_value(req, &fields[i], v, path) < 0)
+            return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        v = json_object_get(obj, fields[i].name);
+        if (fields[i].required && (v == NULL || json_is_null(v))) {
+            snprintf(path, sizeof(path), "%s%s%s", prefix != NULL ? prefix : "",
+                     prefix != NULL ? "." : "", fields[i].name);
+            http_reply_invalid(req, path, "'%s' is required", path);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+const char *input_text(json_t *obj, const char *name)
+{
+    return json_string_value(json_object_get(obj, name));
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * input.h - validation of JSON request bodies against a table of fields.
+ *
+ * Each handler describes its body as an array of struct field; input_check()
+ * refuses unknown members, wrong types, text out of bounds, values outside
+ * an enumeration and numbers out of range, answering 400 invalid_field with
+ * the dotted path of the field ("citizen.phone").  Handlers then read the
+ * members knowing they are well formed.
+ */
+#ifndef HOTLINE_INPUT_H
+#define HOTLINE_INPUT_H
+
+#include "http.h"
+
+#include <jansson.h>
+#include <stddef.h>
+
+enum field_type {
+    FIELD_TEXT, /* string of min..max characters */
+    FIELD_ENUM, /* one of 'values' */
+    FIELD_BOOL,
+    FIELD_NUMBER, /* number within lo..hi */
+    FIELD_INT,    /* integer within lo..hi */
+    FIELD_OBJECT, /* checked by its own table: 'fields' */
+    FIELD_LIST,   /* array of 'min'..'max' values of 'values' */
+};
+
+struct field {
+    const char *name;
+    enum field_type type;
+    int required;
+    size_t min, max;            /* FIELD_TEXT: characters; FIELD_LIST: items */
+    const char *const *values;  /* FIELD_ENUM, FIELD_LIST: NULL-terminated */
+    double lo, hi;              /* FIELD_NUMBER, FIELD_INT */
+    const struct field *fields; /* FIELD_OBJECT */
+    size_t nfields;
+};
+
+/*
+ * Checks 'obj' against 'fields'.  Returns 0, or -1 having answered 400
+ * naming the first bad field under 'prefix' (NULL at the top level).
+ */
+int input_check(struct http_request *req, json_t *obj, const char *prefix,
+                const struct field *fields, size_t n);
+
+/* The text member 'name' of a checked object, or NULL if absent. */
+const char *input_text(json_t *obj, const char *name);
+
+#endif

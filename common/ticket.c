@@ -1,0 +1,369 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ticket.c - the rules of REGULATION.md "Intake" and "Handling" as one
+ * transition table and a few guards.
+ *
+ * Pure: the time, the calendar and the periods come in a context, so every
+ * rule is tested without a database or a clock.  The decisions the
+ * regulation leaves open are here, each in one place:
+ *   - the return window is that of a 2-working-day period from the unit's
+ *     receipt (Art 10: "within 2 working days of receiving it");
+ *   - an approved extension adds one original period, counted in working
+ *     days after the current deadline day (Art 11);
+ *   - an order is due soon when its deadline falls today or on the next
+ *     working day, overdue once its deadline has passed.
+ */
+#include "ticket.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#define RETURN_WINDOW_DAYS 2
+#define MAX_EXTENSIONS     2
+
+#define BIT(s) (1u << (s))
+#define OPEN_STATES                                                                                \
+    (BIT(STATUS_REGISTERED) | BIT(STATUS_HANDLING) | BIT(STATUS_RETURN_REQUESTED) |                \
+     BIT(STATUS_EXTENSION_REQUESTED) | BIT(STATUS_COMPLETION_REQUESTED))
+#define RUNNING_STATES                                                                             \
+    (BIT(STATUS_HANDLING) | BIT(STATUS_RETURN_REQUESTED) | BIT(STATUS_EXTENSION_REQUESTED) |       \
+     BIT(STATUS_COMPLETION_REQUESTED))
+#define ALL_STATES (BIT(STATUS_COUNT) - 1)
+#define SAME       STATUS_COUNT /* the action leaves the status as it is */
+
+typedef int guard_fn(const struct ticket *t, const struct ticket_caller *caller,
+                     const struct ticket_input *in, const struct ticket_context *ctx,
+                     struct ticket_refusal *why);
+
+struct transition {
+    unsigned from; /* bit set of statuses */
+    enum ticket_action action;
+    unsigned roles;
+    guard_fn *guard;
+    enum ticket_status to;
+};
+
+static int refuse(struct ticket_refusal *why, int status, const char *code, const char *message)
+{
+    why->status = status;
+    why->code = code;
+    why->message = message;
+    why->field = NULL;
+    return -1;
+}
+
+/* Art 8: only consultations are answered on the spot. */
+static int guard_consultation(const struct ticket *t, const struct ticket_caller *caller,
+                              const struct ticket_input *in, const struct ticket_context *ctx,
+                              struct ticket_refusal *why)
+{
+    (void)caller, (void)in, (void)ctx;
+    if (t->kind != KIND_CONSULTATION)
+        return refuse(why, 409, "not_consultation",
+                      "only a consultation is answered on the spot; this order must be "
+                      "dispatched");
+    return 0;
+}
+
+/* Art 10 ¶2: only the hotline office's managers designate a lead unit. */
+static int guard_dispatch(const struct ticket *t, const struct ticket_caller *caller,
+                          const struct ticket_input *in, const struct ticket_context *ctx,
+                          struct ticket_refusal *why)
+{
+    (void)t, (void)ctx;
+    if (in != NULL && in->no_return && caller->role != ROLE_MANAGER)
+        return refuse(why, 403, "forbidden",
+                      "only a manager may designate a lead unit that cannot return the order");
+    return 0;
+}
+
+/* Art 10: a return is applied for within 2 working days of receipt, and
+ * never for a designated lead unit. */
+static int guard_return(const struct ticket *t, const struct ticket_caller *caller,
+                        const struct ticket_input *in, const struct ticket_context *ctx,
+                        struct ticket_refusal *why)
+{
+    int provisional;
+
+    (void)caller, (void)in;
+    if (t->no_return)
+        return refuse(why, 409, "no_return_order",
+                      "this unit was designated to lead the order and may not return it");
+    if (ctx->now >
+        calendar_deadline(ctx->calendar, t->received_at, RETURN_WINDOW_DAYS, &provisional))
+        return refuse(why, 409, "return_window_closed",
+                      "a return must be applied for within 2 working days of receiving the order");
+    return 0;
+}
+
+/* Art 11: extensions before the deadline, at most two. */
+static int guard_extension(const struct ticket *t, const struct ticket_caller *caller,
+                           const struct ticket_input *in, const struct ticket_context *ctx,
+                           struct ticket_refusal *why)
+{
+    (void)caller, (void)in;
+    if (ctx->now > t->deadline)
+        return refuse(why, 409, "deadline_passed",
+                      "an extension must be applied for before the deadline");
+    if (t->extensions >= MAX_EXTENSIONS)
+        return refuse(why, 409, "extension_limit", "the order has had its two extensions");
+    return 0;
+}
+
+/* An approved return hands the order to another unit. */
+static int guard_return_approve(const struct ticket *t, const struct ticket_caller *caller,
+                                const struct ticket_input *in, const struct ticket_context *ctx,
+                                struct ticket_refusal *why)
+{
+    (void)caller, (void)ctx;
+    if (in != NULL && in->unit != NULL && strcmp(in->unit, t->unit) == 0) {
+        refuse(why, 400, "invalid_field", "an approved return hands the order to another unit");
+        why->field = "unit";
+        return -1;
+    }
+    return 0;
+}
+
+#define OP ROLE_OPERATOR
+#define MG ROLE_MANAGER
+#define UN ROLE_UNIT
+
+static const struct transition transitions[] = {
+    {BIT(STATUS_REGISTERED), ACTION_ANSWER, OP, guard_consultation, STATUS_ANSWERED},
+    {BIT(STATUS_REGISTERED), ACTION_REJECT, OP, NULL, STATUS_REJECTED},
+    {BIT(STATUS_REGISTERED), ACTION_DISPATCH, OP | MG, guard_dispatch, STATUS_HANDLING},
+    {BIT(STATUS_HANDLING), ACTION_RETURN, UN, guard_return, STATUS_RETURN_REQUESTED},
+    {BIT(STATUS_RETURN_REQUESTED), ACTION_RETURN_APPROVE, MG, guard_return_approve,
+     STATUS_HANDLING},
+    {BIT(STATUS_RETURN_REQUESTED), ACTION_RETURN_REFUSE, MG, NULL, STATUS_HANDLING},
+    {BIT(STATUS_HANDLING), ACTION_EXTENSION, UN, guard_extension, STATUS_EXTENSION_REQUESTED},
+    {BIT(STATUS_EXTENSION_REQUESTED), ACTION_EXTENSION_APPROVE, MG, NULL, STATUS_HANDLING},
+    {BIT(STATUS_EXTENSION_REQUESTED), ACTION_EXTENSION_REFUSE, MG, NULL, STATUS_HANDLING},
+    {BIT(STATUS_HANDLING), ACTION_COMPLETION, UN, NULL, STATUS_COMPLETION_REQUESTED},
+    {BIT(STATUS_COMPLETION_REQUESTED), ACTION_COMPLETION_APPROVE, MG, NULL, STATUS_COMPLETED},
+    {BIT(STATUS_COMPLETION_REQUESTED), ACTION_COMPLETION_SEND_BACK, MG, NULL, STATUS_HANDLING},
+    {ALL_STATES, ACTION_NOTE, OP | MG | UN, NULL, SAME},
+    {OPEN_STATES, ACTION_SUPERVISE, MG, NULL, SAME},
+};
+
+#define NTRANSITIONS (sizeof(transitions) / sizeof(transitions[0]))
+
+static const char *const status_names[STATUS_COUNT] = {
+    [STATUS_REGISTERED] = "registered",
+    [STATUS_ANSWERED] = "answered",
+    [STATUS_REJECTED] = "rejected",
+    [STATUS_HANDLING] = "handling",
+    [STATUS_RETURN_REQUESTED] = "return_requested",
+    [STATUS_EXTENSION_REQUESTED] = "extension_requested",
+    [STATUS_COMPLETION_REQUESTED] = "completion_requested",
+    [STATUS_COMPLETED] = "completed",
+};
+
+static const char *const kind_names[KIND_COUNT] = {
+    [KIND_CONSULTATION] = "consultation", [KIND_HELP] = "help",
+    [KIND_COMPLAINT] = "complaint",       [KIND_REPORT] = "report",
+    [KIND_SUGGESTION] = "suggestion",
+};
+
+static const struct {
+    const char *event;
+    const char *route;
+} action_names[ACTION_COUNT] = {
+    [ACTION_ANSWER] = {"answer", "answer"},
+    [ACTION_REJECT] = {"reject", "reject"},
+    [ACTION_DISPATCH] = {"dispatch", "dispatch"},
+    [ACTION_RETURN] = {"return", "return"},
+    [ACTION_RETURN_APPROVE] = {"return/review:approve", "return/review"},
+    [ACTION_RETURN_REFUSE] = {"return/review:refuse", "return/review"},
+    [ACTION_EXTENSION] = {"extension", "extension"},
+    [ACTION_EXTENSION_APPROVE] = {"extension/review:approve", "extension/review"},
+    [ACTION_EXTENSION_REFUSE] = {"extension/review:refuse", "extension/review"},
+    [ACTION_COMPLETION] = {"completion", "completion"},
+    [ACTION_COMPLETION_APPROVE] = {"completion/review:approve", "completion/review"},
+    [ACTION_COMPLETION_SEND_BACK] = {"completion/review:send_back", "completion/review"},
+    [ACTION_NOTE] = {"note", "notes"},
+    [ACTION_SUPERVISE] = {"supervise", "supervise"},
+};
+
+static int name_parse(const char *const *names, int n, const char *s, int *out)
+{
+    for (int i = 0; i < n; i++) {
+        if (strcmp(names[i], s) == 0) {
+            *out = i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+const char *ticket_status_name(enum ticket_status s)
+{
+    return s < STATUS_COUNT ? status_names[s] : "unknown";
+}
+
+int ticket_status_parse(const char *s, enum ticket_status *out)
+{
+    int i;
+
+    if (name_parse(status_names, STATUS_COUNT, s, &i) < 0)
+        return -1;
+    *out = (enum ticket_status)i;
+    return 0;
+}
+
+const char *ticket_kind_name(enum ticket_kind k)
+{
+    return k < KIND_COUNT ? kind_names[k] : "unknown";
+}
+
+int ticket_kind_parse(const char *s, enum ticket_kind *out)
+{
+    int i;
+
+    if (name_parse(kind_names, KIND_COUNT, s, &i) < 0)
+        return -1;
+    *out = (enum ticket_kind)i;
+    return 0;
+}
+
+const char *ticket_action_name(enum ticket_action a)
+{
+    return a < ACTION_COUNT ? action_names[a].event : "unknown";
+}
+
+const char *ticket_action_route(enum ticket_action a)
+{
+    return a < ACTION_COUNT ? action_names[a].route : "unknown";
+}
+
+int ticket_running(enum ticket_status status)
+{
+    return (RUNNING_STATES & BIT(status)) != 0;
+}
+
+int ticket_closed(enum ticket_status status)
+{
+    return (OPEN_STATES & BIT(status)) == 0;
+}
+
+int ticket_visible(const struct ticket *t, const struct ticket_caller *caller)
+{
+    if (caller->role == ROLE_UNIT)
+        return caller->unit != NULL && strcmp(t->unit, caller->unit) == 0;
+    return (caller->role & (ROLE_OPERATOR | ROLE_MANAGER | ROLE_AUDITOR)) != 0;
+}
+
+int ticket_check(const struct ticket *t, enum ticket_action action,
+                 const struct ticket_caller *caller, const struct ticket_input *in,
+                 const struct ticket_context *ctx, struct ticket_refusal *why)
+{
+    int role_may = 0;
+
+    if (!ticket_visible(t, caller))
+        return refuse(why, 404, "not_found", "no such ticket");
+    for (size_t i = 0; i < NTRANSITIONS; i++) {
+        const struct transition *tr = &transitions[i];
+        if (tr->action != action || !(tr->roles & caller->role))
+            continue;
+        role_may = 1;
+        if (!(tr->from & BIT(t->status)))
+            continue;
+        return tr->guard != NULL ? tr->guard(t, caller, in, ctx, why) : 0;
+    }
+    if (!role_may)
+        return refuse(why, 403, "forbidden", "this role may not do this");
+    return refuse(why, 409, "illegal_transition",
+                  "this cannot be done in the order's current state");
+}
+
+static int64_t deadline_after(const struct ticket_context *ctx, int64_t from, enum ticket_kind k,
+                              int *provisional)
+{
+    return calendar_deadline(ctx->calendar, from, ctx->periods->days[k], provisional);
+}
+
+/* The unit takes the order now: its period starts (Art 10, Art 11). */
+static void receive(struct ticket *t, const char *unit, const struct ticket_context *ctx)
+{
+    size_t len = strnlen(unit, UNIT_CODE_MAX);
+
+    memcpy(t->unit, unit, len);
+    t->unit[len] = '\0';
+    t->received_at = ctx->now;
+    t->deadline = deadline_after(ctx, ctx->now, t->kind, &t->provisional);
+    t->due_soon = t->overdue = 0;
+}
+
+void ticket_apply(struct ticket *t, enum ticket_action action, const struct ticket_input *in,
+                  const struct ticket_context *ctx)
+{
+    int provisional;
+
+    switch (action) {
+    case ACTION_DISPATCH:
+        receive(t, in->unit, ctx);
+        t->no_return = in->no_return;
+        break;
+    case ACTION_RETURN_APPROVE:
+        receive(t, in->unit, ctx);
+        t->no_return = 0;
+        t->returns++;
+        break;
+    case ACTION_EXTENSION_APPROVE:
+        t->deadline = deadline_after(ctx, t->deadline, t->kind, &provisional);
+        t->provisional |= provisional;
+        t->extensions++;
+        ticket_tick(t, ctx);
+        break;
+    case ACTION_SUPERVISE:
+        t->supervised = 1;
+        break;
+    default:
+        break;
+    }
+    for (size_t i = 0; i < NTRANSITIONS; i++) {
+        if (transitions[i].action == action && (transitions[i].from & BIT(t->status))) {
+            if (transitions[i].to != SAME)
+                t->status = transitions[i].to;
+            break;
+        }
+    }
+}
+
+int ticket_tick(struct ticket *t, const struct ticket_context *ctx)
+{
+    int changed = 0;
+
+    if (!ticket_running(t->status) || t->deadline == 0)
+        return 0;
+    int overdue = ctx->now > t->deadline;
+    int32_t today = calendar_day_of(ctx->now), due = calendar_day_of(t->deadline);
+    int32_t next = today + 1;
+    for (int i = 0; i < 366 && !calendar_is_working_day(ctx->calendar, next); i++)
+        next++;
+    int due_soon = !overdue && due <= next;
+
+    if (due_soon && !t->due_soon)
+        changed |= 1;
+    if (overdue && !t->overdue)
+        changed |= 2;
+    t->due_soon = due_soon;
+    t->overdue = overdue;
+    return changed;
+}
+
+size_t ticket_allowed(const struct ticket *t, const struct ticket_caller *caller,
+                      const struct ticket_context *ctx, const char *out[ACTION_COUNT])
+{
+    struct ticket_refusal why;
+    size_t n = 0;
+
+    for (int a = 0; a < ACTION_COUNT; a++) {
+        const char *route = action_names[a].route;
+        if (n > 0 && strcmp(out[n - 1], route) == 0)
+            continue;
+        if (ticket_check(t, (enum ticket_action)a, caller, NULL, ctx, &why) == 0)
+            out[n++] = route;
+    }
+    return n;
+}

@@ -1,0 +1,750 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ticket_api.c - the HTTP face of the work-order lifecycle.
+ *
+ * Runs in HTTP workers: parse and validate the body, call one workflow
+ * command, render the ticket for the caller.  Rendering decides what the
+ * caller may see: personal data in clear for operators, managers and the
+ * unit holding the order (each such read goes to the audit log), masked for
+ * everyone else; and the actions the caller may take next.
+ */
+#include "ticket_api.h"
+
+#include "calendar.h"
+#include "clock.h"
+#include "input.h"
+#include "log.h"
+#include "node.h"
+#include "unitdb.h"
+#include "workflow.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define READERS       (ROLE_OPERATOR | ROLE_MANAGER | ROLE_UNIT | ROLE_AUDITOR)
+#define MAX_PAGE_SIZE 200
+
+static const char *const kinds[] = {"consultation", "help",       "complaint",
+                                    "report",       "suggestion", NULL};
+static const char *const channels[] = {"phone", "web", "app", "miniprogram", NULL};
+static const char *const categories[] = {"economic_regulation",    "market_supervision",
+                                         "social_management",      "public_service",
+                                         "ecological_environment", NULL};
+static const char *const citizen_types[] = {"person", "legal_person", "organization", NULL};
+static const char *const reject_reasons[] = {"outside_jurisdiction",
+                                             "other_legal_channel",
+                                             "petition_channel",
+                                             "secret_or_privacy",
+                                             "abusive_or_empty",
+                                             "repeat",
+                                             "other",
+                                             NULL};
+static const char *const approve_refuse[] = {"approve", "refuse", NULL};
+static const char *const approve_send_back[] = {"approve", "send_back", NULL};
+
+#define TEXT(n, req, lo, hi)                                                                       \
+    {                                                                                              \
+        .name = n, .type = FIELD_TEXT, .required = req, .min = lo, .max = hi                       \
+    }
+#define ENUM(n, req, v)                                                                            \
+    {                                                                                              \
+        .name = n, .type = FIELD_ENUM, .required = req, .values = v                                \
+    }
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct field citizen_fields[] = {
+    ENUM("type", 1, citizen_types), TEXT("name", 1, 1, 100),    TEXT("phone", 1, 7, 16),
+    TEXT("id_number", 0, 1, 32),    TEXT("contact", 0, 1, 200),
+};
+
+static const struct field location_fields[] = {
+    TEXT("division", 1, 6, 6),
+    TEXT("address", 1, 1, 500),
+    {.name = "lat", .type = FIELD_NUMBER, .lo = -90, .hi = 90},
+    {.name = "long", .type = FIELD_NUMBER, .lo = -180, .hi = 180},
+};
+
+static const struct field intake_fields[] = {
+    ENUM("kind", 1, kinds),
+    ENUM("channel", 1, channels),
+    ENUM("category", 1, categories),
+    TEXT("content", 1, 1, 4000),
+    {.name = "citizen",
+     .type = FIELD_OBJECT,
+     .required = 1,
+     .fields = citizen_fields,
+     .nfields = COUNT(citizen_fields)},
+    {.name = "location",
+     .type = FIELD_OBJECT,
+     .required = 1,
+     .fields = location_fields,
+     .nfields = COUNT(location_fields)},
+};
+
+/* --- rendering ---------------------------------------------------------- */
+
+static json_t *time_or_null(int64_t us)
+{
+    char text[CLOCK_RFC3339_LEN];
+
+    if (us == 0)
+        return json_null();
+    clock_format(us, text);
+    return json_string(text);
+}
+
+/* Deadlines are whole seconds: 23:59:59+08:00. */
+static json_t *deadline_or_null(int64_t us)
+{
+    char text[CLOCK_RFC3339_LEN];
+
+    if (us == 0)
+        return json_null();
+    clock_format(us - us % 1000000, text);
+    memmove(text + 19, text + 26, sizeof("+08:00"));
+    return json_string(text);
+}
+
+static json_t *text_or_null(PGresult *res, int i, int col)
+{
+    return PQgetisnull(res, i, col) ? json_null() : json_string(PQgetvalue(res, i, col));
+}
+
+static json_t *number_or_null(PGresult *res, int i, int col)
+{
+    return PQgetisnull(res, i, col) ? json_null()
+                                    : json_real(strtod(PQgetvalue(res, i, col), NULL));
+}
+
+/* May 'who' see the personal data of this order in clear? */
+static int sees_pii(const struct principal *who, const struct ticket *t)
+{
+    if (who->role == ROLE_OPERATOR || who->role == ROLE_MANAGER)
+        return 1;
+    return who->role == ROLE_UNIT && strcmp(who->unit, t->unit) == 0;
+}
+
+static json_t *masked(const char *value, void (*mask)(const char *, char *, size_t))
+{
+    char out[256];
+
+    if (value == NULL)
+        return json_null();
+    mask(value, out, sizeof(out));
+    return json_string(out);
+}
+
+static void mask_all(const char *value, char *out, size_t cap)
+{
+    (void)value;
+    snprintf(out, cap, "***");
+}
+
+/* The citizen object: opened and shown, or masked, or NULL on failure. */
+static json_t *render_citizen(const struct hotline *h, const struct ticket *t, PGresult *res, int i,
+                              int clear)
+{
+    size_t len = 0;
+    unsigned char *sealed =
+        PQunescapeBytea((const unsigned char *)PQgetvalue(res, i, COL_CITIZEN_PII), &len);
+    char *plain = sealed != NULL ? pii_open(&h->pii, t->id, sealed, len) : NULL;
+    json_t *pii = plain != NULL ? json_loads(plain, 0, NULL) : NULL;
+    json_t *out = NULL;
+
+    PQfreemem(sealed);
+    if (plain != NULL) {
+        memset(plain, 0, strlen(plain));
+        free(plain);
+    }
+    if (pii == NULL) {
+        log_warnx("cannot open the personal data of '%s'", t->id);
+        return NULL;
+    }
+    const char *name = input_text(pii, "name"), *phone = input_text(pii, "phone");
+    const char *id_number = input_text(pii, "id_number"), *contact = input_text(pii, "contact");
+    if (clear)
+        out = json_pack("{s:s,s:s?,s:s?,s:s?,s:s?}", "type", PQgetvalue(res, i, COL_CITIZEN_TYPE),
+                        "name", name, "phone", phone, "id_number", id_number, "contact", contact);
+    else
+        out = json_pack("{s:s,s:o,s:o,s:o,s:o}", "type", PQgetvalue(res, i, COL_CITIZEN_TYPE),
+                        "name", masked(name, pii_mask_name), "phone", masked(phone, pii_mask_phone),
+                        "id_number", masked(id_number, pii_mask_id), "contact",
+                        masked(contact, mask_all));
+    json_decref(pii);
+    return out;
+}
+
+/*
+ * The ticket in row 'i' as 'who' may see it; NULL on failure.  A clear read
+ * of personal data is written to the audit log first.
+ */
+static json_t *render(struct db *db, const struct node *node, const struct principal *who,
+                      PGresult *res, int i, const struct ticket_context *ctx)
+{
+    struct ticket t;
+    struct ticket_caller caller = workflow_caller(who);
+    const char *allowed[ACTION_COUNT];
+
+    ticketdb_row_read(res, i, &t);
+    int clear = sees_pii(who, &t);
+    if (clear && ticketdb_audit(db, who, t.id, "pii_read", ctx->now) < 0)
+        return NULL;
+    json_t *citizen = render_citizen(&node->hotline, &t, res, i, clear);
+    if (citizen == NULL)
+        return NULL;
+    size_t n = ticket_allowed(&t, &caller, ctx, allowed);
+    json_t *actions = json_array();
+    for (size_t k = 0; k < n; k++)
+        json_array_append_new(actions, json_string(allowed[k]));
+
+    json_t *location =
+        json_pack("{s:s,s:s,s:o,s:o}", "division", PQgetvalue(res, i, COL_DIVISION), "address",
+                  PQgetvalue(res, i, COL_ADDRESS), "lat", number_or_null(res, i, COL_LAT), "long",
+                  number_or_null(res, i, COL_LONG));
+    json_t *obj = json_pack(
+        "{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:i,s:i,s:b,s:b,s:b,s:b,s:o,s:o,"
+        "s:o}",
+        "id", t.id, "status", ticket_status_name(t.status), "kind", ticket_kind_name(t.kind),
+        "channel", PQgetvalue(res, i, COL_CHANNEL), "category", PQgetvalue(res, i, COL_CATEGORY),
+        "content", PQgetvalue(res, i, COL_CONTENT), "citizen", citizen, "location", location,
+        "unit", text_or_null(res, i, COL_UNIT), "unit_name", text_or_null(res, i, COL_UNIT_NAME),
+        "received_at", time_or_null(t.received_at), "deadline", deadline_or_null(t.deadline),
+        "provisional", t.provisional, "returns", t.returns, "extensions", t.extensions, "no_return",
+        t.no_return, "due_soon", t.due_soon, "overdue", t.overdue, "supervised", t.supervised,
+        "created_at", time_or_null(ticketdb_us(res, i, COL_CREATED_AT)), "updated_at",
+        time_or_null(ticketdb_us(res, i, COL_UPDATED_AT)), "allowed_actions", actions);
+    return obj;
+}
+
+/* Answers with ticket 'id' as the caller may see it. */
+static void reply_ticket(struct http_request *req, struct db *db, struct node *node, const char *id,
+                         int status)
+{
+    const struct principal *who = http_principal(req);
+    struct ticket_context ctx = workflow_context(db, &node->hotline);
+    struct ticket_row row = {0};
+    struct ticket_caller caller = workflow_caller(who);
+    json_t *obj = NULL;
+
+    int found = ctx.calendar != NULL ? ticketdb_load(db, id, 0, &row) : -1;
+    if (found == 0 || (found > 0 && !ticket_visible(&row.t, &caller))) {
+        http_reply_error(req, 404, "not_found", "no such ticket");
+        goto out;
+    }
+    if (found > 0)
+        obj = render(db, node, who, row.res, 0, &ctx);
+    if (obj == NULL)
+        http_reply_error(req, 500, "internal", "the ticket could not be read");
+    else
+        http_reply_json(req, status, obj);
+out:
+    ticketdb_row_clear(&row);
+}
+
+/* --- intake ------------------------------------------------------------- */
+
+/* Mobile 1[3-9]xxxxxxxxx, or a landline 0AA(A)-NNNNNNN(N) with optional dash. */
+static int phone_valid(const char *s)
+{
+    size_t len = strlen(s), digits = strspn(s, "0123456789");
+
+    if (digits == len && len == 11 && s[0] == '1' && s[1] >= '3')
+        return 1;
+    if (s[0] != '0')
+        return 0;
+    if (digits == len)
+        return len >= 10 && len <= 12;
+    if ((digits == 3 || digits == 4) && s[digits] == '-') {
+        size_t rest = strlen(s + digits + 1);
+        return strspn(s + digits + 1, "0123456789") == rest && rest >= 7 && rest <= 8;
+    }
+    return 0;
+}
+
+static int all_chars(const char *s, const char *set)
+{
+    return strspn(s, set) == strlen(s);
+}
+
+static void handle_intake(struct http_request *req)
+{
+    struct node *node;
+    json_t *body = http_body_json(req);
+    struct db *db;
+    char id[TICKET_ID_LEN + 1];
+
+    if (body == NULL || input_check(req, body, NULL, intake_fields, COUNT(intake_fields)) < 0)
+        return;
+    json_t *citizen = json_object_get(body, "citizen"),
+           *location = json_object_get(body, "location");
+    const char *phone = input_text(citizen, "phone");
+    const char *id_number = input_text(citizen, "id_number");
+    const char *division = input_text(location, "division");
+    if (!phone_valid(phone)) {
+        http_reply_invalid(req, "citizen.phone", "not a mobile or landline number");
+        return;
+    }
+    if (id_number != NULL &&
+        !all_chars(id_number, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")) {
+        http_reply_invalid(req, "citizen.id_number", "an ID number holds only letters and digits");
+        return;
+    }
+    if (!all_chars(division, "0123456789") || division[0] == '0') {
+        http_reply_invalid(req, "location.division", "not a six-digit division code");
+        return;
+    }
+    if ((db = node_db(req, &node)) == NULL)
+        return;
+    double lat, lon;
+    json_t *jlat = json_object_get(location, "lat"), *jlon = json_object_get(location, "long");
+    lat = json_number_value(jlat);
+    lon = json_number_value(jlon);
+    struct intake in = {
+        .channel = input_text(body, "channel"),
+        .category = input_text(body, "category"),
+        .content = input_text(body, "content"),
+        .citizen_type = input_text(citizen, "type"),
+        .name = input_text(citizen, "name"),
+        .phone = phone,
+        .id_number = id_number,
+        .contact = input_text(citizen, "contact"),
+        .division = division,
+        .address = input_text(location, "address"),
+        .lat = json_is_number(jlat) ? &lat : NULL,
+        .lon = json_is_number(jlon) ? &lon : NULL,
+    };
+    ticket_kind_parse(input_text(body, "kind"), &in.kind);
+    if (workflow_intake(db, &node->hotline, http_principal(req), &in, id) != WORKFLOW_DONE) {
+        http_reply_error(req, 500, "internal", "the appeal could not be registered");
+        return;
+    }
+    log_info("registered '%s'", id);
+    reply_ticket(req, db, node, id, 201);
+}
+
+/* --- actions ------------------------------------------------------------ */
+
+/*
+ * Reads the body of an action into 'out'.  Returns 0, or -1 having answered.
+ * 'scratch' keeps JSON texts alive until the command ran.
+ */
+typedef int action_prepare(struct http_request *req, struct db *db, struct node *node, json_t *body,
+                           struct action_request *out, char **scratch);
+
+struct action_route {
+    const struct field *fields;
+    size_t nfields;
+    action_prepare *prepare;
+};
+
+/* A JSON text of 'obj' for an event or the ticket, kept in 'scratch'. */
+static const char *keep(json_t *obj, char **scratch)
+{
+    for (int i = 0; i < 3; i++) {
+        if (scratch[i] == NULL) {
+            scratch[i] = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
+            json_decref(obj);
+            return scratch[i];
+        }
+    }
+    json_decref(obj);
+    return NULL;
+}
+
+/* Checks that unit 'field' of 'body' names a unit of this node. */
+static const char *unit_of(struct http_request *req, struct db *db, struct node *node, json_t *body,
+                           const char *field)
+{
+    const char *unit = input_text(body, field);
+    int exists = unit != NULL ? unitdb_exists(db, unit, node->cfg.node_code) : 0;
+
+    if (exists < 0)
+        http_reply_error(req, 500, "internal", "the units could not be read");
+    else if (exists == 0)
+        http_reply_invalid(req, field, "no unit '%s' at this node", unit != NULL ? unit : "");
+    return exists > 0 ? unit : NULL;
+}
+
+static int prepare_answer(struct http_request *req, struct db *db, struct node *node, json_t *body,
+                          struct action_request *out, char **scratch)
+{
+    (void)req, (void)db, (void)node;
+    out->action = ACTION_ANSWER;
+    out->detail = keep(json_pack("{s:s?}", "kb_ref", input_text(body, "kb_ref")), scratch);
+    out->outcome = keep(json_deep_copy(body), scratch);
+    return 0;
+}
+
+static int prepare_reject(struct http_request *req, struct db *db, struct node *node, json_t *body,
+                          struct action_request *out, char **scratch)
+{
+    const char *reason = input_text(body, "reason"), *dup = input_text(body, "duplicate_of");
+
+    (void)node;
+    if ((strcmp(reason, "repeat") == 0) != (dup != NULL)) {
+        http_reply_invalid(req, "duplicate_of",
+                           "a repeat names the earlier ticket, and only a repeat");
+        return -1;
+    }
+    if (dup != NULL) {
+        struct ticket_row row = {0};
+        int found = ticketdb_load(db, dup, 0, &row);
+        ticketdb_row_clear(&row);
+        if (found <= 0) {
+            http_reply_invalid(req, "duplicate_of", "no ticket '%s' at this node", dup);
+            return -1;
+        }
+    }
+    out->action = ACTION_REJECT;
+    out->reason = reason;
+    out->detail = keep(json_pack("{s:s,s:s?}", "explanation", input_text(body, "explanation"),
+                                 "duplicate_of", dup),
+                       scratch);
+    out->outcome = keep(json_deep_copy(body), scratch);
+    return 0;
+}
+
+static int prepare_dispatch(struct http_request *req, struct db *db, struct node *node,
+                            json_t *body, struct action_request *out, char **scratch)
+{
+    const char *unit = unit_of(req, db, node, body, "unit");
+
+    if (unit == NULL)
+        return -1;
+    out->action = ACTION_DISPATCH;
+    out->input.unit = unit;
+    out->input.no_return = json_is_true(json_object_get(body, "no_return"));
+    out->detail =
+        keep(json_pack("{s:s,s:b}", "unit", unit, "no_return", out->input.no_return), scratch);
+    return 0;
+}
+
+static int prepare_return(struct http_request *req, struct db *db, struct node *node, json_t *body,
+                          struct action_request *out, char **scratch)
+{
+    (void)req, (void)db, (void)node;
+    out->action = ACTION_RETURN;
+    out->reason = input_text(body, "reason");
+    out->detail = keep(json_pack("{s:s}", "basis", input_text(body, "basis")), scratch);
+    out->pending = keep(json_pack("{s:s,s:O}", "request", "return", "body", body), scratch);
+    return 0;
+}
+
+static int prepare_return_review(struct http_request *req, struct db *db, struct node *node,
+                                 json_t *body, struct action_request *out, char **scratch)
+{
+    int approve = strcmp(input_text(body, "decision"), "approve") == 0;
+    const char *unit = NULL;
+
+    if (approve && (unit = unit_of(req, db, node, body, "unit")) == NULL)
+        return -1;
+    out->action = approve ? ACTION_RETURN_APPROVE : ACTION_RETURN_REFUSE;
+    out->input.unit = unit;
+    out->reason = input_text(body, "note");
+    out->detail = keep(json_pack("{s:s?}", "unit", unit), scratch);
+    return 0;
+}
+
+static int prepare_extension(struct http_request *req, struct db *db, struct node *node,
+                             json_t *body, struct action_request *out, char **scratch)
+{
+    (void)req, (void)db, (void)node;
+    out->action = ACTION_EXTENSION;
+    out->reason = input_text(body, "reason");
+    out->pending = keep(json_pack("{s:s,s:O}", "request", "extension", "body", body), scratch);
+    return 0;
+}
+
+static int prepare_extension_review(struct http_request *req, struct db *db, struct node *node,
+                                    json_t *body, struct action_request *out, char **scratch)
+{
+    (void)req, (void)db, (void)node, (void)scratch;
+    out->action = strcmp(input_text(body, "decision"), "approve") == 0 ? ACTION_EXTENSION_APPROVE
+                                                                       : ACTION_EXTENSION_REFUSE;
+    out->reason = input_text(body, "note");
+    return 0;
+}
+
+static int prepare_completion(struct http_request *req, struct db *db, struct node *node,
+                              json_t *body, struct action_request *out, char **scratch)
+{
+    int64_t at;
+
+    (void)db, (void)node;
+    if (clock_parse(input_text(body, "handled_at"), &at) < 0) {
+        http_reply_invalid(req, "handled_at", "'handled_at' must be an RFC 3339 date-time");
+        return -1;
+    }
+    out->action = ACTION_COMPLETION;
+    out->detail = keep(json_pack("{s:s}", "handled_at", input_text(body, "handled_at")), scratch);
+    out->pending = keep(json_pack("{s:s,s:O}", "request", "completion", "body", body), scratch);
+    return 0;
+}
+
+static int prepare_completion_review(struct http_request *req, struct db *db, struct node *node,
+                                     json_t *body, struct action_request *out, char **scratch)
+{
+    (void)req, (void)db, (void)node, (void)scratch;
+    out->action = strcmp(input_text(body, "decision"), "approve") == 0
+                      ? ACTION_COMPLETION_APPROVE
+                      : ACTION_COMPLETION_SEND_BACK;
+    out->reason = input_text(body, "note");
+    return 0;
+}
+
+static int prepare_note(struct http_request *req, struct db *db, struct node *node, json_t *body,
+                        struct action_request *out, char **scratch)
+{
+    (void)req, (void)db, (void)node;
+    out->action = ACTION_NOTE;
+    out->detail = keep(json_pack("{s:s}", "text", input_text(body, "text")), scratch);
+    return 0;
+}
+
+static int prepare_supervise(struct http_request *req, struct db *db, struct node *node,
+                             json_t *body, struct action_request *out, char **scratch)
+{
+    (void)req, (void)db, (void)node, (void)scratch;
+    out->action = ACTION_SUPERVISE;
+    out->reason = input_text(body, "note");
+    return 0;
+}
+
+static const struct field answer_fields[] = {TEXT("answer", 1, 1, 4000), TEXT("kb_ref", 0, 1, 64)};
+static const struct field reject_fields[] = {ENUM("reason", 1, reject_reasons),
+                                             TEXT("explanation", 1, 1, 2000),
+                                             TEXT("duplicate_of", 0, 1, TICKET_ID_LEN)};
+static const struct field dispatch_fields[] = {TEXT("unit", 1, 1, 32),
+                                               {.name = "no_return", .type = FIELD_BOOL}};
+static const struct field return_fields[] = {TEXT("reason", 1, 1, 2000), TEXT("basis", 1, 1, 2000)};
+static const struct field return_review_fields[] = {
+    ENUM("decision", 1, approve_refuse), TEXT("unit", 0, 1, 32), TEXT("note", 0, 1, 2000)};
+static const struct field extension_fields[] = {TEXT("reason", 1, 1, 2000)};
+static const struct field review_fields[] = {ENUM("decision", 1, approve_refuse),
+                                             TEXT("note", 0, 1, 2000)};
+static const struct field completion_fields[] = {
+    TEXT("handled_at", 1, 1, 40), TEXT("process", 1, 1, 4000), TEXT("result", 1, 1, 4000),
+    TEXT("basis", 1, 1, 2000)};
+static const struct field completion_review_fields[] = {ENUM("decision", 1, approve_send_back),
+                                                        TEXT("note", 0, 1, 2000)};
+static const struct field note_fields[] = {TEXT("text", 1, 1, 2000)};
+static const struct field supervise_fields[] = {TEXT("note", 1, 1, 2000)};
+
+#define ACTION(f, p)                                                                               \
+    {                                                                                              \
+        f, COUNT(f), p                                                                             \
+    }
+static const struct action_route answer_route = ACTION(answer_fields, prepare_answer);
+static const struct action_route reject_route = ACTION(reject_fields, prepare_reject);
+static const struct action_route dispatch_route = ACTION(dispatch_fields, prepare_dispatch);
+static const struct action_route return_route = ACTION(return_fields, prepare_return);
+static const struct action_route return_review_route =
+    ACTION(return_review_fields, prepare_return_review);
+static const struct action_route extension_route = ACTION(extension_fields, prepare_extension);
+static const struct action_route extension_review_route =
+    ACTION(review_fields, prepare_extension_review);
+static const struct action_route completion_route = ACTION(completion_fields, prepare_completion);
+static const struct action_route completion_review_route =
+    ACTION(completion_review_fields, prepare_completion_review);
+static const struct action_route note_route = ACTION(note_fields, prepare_note);
+static const struct action_route supervise_route = ACTION(supervise_fields, prepare_supervise);
+
+static void handle_action(struct http_request *req)
+{
+    const struct action_route *route = http_route_arg(req);
+    const char *id = http_path_param(req, "id");
+    json_t *body = http_body_json(req);
+    struct action_request ar = {0};
+    struct ticket_refusal why;
+    char *scratch[3] = {NULL, NULL, NULL};
+    struct node *node;
+    struct db *db;
+
+    if (body == NULL || input_check(req, body, NULL, route->fields, route->nfields) < 0)
+        return;
+    if ((db = node_db(req, &node)) == NULL)
+        return;
+    if (route->prepare(req, db, node, body, &ar, scratch) < 0)
+        goto out;
+    switch (workflow_act(db, &node->hotline, http_principal(req), id, &ar, &why)) {
+    case WORKFLOW_DONE:
+        reply_ticket(req, db, node, id, 200);
+        break;
+    case WORKFLOW_REFUSED:
+        if (why.field != NULL)
+            http_reply_invalid(req, why.field, "%s", why.message);
+        else
+            http_reply_error(req, why.status, why.code, "%s", why.message);
+        break;
+    case WORKFLOW_FAILED:
+        http_reply_error(req, 500, "internal", "the change could not be made");
+        break;
+    }
+out:
+    for (int i = 0; i < 3; i++)
+        free(scratch[i]);
+}
+
+/* --- reading ------------------------------------------------------------ */
+
+static void handle_get(struct http_request *req)
+{
+    struct node *node;
+    struct db *db = node_db(req, &node);
+
+    if (db != NULL)
+        reply_ticket(req, db, node, http_path_param(req, "id"), 200);
+}
+
+static void handle_events(struct http_request *req)
+{
+    struct node *node;
+    struct db *db = node_db(req, &node);
+    const char *id = http_path_param(req, "id");
+    struct ticket_row row = {0};
+    struct ticket_caller caller = workflow_caller(http_principal(req));
+
+    if (db == NULL)
+        return;
+    int found = ticketdb_load(db, id, 0, &row);
+    if (found <= 0 || !ticket_visible(&row.t, &caller)) {
+        if (found < 0)
+            http_reply_error(req, 500, "internal", "the ticket could not be read");
+        else
+            http_reply_error(req, 404, "not_found", "no such ticket");
+        ticketdb_row_clear(&row);
+        return;
+    }
+    ticketdb_row_clear(&row);
+    json_t *events = ticketdb_events(db, id);
+    if (events == NULL)
+        http_reply_error(req, 500, "internal", "the events could not be read");
+    else
+        http_reply_json(req, 200, json_pack("{s:o}", "events", events));
+}
+
+/* Reads a list filter from the query string.  Returns 0, or -1 having answered. */
+static int filter_read(struct http_request *req, const struct principal *who,
+                       struct ticket_filter *f)
+{
+    const char *status = http_query_param(req, "status"), *kind = http_query_param(req, "kind");
+    const char *overdue = http_query_param(req, "overdue");
+    const char *page = http_query_param(req, "page"), *size = http_query_param(req, "page_size");
+    const char *times[2] = {http_query_param(req, "from"), http_query_param(req, "to")};
+    int64_t *bounds[2] = {&f->from, &f->to};
+    static const char *const names[2] = {"from", "to"};
+    enum ticket_status st;
+    enum ticket_kind k;
+    char *end;
+
+    *f = (struct ticket_filter){.status = status,
+                                .unit = http_query_param(req, "unit"),
+                                .kind = kind,
+                                .overdue = -1,
+                                .page = 1,
+                                .page_size = 50};
+    if (status != NULL && ticket_status_parse(status, &st) < 0) {
+        http_reply_invalid(req, "status", "unknown status");
+        return -1;
+    }
+    if (kind != NULL && ticket_kind_parse(kind, &k) < 0) {
+        http_reply_invalid(req, "kind", "unknown kind");
+        return -1;
+    }
+    if (overdue != NULL) {
+        if (strcmp(overdue, "true") != 0 && strcmp(overdue, "false") != 0) {
+            http_reply_invalid(req, "overdue", "'overdue' is true or false");
+            return -1;
+        }
+        f->overdue = strcmp(overdue, "true") == 0;
+    }
+    for (int i = 0; i < 2; i++) {
+        if (times[i] != NULL && clock_parse(times[i], bounds[i]) < 0) {
+            http_reply_invalid(req, names[i], "'%s' must be an RFC 3339 date-time", names[i]);
+            return -1;
+        }
+    }
+    if (page != NULL) {
+        long v = strtol(page, &end, 10);
+        if (*page == '\0' || *end != '\0' || v < 1 || v > 1000000) {
+            http_reply_invalid(req, "page", "'page' must be a positive integer");
+            return -1;
+        }
+        f->page = (int)v;
+    }
+    if (size != NULL) {
+        long v = strtol(size, &end, 10);
+        if (*size == '\0' || *end != '\0' || v < 1 || v > MAX_PAGE_SIZE) {
+            http_reply_invalid(req, "page_size", "'page_size' must be 1 to %d", MAX_PAGE_SIZE);
+            return -1;
+        }
+        f->page_size = (int)v;
+    }
+    /* A unit sees its own orders only, whatever it asks. */
+    if (who->role == ROLE_UNIT) {
+        if (f->unit != NULL && strcmp(f->unit, who->unit) != 0)
+            f->unit = "";
+        else
+            f->unit = who->unit;
+    }
+    return 0;
+}
+
+static void handle_list(struct http_request *req)
+{
+    const struct principal *who = http_principal(req);
+    struct ticket_filter f;
+    struct node *node;
+    struct db *db;
+    long long total;
+
+    if (filter_read(req, who, &f) < 0 || (db = node_db(req, &node)) == NULL)
+        return;
+    struct ticket_context ctx = workflow_context(db, &node->hotline);
+    PGresult *res = ctx.calendar != NULL ? ticketdb_list(db, &f, &total) : NULL;
+    if (res == NULL) {
+        http_reply_error(req, 500, "internal", "the tickets could not be read");
+        return;
+    }
+    json_t *tickets = json_array();
+    for (int i = 0; i < PQntuples(res); i++) {
+        json_t *t = render(db, node, who, res, i, &ctx);
+        if (t == NULL) {
+            json_decref(tickets);
+            PQclear(res);
+            http_reply_error(req, 500, "internal", "the tickets could not be read");
+            return;
+        }
+        json_array_append_new(tickets, t);
+    }
+    PQclear(res);
+    http_reply_json(req, 200,
+                    json_pack("{s:o,s:i,s:i,s:I}", "tickets", tickets, "page", f.page, "page_size",
+                              f.page_size, "total", (json_int_t)total));
+}
+
+#define ACT(path, roles, r)                                                                        \
+    {                                                                                              \
+        "POST", "/api/v1/tickets/{id}/" path, handle_action, roles, &r                             \
+    }
+
+const struct http_route ticket_routes[] = {
+    {"POST", "/api/v1/tickets", handle_intake, ROLE_OPERATOR | ROLE_SERVICE, NULL},
+    {"GET", "/api/v1/tickets", handle_list, READERS, NULL},
+    {"GET", "/api/v1/tickets/{id}", handle_get, READERS, NULL},
+    {"GET", "/api/v1/tickets/{id}/events", handle_events, READERS, NULL},
+    ACT("answer", ROLE_OPERATOR, answer_route),
+    ACT("reject", ROLE_OPERATOR, reject_route),
+    ACT("dispatch", ROLE_OPERATOR | ROLE_MANAGER, dispatch_route),
+    ACT("return", ROLE_UNIT, return_route),
+    ACT("return/review", ROLE_MANAGER, return_review_route),
+    ACT("extension", ROLE_UNIT, extension_route),
+    ACT("extension/review", ROLE_MANAGER, extension_review_route),
+    ACT("completion", ROLE_UNIT, completion_route),
+    ACT("completion/review", ROLE_MANAGER, completion_review_route),
+    ACT("notes", ROLE_OPERATOR | ROLE_MANAGER | ROLE_UNIT, note_route),
+    ACT("supervise", ROLE_MANAGER, supervise_route),
+};
+
+const size_t ticket_routes_len = sizeof(ticket_routes) / sizeof(ticket_routes[0]);

@@ -1,0 +1,420 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ticketdb.c - SQL for tickets, their events and the audit log.
+ *
+ * Runs in HTTP workers and in the clock thread, each on its own connection,
+ * inside the transaction the workflow opened.  Times travel as microseconds
+ * since the epoch, formatted by the node, never taken from the server.
+ */
+#include "ticketdb.h"
+
+#include "calendar.h"
+#include "clock.h"
+#include "crypto.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GENESIS_HASH "0000000000000000000000000000000000000000000000000000000000000000"
+#define US(col)      "(extract(epoch FROM " col ") * 1000000)::bigint"
+
+#define SELECT_TICKET                                                                              \
+    "SELECT t.id, t.status, t.kind, t.channel, t.category, t.content, t.citizen_type,"             \
+    " t.citizen_pii, t.division, t.address, t.lat, t.long, t.unit_code, u.name,"                   \
+    " " US("t.received_at") ", " US(                                                               \
+        "t.deadline") ", t.provisional, t.returns, t.extensions,"                                  \
+                      " t.no_return, t.due_soon, t.overdue, t.supervised, " US(                    \
+                          "t.created_at") ","                                                      \
+                                          " " US("t.updated_at") " FROM tickets t LEFT JOIN "      \
+                                                                 "units u ON u.code = t.unit_code"
+
+static void stamp(int64_t us, char out[CLOCK_RFC3339_LEN])
+{
+    clock_format(us, out);
+}
+
+int64_t ticketdb_us(PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+int ticketdb_next_id(struct db *db, const char *node, int64_t now, char id[TICKET_ID_LEN + 1])
+{
+    char day[CALENDAR_DATE_LEN];
+    const char *p[] = {day};
+
+    calendar_day_format(calendar_day_of(now), day);
+    PGresult *res = db_query(db,
+                             "INSERT INTO ticket_numbers AS n VALUES ($1, 1)"
+                             " ON CONFLICT (day) DO UPDATE SET last_seq = n.last_seq + 1"
+                             " RETURNING last_seq",
+                             1, p);
+    if (res == NULL)
+        return -1;
+    long seq = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    if (seq < 1 || seq > 999999)
+        return -1;
+    /* 2024-09-27 -> 20240927 */
+    char text[64];
+    snprintf(text, sizeof(text), "%.6s-%.4s%.2s%.2s-%06ld", node, day, day + 5, day + 8, seq);
+    memcpy(id, text, TICKET_ID_LEN);
+    id[TICKET_ID_LEN] = '\0';
+    return 0;
+}
+
+/* Hex text of bytea, as PostgreSQL reads it. */
+static char *bytea_hex(const uint8_t *data, size_t len)
+{
+    static const char digits[] = "0123456789abcdef";
+    char *out = malloc(2 * len + 3);
+
+    if (out == NULL)
+        return NULL;
+    out[0] = '\\';
+    out[1] = 'x';
+    for (size_t i = 0; i < len; i++) {
+        out[2 + 2 * i] = digits[data[i] >> 4];
+        out[3 + 2 * i] = digits[data[i] & 0xf];
+    }
+    out[2 + 2 * len] = '\0';
+    return out;
+}
+
+int ticketdb_insert(struct db *db, const char *id, const char *node, const struct ticket_new *n,
+                    int64_t now)
+{
+    char at[CLOCK_RFC3339_LEN], lat[32], lon[32];
+    char *pii = bytea_hex(n->pii, n->pii_len);
+
+    if (pii == NULL)
+        return -1;
+    if (n->lat != NULL)
+        snprintf(lat, sizeof(lat), "%.7f", *n->lat);
+    if (n->lon != NULL)
+        snprintf(lon, sizeof(lon), "%.7f", *n->lon);
+    stamp(now, at);
+    const char *p[] = {id,
+                       ticket_kind_name(n->kind),
+                       n->channel,
+                       n->category,
+                       n->content,
+                       n->citizen_type,
+                       pii,
+                       n->pii_key_id,
+                       n->phone_hash,
+                       n->division,
+                       n->address,
+                       n->lat != NULL ? lat : NULL,
+                       n->lon != NULL ? lon : NULL,
+                       node,
+                       at};
+    int rc = db_exec(db,
+                     "INSERT INTO tickets (id, status, kind, channel, category, content,"
+                     " citizen_type, citizen_pii, pii_key_id, phone_hash, division, address,"
+                     " lat, long, owner_node, created_at, updated_at)"
+                     " VALUES ($1, 'registered', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
+                     " $12, $13, $14, $15, $15)",
+                     15, p);
+    free(pii);
+    return rc;
+}
+
+static int flag(PGresult *res, int row, int col)
+{
+    return strcmp(PQgetvalue(res, row, col), "t") == 0;
+}
+
+void ticketdb_row_read(PGresult *res, int i, struct ticket *t)
+{
+    memset(t, 0, sizeof(*t));
+    snprintf(t->id, sizeof(t->id), "%s", PQgetvalue(res, i, COL_ID));
+    ticket_status_parse(PQgetvalue(res, i, COL_STATUS), &t->status);
+    ticket_kind_parse(PQgetvalue(res, i, COL_KIND), &t->kind);
+    snprintf(t->unit, sizeof(t->unit), "%s", PQgetvalue(res, i, COL_UNIT));
+    t->received_at = ticketdb_us(res, i, COL_RECEIVED_AT);
+    t->deadline = ticketdb_us(res, i, COL_DEADLINE);
+    t->provisional = flag(res, i, COL_PROVISIONAL);
+    t->returns = atoi(PQgetvalue(res, i, COL_RETURNS));
+    t->extensions = atoi(PQgetvalue(res, i, COL_EXTENSIONS));
+    t->no_return = flag(res, i, COL_NO_RETURN);
+    t->due_soon = flag(res, i, COL_DUE_SOON);
+    t->overdue = flag(res, i, COL_OVERDUE);
+    t->supervised = flag(res, i, COL_SUPERVISED);
+}
+
+int ticketdb_load(struct db *db, const char *id, int for_update, struct ticket_row *row)
+{
+    const char *p[] = {id};
+
+    row->res = db_query(db,
+                        for_update ? SELECT_TICKET " WHERE t.id = $1 FOR UPDATE OF t"
+                                   : SELECT_TICKET " WHERE t.id = $1",
+                        1, p);
+    if (row->res == NULL)
+        return -1;
+    if (PQntuples(row->res) != 1) {
+        ticketdb_row_clear(row);
+        return 0;
+    }
+    ticketdb_row_read(row->res, 0, &row->t);
+    return 1;
+}
+
+void ticketdb_row_clear(struct ticket_row *row)
+{
+    PQclear(row->res);
+    row->res = NULL;
+}
+
+int ticketdb_update(struct db *db, const struct ticket *t, const char *pending, const char *outcome,
+                    int64_t now)
+{
+    char received[CLOCK_RFC3339_LEN], deadline[CLOCK_RFC3339_LEN], at[CLOCK_RFC3339_LEN];
+    char returns[12], extensions[12];
+
+    stamp(t->received_at, received);
+    stamp(t->deadline, deadline);
+    stamp(now, at);
+    snprintf(returns, sizeof(returns), "%d", t->returns);
+    snprintf(extensions, sizeof(extensions), "%d", t->extensions);
+    const char *p[] = {t->id,
+                       ticket_status_name(t->status),
+                       t->unit[0] != '\0' ? t->unit : NULL,
+                       t->received_at != 0 ? received : NULL,
+                       t->deadline != 0 ? deadline : NULL,
+                       t->provisional ? "true" : "false",
+                       returns,
+                       extensions,
+                       t->no_return ? "true" : "false",
+                       t->due_soon ? "true" : "false",
+                       t->overdue ? "true" : "false",
+                       t->supervised ? "true" : "false",
+                       pending,
+                       outcome,
+                       at};
+    return db_exec(db,
+                   "UPDATE tickets SET status = $2, unit_code = $3, received_at = $4,"
+                   " deadline = $5, provisional = $6, returns = $7, extensions = $8,"
+                   " no_return = $9, due_soon = $10, overdue = $11, supervised = $12,"
+                   " pending = COALESCE($13, pending), outcome = COALESCE($14, outcome),"
+                   " updated_at = $15, version = version + 1 WHERE id = $1",
+                   15, p);
+}
+
+/* Appends a field to the text a hash covers, as a netstring ("5:hello,"), or
+ * "-," for NULL, so no two different events give the same text. */
+static void hash_field(FILE *f, const char *s)
+{
+    if (s == NULL)
+        fputs("-,", f);
+    else
+        fprintf(f, "%zu:%s,", strlen(s), s);
+}
+
+/* The chain hash of an event over 'prev' and its fields. */
+static int event_hash(const char *prev, const char *id, int seq, int64_t at,
+                      const char *const fields[7], char out[CRYPTO_SHA256_HEX_LEN + 1])
+{
+    char *text = NULL, num[32];
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+
+    if (f == NULL)
+        return -1;
+    hash_field(f, prev);
+    hash_field(f, id);
+    snprintf(num, sizeof(num), "%d", seq);
+    hash_field(f, num);
+    snprintf(num, sizeof(num), "%" PRId64, at);
+    hash_field(f, num);
+    for (int i = 0; i < 7; i++)
+        hash_field(f, fields[i]);
+    if (fclose(f) != 0)
+        return -1;
+    crypto_sha256_hex(text, len, out);
+    free(text);
+    return 0;
+}
+
+int ticketdb_event(struct db *db, const char *id, const struct ticket_event *e, int64_t now)
+{
+    const char *p[] = {id};
+    PGresult *res = db_query(db,
+                             "SELECT seq, hash FROM ticket_events WHERE ticket_id = $1"
+                             " ORDER BY seq DESC LIMIT 1",
+                             1, p);
+    if (res == NULL)
+        return -1;
+    int seq = PQntuples(res) == 0 ? 1 : atoi(PQgetvalue(res, 0, 0)) + 1;
+    char prev[CRYPTO_SHA256_HEX_LEN + 1], hash[CRYPTO_SHA256_HEX_LEN + 1];
+    snprintf(prev, sizeof(prev), "%s", PQntuples(res) == 0 ? GENESIS_HASH : PQgetvalue(res, 0, 1));
+    PQclear(res);
+
+    const char *from = e->from == STATUS_COUNT ? NULL : ticket_status_name(e->from);
+    const char *fields[7] = {e->actor,  e->role,  e->action, from, ticket_status_name(e->to),
+                             e->reason, e->detail};
+    if (event_hash(prev, id, seq, now, fields, hash) < 0)
+        return -1;
+    char seqs[12], at[CLOCK_RFC3339_LEN];
+    snprintf(seqs, sizeof(seqs), "%d", seq);
+    stamp(now, at);
+    const char *q[] = {id,        seqs,      at,        e->actor,  e->role, e->action,
+                       fields[3], fields[4], e->reason, e->detail, prev,    hash};
+    return db_exec(db,
+                   "INSERT INTO ticket_events (ticket_id, seq, at, actor, role, action,"
+                   " from_status, to_status, reason, detail, prev_hash, hash)"
+                   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                   12, q);
+}
+
+#define SELECT_EVENTS                                                                              \
+    "SELECT ticket_id, seq, " US("at") ", actor, role, action, from_status, to_status,"            \
+                                       " reason, detail, prev_hash, hash FROM ticket_events"
+
+static json_t *nullable(PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? json_null() : json_string(PQgetvalue(res, row, col));
+}
+
+json_t *ticketdb_events(struct db *db, const char *id)
+{
+    const char *p[] = {id};
+    PGresult *res = db_query(db, SELECT_EVENTS " WHERE ticket_id = $1 ORDER BY seq", 1, p);
+
+    if (res == NULL)
+        return NULL;
+    json_t *events = json_array();
+    for (int i = 0; i < PQntuples(res); i++) {
+        char at[CLOCK_RFC3339_LEN];
+        stamp(ticketdb_us(res, i, 2), at);
+        json_t *detail =
+            PQgetisnull(res, i, 9) ? json_null() : json_loads(PQgetvalue(res, i, 9), 0, NULL);
+        json_array_append_new(
+            events, json_pack("{s:i,s:s,s:s,s:s,s:s,s:o,s:s,s:o,s:o,s:s}", "seq",
+                              atoi(PQgetvalue(res, i, 1)), "at", at, "actor", PQgetvalue(res, i, 3),
+                              "role", PQgetvalue(res, i, 4), "action", PQgetvalue(res, i, 5),
+                              "from", nullable(res, i, 6), "to", PQgetvalue(res, i, 7), "reason",
+                              nullable(res, i, 8), "detail", detail != NULL ? detail : json_null(),
+                              "hash", PQgetvalue(res, i, 11)));
+    }
+    PQclear(res);
+    return events;
+}
+
+int ticketdb_audit(struct db *db, const struct principal *p, const char *id, const char *what,
+                   int64_t now)
+{
+    char at[CLOCK_RFC3339_LEN], pid[24];
+
+    stamp(now, at);
+    snprintf(pid, sizeof(pid), "%lld", p->id);
+    const char *q[] = {at, pid, p->name, auth_role_name(p->role), id, what};
+    return db_exec(db,
+                   "INSERT INTO audit_log (at, principal_id, actor, role, ticket_id, what)"
+                   " VALUES ($1, $2, $3, $4, $5, $6)",
+                   6, q);
+}
+
+json_t *ticketdb_audit_list(struct db *db, const char *id)
+{
+    const char *p[] = {id};
+    PGresult *res = db_query(db,
+                             "SELECT " US("at") ", actor, role, ticket_id, what FROM audit_log"
+                                                " WHERE ticket_id = $1 ORDER BY at, id",
+                             1, p);
+    if (res == NULL)
+        return NULL;
+    json_t *entries = json_array();
+    for (int i = 0; i < PQntuples(res); i++) {
+        char at[CLOCK_RFC3339_LEN];
+        stamp(ticketdb_us(res, i, 0), at);
+        json_array_append_new(
+            entries, json_pack("{s:s,s:s,s:s,s:s,s:s}", "at", at, "actor", PQgetvalue(res, i, 1),
+                               "role", PQgetvalue(res, i, 2), "ticket", PQgetvalue(res, i, 3),
+                               "what", PQgetvalue(res, i, 4)));
+    }
+    PQclear(res);
+    return entries;
+}
+
+PGresult *ticketdb_list(struct db *db, const struct ticket_filter *f, long long *total)
+{
+    char from[CLOCK_RFC3339_LEN], to[CLOCK_RFC3339_LEN], limit[12], offset[24];
+    const char *overdue = f->overdue < 0 ? NULL : f->overdue ? "true" : "false";
+
+    stamp(f->from, from);
+    stamp(f->to, to);
+    snprintf(limit, sizeof(limit), "%d", f->page_size);
+    snprintf(offset, sizeof(offset), "%lld", (long long)(f->page - 1) * f->page_size);
+    const char *p[] = {
+        f->status, f->unit, f->kind, overdue, f->from != 0 ? from : NULL, f->to != 0 ? to : NULL,
+        limit,     offset};
+#define WHERE                                                                                      \
+    " WHERE ($1::text IS NULL OR t.status = $1) AND ($2::text IS NULL OR t.unit_code = $2)"        \
+    " AND ($3::text IS NULL OR t.kind = $3) AND ($4::boolean IS NULL OR t.overdue = $4)"           \
+    " AND ($5::timestamptz IS NULL OR t.created_at >= $5)"                                         \
+    " AND ($6::timestamptz IS NULL OR t.created_at < $6)"
+    PGresult *count = db_query(db, "SELECT count(*) FROM tickets t" WHERE, 6, p);
+    if (count == NULL)
+        return NULL;
+    *total = strtoll(PQgetvalue(count, 0, 0), NULL, 10);
+    PQclear(count);
+    return db_query(db, SELECT_TICKET WHERE " ORDER BY t.created_at, t.id LIMIT $7 OFFSET $8", 8,
+                    p);
+#undef WHERE
+}
+
+PGresult *ticketdb_due(struct db *db, int64_t horizon)
+{
+    char h[CLOCK_RFC3339_LEN];
+    const char *p[] = {h};
+
+    stamp(horizon, h);
+    return db_query(db,
+                    "SELECT id FROM tickets WHERE status IN ('handling', 'return_requested',"
+                    " 'extension_requested', 'completion_requested')"
+                    " AND deadline < $1 AND NOT overdue ORDER BY deadline",
+                    1, p);
+}
+
+int ticketdb_verify(struct db *db, long long *events, long long *tickets,
+                    char ticket[TICKET_ID_LEN + 1], int *seq)
+{
+    PGresult *res = db_query(db, SELECT_EVENTS " ORDER BY ticket_id, seq", 0, NULL);
+    char prev[CRYPTO_SHA256_HEX_LEN + 1] = GENESIS_HASH, hash[CRYPTO_SHA256_HEX_LEN + 1];
+    const char *current = "";
+    int expect = 1;
+
+    if (res == NULL)
+        return -1;
+    *events = *tickets = 0;
+    for (int i = 0; i < PQntuples(res); i++) {
+        const char *id = PQgetvalue(res, i, 0);
+        int s = atoi(PQgetvalue(res, i, 1));
+        if (strcmp(id, current) != 0) {
+            current = id;
+            expect = 1;
+            snprintf(prev, sizeof(prev), "%s", GENESIS_HASH);
+            (*tickets)++;
+        }
+        const char *fields[7];
+        for (int c = 0; c < 7; c++)
+            fields[c] = PQgetisnull(res, i, 3 + c) ? NULL : PQgetvalue(res, i, 3 + c);
+        if (s != expect || strcmp(PQgetvalue(res, i, 10), prev) != 0 ||
+            event_hash(prev, id, s, ticketdb_us(res, i, 2), fields, hash) < 0 ||
+            strcmp(hash, PQgetvalue(res, i, 11)) != 0) {
+            snprintf(ticket, TICKET_ID_LEN + 1, "%s", id);
+            *seq = expect;
+            PQclear(res);
+            return 1;
+        }
+        snprintf(prev, sizeof(prev), "%s", hash);
+        expect++;
+        (*events)++;
+    }
+    PQclear(res);
+    return 0;
+}

@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ticketdb.h - the SQL of work orders and their history: the only code that
+ * reads or writes the tickets, ticket_events and audit_log tables.
+ *
+ * Callers run these inside the transaction of one workflow command.
+ */
+#ifndef HOTLINE_TICKETDB_H
+#define HOTLINE_TICKETDB_H
+
+#include "db.h"
+#include "ticket.h"
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One loaded ticket: the fields the rules use, and the row for display. */
+struct ticket_row {
+    struct ticket t;
+    PGresult *res;
+};
+
+/* Columns of a loaded row, for ticket_api's rendering. */
+enum ticket_column {
+    COL_ID,
+    COL_STATUS,
+    COL_KIND,
+    COL_CHANNEL,
+    COL_CATEGORY,
+    COL_CONTENT,
+    COL_CITIZEN_TYPE,
+    COL_CITIZEN_PII,
+    COL_DIVISION,
+    COL_ADDRESS,
+    COL_LAT,
+    COL_LONG,
+    COL_UNIT,
+    COL_UNIT_NAME,
+    COL_RECEIVED_AT,
+    COL_DEADLINE,
+    COL_PROVISIONAL,
+    COL_RETURNS,
+    COL_EXTENSIONS,
+    COL_NO_RETURN,
+    COL_DUE_SOON,
+    COL_OVERDUE,
+    COL_SUPERVISED,
+    COL_CREATED_AT,
+    COL_UPDATED_AT,
+};
+
+/* A new ticket, as intake validated it.  Strings are UTF-8 and bounded. */
+struct ticket_new {
+    enum ticket_kind kind;
+    const char *channel, *category, *content;
+    const char *citizen_type;
+    const uint8_t *pii; /* sealed citizen */
+    size_t pii_len;
+    const char *pii_key_id;
+    const char *phone_hash;
+    const char *division, *address;
+    const double *lat, *lon; /* NULL if absent */
+};
+
+/* What an event records besides the action. */
+struct ticket_event {
+    const char *actor;
+    const char *role;
+    const char *action;
+    enum ticket_status from; /* STATUS_COUNT: none (the first event) */
+    enum ticket_status to;
+    const char *reason; /* may be NULL */
+    const char *detail; /* JSON text without personal data, may be NULL */
+};
+
+/*
+ * Draws the next ticket id of day 'now' for node 'node' into 'id'.
+ * Returns 0 or -1.
+ */
+int ticketdb_next_id(struct db *db, const char *node, int64_t now, char id[TICKET_ID_LEN + 1]);
+
+/* Inserts ticket 'id'.  Returns 0 or -1. */
+int ticketdb_insert(struct db *db, const char *id, const char *node, const struct ticket_new *n,
+                    int64_t now);
+
+/*
+ * Loads ticket 'id' into 'row', locking it for the transaction when
+ * 'for_update' is set.  Returns 1, 0 if there is no such ticket, -1 on error.
+ * Release with ticketdb_row_clear().
+ */
+int ticketdb_load(struct db *db, const char *id, int for_update, struct ticket_row *row);
+void ticketdb_row_clear(struct ticket_row *row);
+
+/*
+ * Stores the rule fields of 't' and the JSON texts 'pending' and 'outcome'
+ * (NULL: unchanged), bumping the version.  Returns 0 or -1.
+ */
+int ticketdb_update(struct db *db, const struct ticket *t, const char *pending, const char *outcome,
+                    int64_t now);
+
+/* Appends an event to the ticket's hash chain.  Returns 0 or -1. */
+int ticketdb_event(struct db *db, const char *id, const struct ticket_event *e, int64_t now);
+
+/* The ticket's events as a JSON array, oldest first; NULL on error. */
+json_t *ticketdb_events(struct db *db, const char *id);
+
+/* Records that 'p' read the personal data of ticket 'id'.  Returns 0 or -1. */
+int ticketdb_audit(struct db *db, const struct principal *p, const char *id, const char *what,
+                   int64_t now);
+
+/* Audit entries of ticket 'id' as a JSON array; NULL on error. */
+json_t *ticketdb_audit_list(struct db *db, const char *id);
+
+/* Filters of a ticket list; NULL or -1 members do not filter. */
+struct ticket_filter {
+    const char *status, *unit, *kind;
+    int overdue;         /* -1, 0 or 1 */
+    int64_t from, to;    /* created_at range; 0: open */
+    int page, page_size; /* from 1 */
+};
+
+/*
+ * Lists tickets matching 'f' in creation order, a page at a time.  Returns
+ * the rows (PQclear them) and stores the number of all matches in '*total',
+ * or NULL on error.
+ */
+PGresult *ticketdb_list(struct db *db, const struct ticket_filter *f, long long *total);
+
+/* Fills 'row->t' from row 'i' of a result with the columns above. */
+void ticketdb_row_read(PGresult *res, int i, struct ticket *t);
+
+/* Running tickets whose deadline is before 'horizon' and that are not yet
+ * flagged overdue: their ids (PQclear), or NULL. */
+PGresult *ticketdb_due(struct db *db, int64_t horizon);
+
+/*
+ * Checks every ticket's hash chain.  Returns 0 and the counts when all hold;
+ * 1 with the first broken link in 'ticket' and '*seq'; -1 on error.
+ */
+int ticketdb_verify(struct db *db, long long *events, long long *tickets,
+                    char ticket[TICKET_ID_LEN + 1], int *seq);
+
+/* Microseconds since the epoch of a column holding them as text, 0 if NULL. */
+int64_t ticketdb_us(PGresult *res, int row, int col);
+
+#endif

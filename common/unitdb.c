@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * unitdb.c - SQL for the units table, from HTTP workers.
+ */
+#include "unitdb.h"
+
+#include "clock.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int unitdb_create(struct db *db, const char *code, const char *name, const char *node,
+                  json_t *categories)
+{
+    char at[CLOCK_RFC3339_LEN];
+    char *list = json_dumps(categories, JSON_COMPACT);
+
+    if (list == NULL)
+        return -1;
+    clock_format(clock_now_us(), at);
+    const char *p[] = {code, name, node, list, at};
+    PGresult *res = db_query(db,
+                             "INSERT INTO units (code, name, node, categories, created_at)"
+                             " SELECT $1, $2, $3, array_agg(c), $5"
+                             " FROM jsonb_array_elements_text($4::jsonb) AS c"
+                             " ON CONFLICT (code) DO NOTHING",
+                             5, p);
+    free(list);
+    if (res == NULL)
+        return -1;
+    int created = atoi(PQcmdTuples(res)) == 1;
+    PQclear(res);
+    return created;
+}
+
+int unitdb_exists(struct db *db, const char *code, const char *node)
+{
+    const char *p[] = {code, node};
+    PGresult *res = db_query(db, "SELECT 1 FROM units WHERE code = $1 AND node = $2", 2, p);
+
+    if (res == NULL)
+        return -1;
+    int found = PQntuples(res) == 1;
+    PQclear(res);
+    return found;
+}
+
+json_t *unitdb_list(struct db *db)
+{
+    PGresult *res = db_query(db,
+                             "SELECT code, name, node, array_to_json(categories)::text"
+                             " FROM units ORDER BY code",
+                             0, NULL);
+    if (res == NULL)
+        return NULL;
+    json_t *units = json_array();
+    for (int i = 0; i < PQntuples(res); i++) {
+        json_t *categories = json_loads(PQgetvalue(res, i, 3), 0, NULL);
+        json_array_append_new(units, json_pack("{s:s,s:s,s:s,s:o}", "code", PQgetvalue(res, i, 0),
+                                               "name", PQgetvalue(res, i, 1), "node",
+                                               PQgetvalue(res, i, 2), "categories",
+                                               categories != NULL ? categories : json_array()));
+    }
+    PQclear(res);
+    return units;
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * unitdb.h - the SQL of handling units (承办单位, Art 5): each belongs to
+ * exactly one node and handles some of the five categories of Art 7.
+ */
+#ifndef HOTLINE_UNITDB_H
+#define HOTLINE_UNITDB_H
+
+#include "db.h"
+
+#include <jansson.h>
+
+/*
+ * Creates unit 'code' named 'name' at 'node' handling 'categories' (a JSON
+ * array of names).  Returns 1, 0 if the code is taken, -1 on error.
+ */
+int unitdb_create(struct db *db, const char *code, const char *name, const char *node,
+                  json_t *categories);
+
+/* Returns 1 if unit 'code' exists at 'node', 0 if not, -1 on error. */
+int unitdb_exists(struct db *db, const char *code, const char *node);
+
+/* Every unit as a JSON array; NULL on error. */
+json_t *unitdb_list(struct db *db);
+
+#endif

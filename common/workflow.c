@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * workflow.c - load, check, apply, store: every change of a work order.
+ *
+ * Runs in HTTP workers (intake and actions) and in the clock thread
+ * (deadlines), each on its own connection.  A command locks its ticket row,
+ * so two commands on one ticket happen one after the other and the second
+ * sees the first's result.  On any failure the transaction is rolled back
+ * and nothing of the command remains.
+ */
+#include "workflow.h"
+
+#include "calstore.h"
+#include "clock.h"
+#include "log.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ticket_context workflow_context(struct db *db, const struct hotline *h)
+{
+    struct ticket_context ctx = {
+        .now = clock_now_us(),
+        .calendar = calstore_get(db),
+        .periods = &h->periods,
+    };
+    return ctx;
+}
+
+struct ticket_caller workflow_caller(const struct principal *who)
+{
+    struct ticket_caller c = {.role = who->role, .unit = who->unit[0] != '\0' ? who->unit : NULL};
+    return c;
+}
+
+/* Seals the citizen's personal data, bound to ticket 'id'. */
+static uint8_t *seal_citizen(const struct hotline *h, const char *id, const struct intake *in,
+                             size_t *len)
+{
+    json_t *citizen = json_pack("{s:s,s:s,s:s?,s:s?}", "name", in->name, "phone", in->phone,
+                                "id_number", in->id_number, "contact", in->contact);
+    char *text = citizen != NULL ? json_dumps(citizen, JSON_COMPACT) : NULL;
+    uint8_t *sealed = text != NULL ? pii_seal(&h->pii, id, text, strlen(text), len) : NULL;
+
+    if (text != NULL) {
+        memset(text, 0, strlen(text));
+        free(text);
+    }
+    json_decref(citizen);
+    return sealed;
+}
+
+enum workflow_result workflow_intake(struct db *db, const struct hotline *h,
+                                     const struct principal *who, const struct intake *in,
+                                     char id[TICKET_ID_LEN + 1])
+{
+    int64_t now = clock_now_us();
+    char phone_hash[PII_HASH_LEN + 1];
+    uint8_t *sealed = NULL;
+    size_t sealed_len = 0;
+
+    if (db_begin(db) < 0)
+        return WORKFLOW_FAILED;
+    if (ticketdb_next_id(db, h->node_code, now, id) < 0)
+        goto fail;
+    sealed = seal_citizen(h, id, in, &sealed_len);
+    if (sealed == NULL) {
+        log_warnx("cannot seal the personal data of '%s'", id);
+        goto fail;
+    }
+    pii_phone_hash(&h->pii, in->phone, phone_hash);
+    struct ticket_new n = {
+        .kind = in->kind,
+        .channel = in->channel,
+        .category = in->category,
+        .content = in->content,
+        .citizen_type = in->citizen_type,
+        .pii = sealed,
+        .pii_len = sealed_len,
+        .pii_key_id = h->pii.seal_id,
+        .phone_hash = phone_hash,
+        .division = in->division,
+        .address = in->address,
+        .lat = in->lat,
+        .lon = in->lon,
+    };
+    struct ticket_event e = {
+        .actor = who->name,
+        .role = auth_role_name(who->role),
+        .action = "register",
+        .from = STATUS_COUNT,
+        .to = STATUS_REGISTERED,
+    };
+    if (ticketdb_insert(db, id, h->node_code, &n, now) < 0 || ticketdb_event(db, id, &e, now) < 0 ||
+        db_commit(db) < 0)
+        goto fail;
+    free(sealed);
+    return WORKFLOW_DONE;
+
+fail:
+    free(sealed);
+    db_rollback(db);
+    return WORKFLOW_FAILED;
+}
+
+enum workflow_result workflow_act(struct db *db, const struct hotline *h,
+                                  const struct principal *who, const char *id,
+                                  const struct action_request *req, struct ticket_refusal *why)
+{
+    struct ticket_row row = {0};
+    struct ticket_caller caller = workflow_caller(who);
+
+    if (db_begin(db) < 0)
+        return WORKFLOW_FAILED;
+    struct ticket_context ctx = workflow_context(db, h);
+    if (ctx.calendar == NULL)
+        goto fail;
+    int found = ticketdb_load(db, id, 1, &row);
+    if (found < 0)
+        goto fail;
+    if (found == 0) {
+        why->status = 404;
+        why->code = "not_found";
+        why->message = "no such ticket";
+        db_rollback(db);
+        return WORKFLOW_REFUSED;
+    }
+    if (ticket_check(&row.t, req->action, &caller, &req->input, &ctx, why) < 0) {
+        ticketdb_row_clear(&row);
+        db_rollback(db);
+        return WORKFLOW_REFUSED;
+    }
+    enum ticket_status from = row.t.status;
+    ticket_apply(&row.t, req->action, &req->input, &ctx);
+    struct ticket_event e = {
+        .actor = who->name,
+        .role = auth_role_name(who->role),
+        .action = ticket_action_name(req->action),
+        .from = from,
+        .to = row.t.status,
+        .reason = req->reason,
+        .detail = req->detail,
+    };
+    if (ticketdb_update(db, &row.t, req->pending, req->outcome, ctx.now) < 0 ||
+        ticketdb_event(db, id, &e, ctx.now) < 0 || db_commit(db) < 0)
+        goto fail;
+    ticketdb_row_clear(&row);
+    return WORKFLOW_DONE;
+
+fail:
+    ticketdb_row_clear(&row);
+    db_rollback(db);
+    return WORKFLOW_FAILED;
+}
+
+/* Re-examines one order's flags; records an event for each flag raised.
+ * Returns 1 if it changed, 0 if not, -1 on error. */
+static int tick_one(struct db *db, const struct ticket_context *ctx, const char *id)
+{
+    static const char *const flags[] = {"due_soon", "overdue"};
+    struct ticket_row row = {0};
+    int changed = 0;
+
+    if (db_begin(db) < 0)
+        return -1;
+    int found = ticketdb_load(db, id, 1, &row);
+    if (found < 0)
+        goto fail;
+    if (found > 0)
+        changed = ticket_tick(&row.t, ctx);
+    for (int bit = 0; bit < 2; bit++) {
+        if (!(changed & (1 << bit)))
+            continue;
+        struct ticket_event e = {
+            .actor = "clock",
+            .role = "system",
+            .action = flags[bit],
+            .from = row.t.status,
+            .to = row.t.status,
+        };
+        if (ticketdb_event(db, id, &e, ctx->now) < 0)
+            goto fail;
+    }
+    if (changed != 0 && ticketdb_update(db, &row.t, NULL, NULL, ctx->now) < 0)
+        goto fail;
+    ticketdb_row_clear(&row);
+    if (db_commit(db) < 0)
+        goto fail;
+    return changed != 0;
+
+fail:
+    ticketdb_row_clear(&row);
+    db_rollback(db);
+    return -1;
+}
+
+int workflow_tick(struct db *db, const struct hotline *h)
+{
+    struct ticket_context ctx = workflow_context(db, h);
+    int provisional, changed = 0;
+
+    if (ctx.calendar == NULL)
+        return -1;
+    /* Everything due by the end of the next working day may change now. */
+    PGresult *due = ticketdb_due(db, calendar_deadline(ctx.calendar, ctx.now, 1, &provisional) + 1);
+    if (due == NULL)
+        return -1;
+    for (int i = 0; i < PQntuples(due); i++) {
+        int rc = tick_one(db, &ctx, PQgetvalue(due, i, 0));
+        if (rc < 0) {
+            changed = -1;
+            break;
+        }
+        changed += rc;
+    }
+    PQclear(due);
+    return changed;
+}
