@@ -75,6 +75,15 @@ $(BUILD)/gen/province-sql.c: common/sql/embed.sh $(wildcard common/sql/*.sql pro
 	$(call say,SQL,$@)
 	$(Q)sh $< node_migrations $(filter %.sql,$^) > $@
 
+# The national calendar (common/calstore.c seeds it at `init`), as one C string.
+$(BUILD)/gen/calendar-data.c: common/sql/cn-calendar.tsv
+	@mkdir -p $(@D)
+	$(call say,GEN,$@)
+	$(Q){ printf '/* Generated from %s; do not edit. */\n#include <stddef.h>\n\n' '$<'; \
+	  printf 'const char calendar_default_tsv[] =\n'; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/\t/\\t/g' -e 's/^/    "/' -e 's/$$/\\n"/' $<; \
+	  printf ';\nconst size_t calendar_default_tsv_len = sizeof(calendar_default_tsv) - 1;\n'; } > $@
+
 # Every object needs the generated protobuf header first.
 $(FLAGS_STAMP):
 	@mkdir -p $(@D)
@@ -92,7 +101,8 @@ $(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c $(FLAGS_STAMP)
 	$(call say,CC,$<)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
-$(LIBCOMMON): $(call obj,$(COMMON_SRC)) $(BUILD)/obj/gen/federation.pb-c.o
+$(LIBCOMMON): $(call obj,$(COMMON_SRC)) $(BUILD)/obj/gen/federation.pb-c.o \
+              $(BUILD)/obj/gen/calendar-data.o
 	$(call say,AR,$@)
 	$(Q)$(AR) rcs $@ $^
 

@@ -26,6 +26,12 @@ enum day_kind {
 
 struct calendar;
 
+/* "work" or "off". */
+const char *calendar_kind_name(enum day_kind kind);
+
+/* Parses "work" or "off".  Returns 0, or -1 for anything else. */
+int calendar_kind_parse(const char *s, enum day_kind *kind);
+
 /* Returns an empty calendar (weekends only, no year covered), or NULL. */
 struct calendar *calendar_new(void);
 
@@ -33,17 +39,31 @@ struct calendar *calendar_new(void);
 void calendar_free(struct calendar *cal);
 
 /*
- * Lists 'day' as 'kind' with an optional holiday 'name' (UTF-8, at most
- * CALENDAR_MAX_NAME bytes), replacing an earlier listing of the same day,
- * and marks its year covered.  Returns 0, or -1 on bad input or no memory.
+ * Whether 'day' may be listed as 'kind' with 'name': a day of the years
+ * 1970-9999; "work" only on a Saturday or Sunday (a make-up working day),
+ * "off" on any day (a holiday period spans weekends too); 'name' NULL or ""
+ * for none, else UTF-8 without control characters, at most CALENDAR_MAX_NAME
+ * bytes.  Returns NULL if it may, else the reason, a constant string that
+ * reads after the date: "'2027-03-02' " + "is not a Saturday or Sunday...".
+ */
+const char *calendar_check(int32_t day, enum day_kind kind, const char *name);
+
+/*
+ * Lists 'day' as 'kind' with an optional holiday 'name' (see calendar_check),
+ * replacing an earlier listing of the same day, and marks its year covered.
+ * Returns 0, or -1 with 'cal' unchanged if calendar_check refuses the
+ * listing or memory runs out.
  */
 int calendar_set(struct calendar *cal, int32_t day, enum day_kind kind, const char *name);
 
 /*
- * Adds the dates of a calendar file: lines "YYYY-MM-DD<TAB>off|work<TAB>name",
- * '#' comment lines and blank lines.  All or nothing: on error returns -1
- * with the line and the reason in 'err' and leaves 'cal' unchanged.
- * Returns the number of dates read.
+ * Adds the dates of a calendar file (common/sql/cn-calendar.tsv): lines
+ * "YYYY-MM-DD<TAB>off|work<TAB>name" (the name may be left out with its
+ * tab), '#' comment lines and blank lines; a line may end in CR LF.  Each
+ * listing must pass calendar_check, and a date may appear only once in a
+ * file.  Dates already in 'cal' are replaced.  All or nothing: on error
+ * returns -1 with the line number and the reason in 'err' and leaves 'cal'
+ * unchanged.  Returns the number of dates read.
  */
 int calendar_load_tsv(struct calendar *cal, const char *text, size_t len, char *err, size_t errlen);
 
@@ -53,16 +73,23 @@ int calendar_is_working_day(const struct calendar *cal, int32_t day);
 /* Returns 1 if the calendar covers the year of 'day', else 0. */
 int calendar_covers(const struct calendar *cal, int32_t day);
 
-/* The listing of 'day': 1 and its kind and name (NULL if none) if listed, else 0. */
+/*
+ * The listing of 'day': returns 1 and writes its kind and name (NULL if none;
+ * valid until 'cal' changes) if listed, else returns 0.  Either out-pointer
+ * may be NULL.
+ */
 int calendar_listed(const struct calendar *cal, int32_t day, enum day_kind *kind,
                     const char **name);
 
 /*
- * The deadline of a period of 'working_days' (>= 1) received at 'from_us'
+ * The deadline of a period of 'working_days' received at 'from_us'
  * (microseconds since the epoch): 23:59:59 +08:00 of the working_days-th
  * working day after the day of receipt, which is not counted.  Writes 1 into
- * '*provisional' if any day counted lies in a year the calendar does not
- * cover, else 0.  Returns the deadline in microseconds since the epoch.
+ * '*provisional' (unless NULL) if any day walked after the day of receipt
+ * lies in a year the calendar does not cover, else 0.  Returns the deadline
+ * in microseconds since the epoch.  The cost is one step per day walked, so
+ * callers bound 'working_days' (the API: 1..365); below 1 it counts as 0 and
+ * the deadline is the end of the day of receipt.
  */
 int64_t calendar_deadline(const struct calendar *cal, int64_t from_us, int working_days,
                           int *provisional);
@@ -79,7 +106,7 @@ int calendar_weekday(int32_t day);
 /* Parses "YYYY-MM-DD" (a real date, years 1970-9999).  Returns 0 or -1. */
 int calendar_day_parse(const char *s, int32_t *day);
 
-/* Writes 'day' as "YYYY-MM-DD". */
+/* Writes 'day' as "YYYY-MM-DD"; a day outside the years 0-9999 as "0000-00-00". */
 void calendar_day_format(int32_t day, char out[CALENDAR_DATE_LEN]);
 
 #endif
