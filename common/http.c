@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "utf8.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -157,6 +158,78 @@ void http_reply_text(struct http_request *req, int status, const char *content_t
     reply(req, status, content_type, copy, len);
 }
 
+/* U+FFFD, the replacement character, in UTF-8. */
+#define REPLACEMENT "\xef\xbf\xbd"
+
+/* A copy of 'len' bytes of 'in' in which every byte that does not belong to
+ * a valid character is replaced by U+FFFD; NULL if out of memory. */
+static char *utf8_repair(const char *in, size_t len, size_t *outlen)
+{
+    char *out = malloc(3 * len + 1);
+    size_t o = 0;
+
+    if (out == NULL)
+        return NULL;
+    for (size_t i = 0, n; i < len; i += n) {
+        n = utf8_char(in + i, len - i);
+        if (n == 0) {
+            memcpy(out + o, REPLACEMENT, 3);
+            o += 3;
+            n = 1;
+        } else {
+            memcpy(out + o, in + i, n);
+            o += n;
+        }
+    }
+    *outlen = o;
+    return out;
+}
+
+/* Writes into 'path' the dotted path of the first key or string of 'v' that
+ * holds U+FFFD.  Returns 1 if there is one, else 0. */
+static int repaired_path(json_t *v, char *path, size_t cap)
+{
+    size_t used = strlen(path), index;
+    const char *key;
+    json_t *item;
+
+    if (json_is_string(v))
+        return strstr(json_string_value(v), REPLACEMENT) != NULL;
+    if (json_is_object(v)) {
+        json_object_foreach(v, key, item)
+        {
+            snprintf(path + used, cap - used, "%s%s", used > 0 ? "." : "", key);
+            if (strstr(key, REPLACEMENT) != NULL || repaired_path(item, path, cap))
+                return 1;
+        }
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, index, item)
+        {
+            snprintf(path + used, cap - used, "[%zu]", index);
+            if (repaired_path(item, path, cap))
+                return 1;
+        }
+    }
+    path[used] = '\0';
+    return 0;
+}
+
+/* Answers a body that is not UTF-8, naming the field where it is not. */
+static void reply_not_utf8(struct http_request *req)
+{
+    size_t len;
+    char *text = utf8_repair(req->body, req->body_len, &len);
+    json_t *repaired = text != NULL ? json_loadb(text, len, 0, NULL) : NULL;
+    char path[128] = "";
+
+    free(text);
+    if (repaired != NULL && repaired_path(repaired, path, sizeof(path)) && path[0] != '\0')
+        http_reply_invalid(req, path, "'%s' is not valid UTF-8", path);
+    else
+        http_reply_error(req, 400, "malformed_json", "the body is not valid UTF-8");
+    json_decref(repaired);
+}
+
 json_t *http_body_json(struct http_request *req)
 {
     json_error_t jerr;
@@ -173,6 +246,10 @@ json_t *http_body_json(struct http_request *req)
         return NULL;
     }
     req->json = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (req->json == NULL && json_error_code(&jerr) == json_error_invalid_utf8) {
+        reply_not_utf8(req);
+        return NULL;
+    }
     if (req->json == NULL) {
         http_reply_error(req, 400, "malformed_json", "the body is not valid JSON: %s", jerr.text);
         return NULL;

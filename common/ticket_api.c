@@ -217,9 +217,10 @@ static json_t *render(struct db *db, const struct node *node, const struct princ
     return obj;
 }
 
-/* Answers with ticket 'id' as the caller may see it. */
+/* Answers with ticket 'id' as the caller may see it.  'created' skips the
+ * scope check: whoever registered an appeal gets it back, masked as needed. */
 static void reply_ticket(struct http_request *req, struct db *db, struct node *node, const char *id,
-                         int status)
+                         int status, int created)
 {
     const struct principal *who = http_principal(req);
     struct ticket_context ctx = workflow_context(db, &node->hotline);
@@ -228,7 +229,7 @@ static void reply_ticket(struct http_request *req, struct db *db, struct node *n
     json_t *obj = NULL;
 
     int found = ctx.calendar != NULL ? ticketdb_load(db, id, 0, &row) : -1;
-    if (found == 0 || (found > 0 && !ticket_visible(&row.t, &caller))) {
+    if (found == 0 || (found > 0 && !created && !ticket_visible(&row.t, &caller))) {
         http_reply_error(req, 404, "not_found", "no such ticket");
         goto out;
     }
@@ -282,16 +283,19 @@ static void handle_intake(struct http_request *req)
     const char *id_number = input_text(citizen, "id_number");
     const char *division = input_text(location, "division");
     if (!phone_valid(phone)) {
-        http_reply_invalid(req, "citizen.phone", "not a mobile or landline number");
+        http_reply_invalid(req, "citizen.phone",
+                           "'citizen.phone' is not a mobile or landline number");
         return;
     }
     if (id_number != NULL &&
         !all_chars(id_number, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")) {
-        http_reply_invalid(req, "citizen.id_number", "an ID number holds only letters and digits");
+        http_reply_invalid(req, "citizen.id_number",
+                           "'citizen.id_number' holds only letters and digits");
         return;
     }
     if (!all_chars(division, "0123456789") || division[0] == '0') {
-        http_reply_invalid(req, "location.division", "not a six-digit division code");
+        http_reply_invalid(req, "location.division",
+                           "'location.division' is not a six-digit division code");
         return;
     }
     if ((db = node_db(req, &node)) == NULL)
@@ -320,7 +324,7 @@ static void handle_intake(struct http_request *req)
         return;
     }
     log_info("registered '%s'", id);
-    reply_ticket(req, db, node, id, 201);
+    reply_ticket(req, db, node, id, 201, 1);
 }
 
 /* --- actions ------------------------------------------------------------ */
@@ -362,7 +366,8 @@ static const char *unit_of(struct http_request *req, struct db *db, struct node 
     if (exists < 0)
         http_reply_error(req, 500, "internal", "the units could not be read");
     else if (exists == 0)
-        http_reply_invalid(req, field, "no unit '%s' at this node", unit != NULL ? unit : "");
+        http_reply_invalid(req, field, "'%s': no unit '%s' at this node", field,
+                           unit != NULL ? unit : "");
     return exists > 0 ? unit : NULL;
 }
 
@@ -383,8 +388,9 @@ static int prepare_reject(struct http_request *req, struct db *db, struct node *
 
     (void)node;
     if ((strcmp(reason, "repeat") == 0) != (dup != NULL)) {
-        http_reply_invalid(req, "duplicate_of",
-                           "a repeat names the earlier ticket, and only a repeat");
+        http_reply_invalid(
+            req, "duplicate_of",
+            "'duplicate_of' names the earlier ticket of a repeat, and only of a repeat");
         return -1;
     }
     if (dup != NULL) {
@@ -392,7 +398,8 @@ static int prepare_reject(struct http_request *req, struct db *db, struct node *
         int found = ticketdb_load(db, dup, 0, &row);
         ticketdb_row_clear(&row);
         if (found <= 0) {
-            http_reply_invalid(req, "duplicate_of", "no ticket '%s' at this node", dup);
+            http_reply_invalid(req, "duplicate_of", "'duplicate_of': no ticket '%s' at this node",
+                               dup);
             return -1;
         }
     }
@@ -550,26 +557,46 @@ static const struct action_route completion_review_route =
 static const struct action_route note_route = ACTION(note_fields, prepare_note);
 static const struct action_route supervise_route = ACTION(supervise_fields, prepare_supervise);
 
+/* Returns 1 if ticket 'id' exists and the caller may see it; else answers
+ * 404 (or 500) and returns 0. */
+static int ticket_in_scope(struct http_request *req, struct db *db, const char *id)
+{
+    struct ticket_row row = {0};
+    struct ticket_caller caller = workflow_caller(http_principal(req));
+    int found = ticketdb_load(db, id, 0, &row);
+    int visible = found > 0 && ticket_visible(&row.t, &caller);
+
+    ticketdb_row_clear(&row);
+    if (found < 0)
+        http_reply_error(req, 500, "internal", "the ticket could not be read");
+    else if (!visible)
+        http_reply_error(req, 404, "not_found", "no such ticket");
+    return visible;
+}
+
 static void handle_action(struct http_request *req)
 {
     const struct action_route *route = http_route_arg(req);
     const char *id = http_path_param(req, "id");
-    json_t *body = http_body_json(req);
+    json_t *body;
     struct action_request ar = {0};
     struct ticket_refusal why;
     char *scratch[3] = {NULL, NULL, NULL};
     struct node *node;
     struct db *db;
 
-    if (body == NULL || input_check(req, body, NULL, route->fields, route->nfields) < 0)
+    /* An unknown ticket, or one outside the caller's scope, is 404 whatever
+     * the body says: its existence is not revealed by a validation error. */
+    if ((db = node_db(req, &node)) == NULL || !ticket_in_scope(req, db, id))
         return;
-    if ((db = node_db(req, &node)) == NULL)
+    body = http_body_json(req);
+    if (body == NULL || input_check(req, body, NULL, route->fields, route->nfields) < 0)
         return;
     if (route->prepare(req, db, node, body, &ar, scratch) < 0)
         goto out;
     switch (workflow_act(db, &node->hotline, http_principal(req), id, &ar, &why)) {
     case WORKFLOW_DONE:
-        reply_ticket(req, db, node, id, 200);
+        reply_ticket(req, db, node, id, 200, 0);
         break;
     case WORKFLOW_REFUSED:
         if (why.field != NULL)
@@ -594,29 +621,16 @@ static void handle_get(struct http_request *req)
     struct db *db = node_db(req, &node);
 
     if (db != NULL)
-        reply_ticket(req, db, node, http_path_param(req, "id"), 200);
+        reply_ticket(req, db, node, http_path_param(req, "id"), 200, 0);
 }
 
 static void handle_events(struct http_request *req)
 {
-    struct node *node;
-    struct db *db = node_db(req, &node);
     const char *id = http_path_param(req, "id");
-    struct ticket_row row = {0};
-    struct ticket_caller caller = workflow_caller(http_principal(req));
+    struct db *db = node_db(req, NULL);
 
-    if (db == NULL)
+    if (db == NULL || !ticket_in_scope(req, db, id))
         return;
-    int found = ticketdb_load(db, id, 0, &row);
-    if (found <= 0 || !ticket_visible(&row.t, &caller)) {
-        if (found < 0)
-            http_reply_error(req, 500, "internal", "the ticket could not be read");
-        else
-            http_reply_error(req, 404, "not_found", "no such ticket");
-        ticketdb_row_clear(&row);
-        return;
-    }
-    ticketdb_row_clear(&row);
     json_t *events = ticketdb_events(db, id);
     if (events == NULL)
         http_reply_error(req, 500, "internal", "the events could not be read");

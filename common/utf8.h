@@ -11,4 +11,10 @@
 /* Returns 1 if the 'len' bytes at 's' are valid UTF-8 without NUL, else 0. */
 int utf8_valid(const char *s, size_t len);
 
+/*
+ * Returns the length (1 to 4) of the valid character that starts the 'len'
+ * bytes at 's', or 0 if they do not start with one (NUL included).
+ */
+size_t utf8_char(const char *s, size_t len);
+
 #endif
