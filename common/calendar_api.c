@@ -22,6 +22,7 @@
 
 #define MAX_WORKING_DAYS 365
 #define MAX_RANGE_DAYS   366
+#define LAST_DATE        "9999-12-31" /* no later date can be written */
 #define ANY_ROLE                                                                                   \
     (ROLE_ADMIN | ROLE_OPERATOR | ROLE_MANAGER | ROLE_UNIT | ROLE_AUDITOR | ROLE_SERVICE)
 
@@ -71,7 +72,7 @@ static void handle_deadline(struct http_request *req)
 {
     const char *from = http_query_param(req, "from");
     const char *n = http_query_param(req, "working_days");
-    char last[] = "9998-12-31", deadline_text[CLOCK_RFC3339_LEN];
+    char deadline_text[CLOCK_RFC3339_LEN];
     int32_t last_day;
     int64_t from_us;
     long working_days;
@@ -80,10 +81,6 @@ static void handle_deadline(struct http_request *req)
     if (from == NULL || instant_parse(from, &from_us) < 0) {
         http_reply_invalid(req, "from",
                            "from must be an RFC 3339 date-time, e.g. 2024-09-27T10:00:00+08:00");
-        return;
-    }
-    if (calendar_day_parse(last, &last_day) == 0 && calendar_day_of(from_us) > last_day) {
-        http_reply_invalid(req, "from", "from must be before the year 9999");
         return;
     }
     if (n == NULL || integer_parse(n, 1, MAX_WORKING_DAYS, &working_days) < 0) {
@@ -95,6 +92,10 @@ static void handle_deadline(struct http_request *req)
     if (cal == NULL)
         return;
     int64_t deadline = calendar_deadline(cal, from_us, (int)working_days, &provisional);
+    if (calendar_day_parse(LAST_DATE, &last_day) < 0 || calendar_day_of(deadline) > last_day) {
+        http_reply_invalid(req, "from", "from is too late: the deadline would be after " LAST_DATE);
+        return;
+    }
     clock_format_seconds(deadline, deadline_text);
     http_reply_json(req, 200,
                     json_pack("{s:s,s:b}", "deadline", deadline_text, "provisional", provisional));

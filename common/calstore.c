@@ -254,8 +254,10 @@ static int year_check(int year, const struct calstore_day *days, size_t n, char 
         const struct calstore_day *d = &days[i];
         const char *why = calendar_check(d->day, d->kind, d->name);
         calendar_day_format(d->day, date);
-        if (why == NULL && (d->day < first || d->day > last))
-            why = "is not in the year";
+        if (why == NULL && (d->day < first || d->day > last)) {
+            snprintf(err, errlen, "'%s' is not in %d", date, year);
+            goto fail;
+        }
         if (why == NULL && calendar_listed(seen, d->day, NULL, NULL))
             why = "is listed twice";
         if (why == NULL && calendar_set(seen, d->day, d->kind, d->name) < 0)
