@@ -9,6 +9,9 @@
  * dates of it; past the covered years only weekends count and every result
  * that depends on such a day is flagged provisional (REGULATION.md,
  * "counting working days").
+ *
+ * A struct calendar is not locked: threads may read one together only while
+ * nobody changes it.  The daemons give each thread its own (calstore.h).
  */
 #ifndef HOTLINE_CALENDAR_H
 #define HOTLINE_CALENDAR_H
