@@ -60,7 +60,8 @@ BODIES = {
 
 class FakeClock:
     """The wall clock of a daemon started with env(): libfaketime reads the
-    timestamp file on every call, so set() moves the daemon's time at once;
+    timestamp file on every call, so set() moves the daemon's time at once
+    (to a few microseconds before the time given: keep clear of boundaries);
     from there it runs on at real speed. Times are Beijing time (the daemon
     runs with TZ=Asia/Shanghai)."""
 
