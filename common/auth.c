@@ -17,14 +17,15 @@
 #include <unistd.h>
 
 static const char *const role_names[] = {
-    "admin", "operator", "manager", "unit", "auditor", "service",
+    "admin", "operator", "manager", "unit", "auditor", "service", "citizen",
 };
 
 #define NROLES (sizeof(role_names) / sizeof(role_names[0]))
 
 int auth_role_parse(const char *name, enum role *out)
 {
-    for (size_t i = 0; i < NROLES; i++) {
+    /* A citizen is never a principal: only its token acts, on one ticket. */
+    for (size_t i = 0; i < NROLES - 1; i++) {
         if (strcmp(name, role_names[i]) == 0) {
             *out = (enum role)(1 << i);
             return 0;

@@ -20,6 +20,8 @@ enum role {
     ROLE_UNIT = 1 << 3,
     ROLE_AUDITOR = 1 << 4,
     ROLE_SERVICE = 1 << 5,
+    /* Not a principal: a citizen acting with a one-time token. */
+    ROLE_CITIZEN = 1 << 6,
 };
 
 #define AUTH_MAX_NAME 200

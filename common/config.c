@@ -55,6 +55,7 @@ static const struct option options[] = {
     {"period_suggestion", OPT_INT, BOTH, AT(period_suggestion), "10", 1, 60},
     {"period_complaint", OPT_INT, BOTH, AT(period_complaint), "15", 1, 60},
     {"period_report", OPT_INT, BOTH, AT(period_report), "15", 1, 60},
+    {"rating_window_days", OPT_INT, BOTH, AT(rating_window_days), "7", 1, 90},
     {"province_endpoint", OPT_ENDPOINT, NODE_CITY, AT(province_endpoint), NULL, 0, 0},
     {"province_public_key", OPT_KEY, NODE_CITY, AT(province_public_key), NULL, 0, 0},
     {"federation_bind", OPT_ENDPOINT, NODE_PROVINCE, AT(federation_bind), NULL, 0, 0},

@@ -37,7 +37,8 @@ struct config {
     int clock_interval_ms;
     /* Handling periods in working days, by kind (REGULATION.md, Art 11). */
     int period_consultation, period_help, period_suggestion, period_complaint, period_report;
-    char *province_endpoint;                         /* city */
+    int rating_window_days;  /* natural days to rate a completed order (Art 15) */
+    char *province_endpoint; /* city */
     char province_public_key[CURVE_KEY_Z85_LEN + 1]; /* city */
     char *federation_bind;                           /* province */
 };

@@ -89,6 +89,31 @@ const char *http_query_param(const struct http_request *req, const char *name)
     return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+int http_client_address(const struct http_request *req, char *buf, size_t len)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = info != NULL ? info->client_addr : NULL;
+    const void *addr = NULL;
+    int family = AF_INET;
+
+    if (len == 0)
+        return -1;
+    buf[0] = '\0';
+    if (sa != NULL && sa->sa_family == AF_INET) {
+        addr = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+    } else if (sa != NULL && sa->sa_family == AF_INET6) {
+        const struct in6_addr *a6 = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+        family = IN6_IS_ADDR_V4MAPPED(a6) ? AF_INET : AF_INET6;
+        addr = family == AF_INET ? (const void *)&a6->s6_addr[12] : (const void *)a6;
+    }
+    if (addr == NULL || len > INT32_MAX || inet_ntop(family, addr, buf, (socklen_t)len) == NULL) {
+        buf[0] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
 static void reply(struct http_request *req, int status, const char *content_type, char *data,
                   size_t len)
 {
@@ -143,6 +168,13 @@ void http_reply_invalid(struct http_request *req, const char *field, const char 
     http_reply_json(req, 400,
                     json_pack("{s:{s:s,s:s,s:s}}", "error", "code", "invalid_field", "field", field,
                               "message", message));
+}
+
+int http_reply_header(struct http_request *req, const char *name, const char *value)
+{
+    if (req->response == NULL || MHD_add_response_header(req->response, name, value) != MHD_YES)
+        return -1;
+    return 0;
 }
 
 void http_reply_text(struct http_request *req, int status, const char *content_type,
@@ -300,8 +332,14 @@ static int route_match(struct http_request *req, const char *pattern, char **seg
     return *p == '\0' || (nseg == 0 && strcmp(p, "/") == 0);
 }
 
+int http_has_token(const struct http_request *req)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION) !=
+           NULL;
+}
+
 /* Finds the caller's principal.  Returns 1, or 0 having answered. */
-static int authenticate(struct http_request *req, unsigned roles)
+int http_authorize(struct http_request *req, unsigned roles)
 {
     const char *h =
         MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
@@ -351,7 +389,7 @@ static void dispatch(struct http_request *req, const char *url)
             continue;
         }
         req->route = i;
-        if (r->roles != 0 && !authenticate(req, r->roles))
+        if (r->roles != 0 && !http_authorize(req, r->roles))
             return;
         r->handler(req);
         if (req->response == NULL)

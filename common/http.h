@@ -17,6 +17,8 @@
 
 #define HTTP_MAX_BODY (1024 * 1024)
 
+#define HTTP_ADDRESS_LEN 46 /* INET6_ADDRSTRLEN: the longest address text and its NUL */
+
 struct http_request;
 struct http_server;
 
@@ -64,10 +66,31 @@ const struct principal *http_principal(const struct http_request *req);
 /* The 'arg' of the route that matched. */
 const void *http_route_arg(const struct http_request *req);
 
+/*
+ * For a public route that also serves principals: returns 1 if the request
+ * carries an Authorization header, else 0.
+ */
+int http_has_token(const struct http_request *req);
+
+/*
+ * Authenticates the caller of a public route and checks its role against
+ * 'roles', as the server does for routes that require a token.  Returns 1,
+ * or 0 having answered 401, 403 or 503.
+ */
+int http_authorize(struct http_request *req, unsigned roles);
+
 /* The path segment matched by {name} in the route, or NULL. */
 const char *http_path_param(const struct http_request *req, const char *name);
 /* The query-string argument 'name', or NULL. */
 const char *http_query_param(const struct http_request *req, const char *name);
+
+/*
+ * Writes the IP address of the client (the peer of the TCP connection, not
+ * any header) as text into 'buf' of 'len' bytes: "192.0.2.1", "2001:db8::1";
+ * an IPv4-mapped IPv6 address as IPv4.  Returns 0, or -1 if it is unknown
+ * or does not fit ('buf' is then "").
+ */
+int http_client_address(const struct http_request *req, char *buf, size_t len);
 
 /*
  * The request body as a JSON object.  On a missing, oversized or malformed
@@ -88,6 +111,11 @@ void http_reply_error(struct http_request *req, int status, const char *code, co
  */
 void http_reply_invalid(struct http_request *req, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/*
+ * Adds the header 'name: value' to the answer already given.  Returns 0, or
+ * -1 if there is no answer yet or the header cannot be added.
+ */
+int http_reply_header(struct http_request *req, const char *name, const char *value);
 /* Answers with 'len' bytes of 'text' (copied) and the given content type. */
 void http_reply_text(struct http_request *req, int status, const char *content_type,
                      const char *text, size_t len);

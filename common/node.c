@@ -18,6 +18,7 @@
 #include "link.h"
 #include "log.h"
 #include "metrics.h"
+#include "rating_api.h"
 #include "ticket_api.h"
 #include "ticketdb.h"
 #include "timer.h"
@@ -42,7 +43,7 @@ static atomic_int thread_failed;
 static void usage(const struct node_kind *kind)
 {
     fprintf(stderr, "usage: %s [-dnv] [-f file] [command]\n", kind->program);
-    fprintf(stderr, "commands:\n  init\n  public-key\n  verify\n");
+    fprintf(stderr, "commands:\n  init\n  public-key\n  verify\n  routes\n");
     for (size_t i = 0; i < kind->ncommands; i++)
         fprintf(stderr, "  %s %s\n", kind->commands[i].name, kind->commands[i].usage);
 }
@@ -235,10 +236,9 @@ static const struct {
     const struct http_route *routes;
     const size_t *len;
 } api_tables[] = {
-    {common_routes, &common_routes_len},
-    {calendar_routes, &calendar_routes_len},
-    {admin_routes, &admin_routes_len},
-    {ticket_routes, &ticket_routes_len},
+    {common_routes, &common_routes_len}, {calendar_routes, &calendar_routes_len},
+    {admin_routes, &admin_routes_len},   {ticket_routes, &ticket_routes_len},
+    {rating_routes, &rating_routes_len},
 };
 
 /* The routes of every node followed by those of 'kind', in one new array. */
@@ -326,6 +326,7 @@ static int hotline_start(struct node *node)
     h->periods.days[KIND_SUGGESTION] = c->period_suggestion;
     h->periods.days[KIND_COMPLAINT] = c->period_complaint;
     h->periods.days[KIND_REPORT] = c->period_report;
+    h->periods.rating_window_days = c->rating_window_days;
     return pii_keys_load(c->data_dir, &h->pii);
 }
 
@@ -346,7 +347,7 @@ static int run_daemon(struct node *node, int foreground)
         fatal("cannot run in the background");
     metrics_start();
     struct db *db = open_database(node);
-    if (db == NULL || identity_load(node, db, 0) < 0)
+    if (db == NULL || identity_load(node, db, 0) < 0 || calstore_seed(db) < 0)
         goto out;
     db_free(db);
     db = NULL;
@@ -396,6 +397,30 @@ out:
     return rc;
 }
 
+/* Prints "METHOD PATH role,role" for every route the daemon serves. */
+static int print_routes(const struct node_kind *kind)
+{
+    size_t n;
+    struct http_route *routes = routes_assemble(kind, &n);
+
+    if (routes == NULL)
+        return 1;
+    for (size_t i = 0; i < n; i++) {
+        printf("%s %s ", routes[i].method, routes[i].path);
+        if (routes[i].roles == 0)
+            printf("public");
+        for (unsigned bit = 1, first = 1; bit <= ROLE_CITIZEN; bit <<= 1) {
+            if (routes[i].roles & bit) {
+                printf("%s%s", first ? "" : ",", auth_role_name((enum role)bit));
+                first = 0;
+            }
+        }
+        printf("\n");
+    }
+    free(routes);
+    return 0;
+}
+
 int node_main(const struct node_kind *kind, int argc, char **argv)
 {
     struct node node = {.kind = kind};
@@ -424,6 +449,10 @@ int node_main(const struct node_kind *kind, int argc, char **argv)
     }
     argc -= optind;
     argv += optind;
+
+    /* The route table needs no configuration: for documentation and tests. */
+    if (argc == 1 && strcmp(argv[0], "routes") == 0)
+        return print_routes(kind);
 
     /* Messages before the configuration is read go to stderr. */
     log_init(kind->program, 1, LOG_LEVEL_INFO);

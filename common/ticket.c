@@ -11,7 +11,9 @@
  *   - an approved extension adds one original period, counted in working
  *     days after the current deadline day (Art 11);
  *   - an order is due soon when its deadline falls today or on the next
- *     working day, overdue once its deadline has passed.
+ *     working day, overdue once its deadline has passed;
+ *   - a rating window is counted in natural days from the approval of the
+ *     completion; a redo may be asked while it is open, once (Art 15).
  */
 #include "ticket.h"
 
@@ -20,11 +22,14 @@
 
 #define RETURN_WINDOW_DAYS 2
 #define MAX_EXTENSIONS     2
+#define MAX_REDOS          1
+#define DAY_US             (86400 * (int64_t)1000000)
 
 #define BIT(s) (1u << (s))
 #define OPEN_STATES                                                                                \
     (BIT(STATUS_REGISTERED) | BIT(STATUS_HANDLING) | BIT(STATUS_RETURN_REQUESTED) |                \
-     BIT(STATUS_EXTENSION_REQUESTED) | BIT(STATUS_COMPLETION_REQUESTED))
+     BIT(STATUS_EXTENSION_REQUESTED) | BIT(STATUS_COMPLETION_REQUESTED) |                          \
+     BIT(STATUS_REDO_REQUESTED))
 #define RUNNING_STATES                                                                             \
     (BIT(STATUS_HANDLING) | BIT(STATUS_RETURN_REQUESTED) | BIT(STATUS_EXTENSION_REQUESTED) |       \
      BIT(STATUS_COMPLETION_REQUESTED))
@@ -124,6 +129,32 @@ static int guard_return_approve(const struct ticket *t, const struct ticket_call
     return 0;
 }
 
+/* Art 15: one rating per round, while the window is open. */
+static int guard_rate(const struct ticket *t, const struct ticket_caller *caller,
+                      const struct ticket_input *in, const struct ticket_context *ctx,
+                      struct ticket_refusal *why)
+{
+    (void)caller, (void)in;
+    if (t->rated)
+        return refuse(why, 409, "already_rated", "this order has been rated");
+    if (ctx->now > t->rating_due)
+        return refuse(why, 409, "rating_closed", "the rating window of this order has ended");
+    return 0;
+}
+
+/* Art 15: a redo at most once, asked while the rating window is open. */
+static int guard_redo(const struct ticket *t, const struct ticket_caller *caller,
+                      const struct ticket_input *in, const struct ticket_context *ctx,
+                      struct ticket_refusal *why)
+{
+    (void)caller, (void)in;
+    if (t->redos >= MAX_REDOS)
+        return refuse(why, 409, "redo_limit", "an order is redone at most once");
+    if (ctx->now > t->rating_due)
+        return refuse(why, 409, "rating_closed", "the rating window of this order has ended");
+    return 0;
+}
+
 #define OP ROLE_OPERATOR
 #define MG ROLE_MANAGER
 #define UN ROLE_UNIT
@@ -144,6 +175,10 @@ static const struct transition transitions[] = {
     {BIT(STATUS_COMPLETION_REQUESTED), ACTION_COMPLETION_SEND_BACK, MG, NULL, STATUS_HANDLING},
     {ALL_STATES, ACTION_NOTE, OP | MG | UN, NULL, SAME},
     {OPEN_STATES, ACTION_SUPERVISE, MG, NULL, SAME},
+    {BIT(STATUS_COMPLETED), ACTION_RATE, OP | ROLE_CITIZEN, guard_rate, SAME},
+    {BIT(STATUS_COMPLETED), ACTION_REDO, OP, guard_redo, STATUS_REDO_REQUESTED},
+    {BIT(STATUS_REDO_REQUESTED), ACTION_REDO_APPROVE, MG, NULL, STATUS_HANDLING},
+    {BIT(STATUS_REDO_REQUESTED), ACTION_REDO_REFUSE, MG, NULL, STATUS_COMPLETED},
 };
 
 #define NTRANSITIONS (sizeof(transitions) / sizeof(transitions[0]))
@@ -157,6 +192,8 @@ static const char *const status_names[STATUS_COUNT] = {
     [STATUS_EXTENSION_REQUESTED] = "extension_requested",
     [STATUS_COMPLETION_REQUESTED] = "completion_requested",
     [STATUS_COMPLETED] = "completed",
+    [STATUS_REDO_REQUESTED] = "redo_requested",
+    [STATUS_CLOSED] = "closed",
 };
 
 static const char *const kind_names[KIND_COUNT] = {
@@ -183,6 +220,10 @@ static const struct {
     [ACTION_COMPLETION_SEND_BACK] = {"completion/review:send_back", "completion/review"},
     [ACTION_NOTE] = {"note", "notes"},
     [ACTION_SUPERVISE] = {"supervise", "supervise"},
+    [ACTION_RATE] = {"rating", "rating"},
+    [ACTION_REDO] = {"redo", "redo"},
+    [ACTION_REDO_APPROVE] = {"redo/review:approve", "redo/review"},
+    [ACTION_REDO_REFUSE] = {"redo/review:refuse", "redo/review"},
 };
 
 static int name_parse(const char *const *names, int n, const char *s, int *out)
@@ -248,6 +289,9 @@ int ticket_closed(enum ticket_status status)
 
 int ticket_visible(const struct ticket *t, const struct ticket_caller *caller)
 {
+    /* A citizen's one-time token was checked against this very ticket. */
+    if (caller->role == ROLE_CITIZEN)
+        return 1;
     if (caller->role == ROLE_UNIT)
         return caller->unit != NULL && strcmp(t->unit, caller->unit) == 0;
     return (caller->role & (ROLE_OPERATOR | ROLE_MANAGER | ROLE_AUDITOR)) != 0;
@@ -287,7 +331,7 @@ static void receive(struct ticket *t, const char *unit, const struct ticket_cont
 {
     size_t len = strnlen(unit, UNIT_CODE_MAX);
 
-    memcpy(t->unit, unit, len);
+    memmove(t->unit, unit, len); /* 'unit' may be t->unit itself (a redo) */
     t->unit[len] = '\0';
     t->received_at = ctx->now;
     t->deadline = deadline_after(ctx, ctx->now, t->kind, &t->provisional);
@@ -318,6 +362,21 @@ void ticket_apply(struct ticket *t, enum ticket_action action, const struct tick
     case ACTION_SUPERVISE:
         t->supervised = 1;
         break;
+    case ACTION_COMPLETION_APPROVE:
+        t->rating_due = ctx->now + (int64_t)ctx->periods->rating_window_days * DAY_US;
+        t->rated = 0;
+        t->due_soon = t->overdue = 0;
+        break;
+    case ACTION_RATE:
+        t->rated = 1;
+        break;
+    case ACTION_REDO_APPROVE:
+        /* Back to the same unit with a fresh period of the original length. */
+        receive(t, t->unit, ctx);
+        t->redos++;
+        t->rated = 0;
+        t->rating_due = 0;
+        break;
     default:
         break;
     }
@@ -328,6 +387,14 @@ void ticket_apply(struct ticket *t, enum ticket_action action, const struct tick
             break;
         }
     }
+}
+
+int ticket_expire(struct ticket *t, const struct ticket_context *ctx)
+{
+    if (t->status != STATUS_COMPLETED || t->rating_due == 0 || ctx->now <= t->rating_due)
+        return 0;
+    t->status = STATUS_CLOSED;
+    return 1;
 }
 
 int ticket_tick(struct ticket *t, const struct ticket_context *ctx)

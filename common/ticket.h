@@ -27,6 +27,8 @@ enum ticket_status {
     STATUS_EXTENSION_REQUESTED,
     STATUS_COMPLETION_REQUESTED,
     STATUS_COMPLETED,
+    STATUS_REDO_REQUESTED,
+    STATUS_CLOSED,
     STATUS_COUNT
 };
 
@@ -55,12 +57,18 @@ enum ticket_action {
     ACTION_COMPLETION_SEND_BACK,
     ACTION_NOTE,
     ACTION_SUPERVISE,
+    ACTION_RATE,
+    ACTION_REDO,
+    ACTION_REDO_APPROVE,
+    ACTION_REDO_REFUSE,
     ACTION_COUNT
 };
 
-/* The handling periods of a node, in working days (Art 11). */
+/* A node's time limits: handling periods in working days by kind (Art 11)
+ * and the rating window in natural days (Art 15). */
 struct ticket_periods {
     int days[KIND_COUNT];
+    int rating_window_days;
 };
 
 /* The fields of a ticket the rules read and write. */
@@ -75,6 +83,9 @@ struct ticket {
     int returns, extensions;
     int no_return;
     int due_soon, overdue, supervised;
+    int redos;          /* approved redos: at most one */
+    int64_t rating_due; /* end of the rating window; 0 if none is open */
+    int rated;          /* the current round is rated */
 };
 
 /* What the rules need besides the ticket: the time, the calendar, the periods. */
@@ -129,6 +140,12 @@ int ticket_visible(const struct ticket *t, const struct ticket_caller *caller);
 int ticket_running(enum ticket_status status);
 /* Returns 1 if the order is closed, else 0. */
 int ticket_closed(enum ticket_status status);
+
+/*
+ * Closes a completed order whose rating window has ended at 'now'.
+ * Returns 1 if it closed it, else 0.
+ */
+int ticket_expire(struct ticket *t, const struct ticket_context *ctx);
 
 /*
  * Recomputes the due-soon and overdue flags of a running order at 'now'.

@@ -214,6 +214,9 @@ static json_t *render(struct db *db, const struct node *node, const struct princ
         t.no_return, "due_soon", t.due_soon, "overdue", t.overdue, "supervised", t.supervised,
         "created_at", time_or_null(ticketdb_us(res, i, COL_CREATED_AT)), "updated_at",
         time_or_null(ticketdb_us(res, i, COL_UPDATED_AT)), "allowed_actions", actions);
+    json_object_set_new(obj, "redos", json_integer(t.redos));
+    json_object_set_new(obj, "rating_due", time_or_null(t.rating_due));
+    json_object_set_new(obj, "rated", json_boolean(t.rated));
     return obj;
 }
 
@@ -518,6 +521,25 @@ static int prepare_supervise(struct http_request *req, struct db *db, struct nod
     return 0;
 }
 
+static int prepare_redo(struct http_request *req, struct db *db, struct node *node, json_t *body,
+                        struct action_request *out, char **scratch)
+{
+    (void)req, (void)db, (void)node, (void)scratch;
+    out->action = ACTION_REDO;
+    out->reason = input_text(body, "reason");
+    return 0;
+}
+
+static int prepare_redo_review(struct http_request *req, struct db *db, struct node *node,
+                               json_t *body, struct action_request *out, char **scratch)
+{
+    (void)req, (void)db, (void)node, (void)scratch;
+    out->action = strcmp(input_text(body, "decision"), "approve") == 0 ? ACTION_REDO_APPROVE
+                                                                       : ACTION_REDO_REFUSE;
+    out->reason = input_text(body, "note");
+    return 0;
+}
+
 static const struct field answer_fields[] = {TEXT("answer", 1, 1, 4000), TEXT("kb_ref", 0, 1, 64)};
 static const struct field reject_fields[] = {ENUM("reason", 1, reject_reasons),
                                              TEXT("explanation", 1, 1, 2000),
@@ -537,6 +559,7 @@ static const struct field completion_review_fields[] = {ENUM("decision", 1, appr
                                                         TEXT("note", 0, 1, 2000)};
 static const struct field note_fields[] = {TEXT("text", 1, 1, 2000)};
 static const struct field supervise_fields[] = {TEXT("note", 1, 1, 2000)};
+static const struct field redo_fields[] = {TEXT("reason", 1, 1, 2000)};
 
 #define ACTION(f, p)                                                                               \
     {                                                                                              \
@@ -556,6 +579,8 @@ static const struct action_route completion_review_route =
     ACTION(completion_review_fields, prepare_completion_review);
 static const struct action_route note_route = ACTION(note_fields, prepare_note);
 static const struct action_route supervise_route = ACTION(supervise_fields, prepare_supervise);
+static const struct action_route redo_route = ACTION(redo_fields, prepare_redo);
+static const struct action_route redo_review_route = ACTION(review_fields, prepare_redo_review);
 
 /* Returns 1 if ticket 'id' exists and the caller may see it; else answers
  * 404 (or 500) and returns 0. */
@@ -759,6 +784,8 @@ const struct http_route ticket_routes[] = {
     ACT("completion/review", ROLE_MANAGER, completion_review_route),
     ACT("notes", ROLE_OPERATOR | ROLE_MANAGER | ROLE_UNIT, note_route),
     ACT("supervise", ROLE_MANAGER, supervise_route),
+    ACT("redo", ROLE_OPERATOR, redo_route),
+    ACT("redo/review", ROLE_MANAGER, redo_review_route),
 };
 
 const size_t ticket_routes_len = sizeof(ticket_routes) / sizeof(ticket_routes[0]);

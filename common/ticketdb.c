@@ -20,15 +20,15 @@
 #define GENESIS_HASH "0000000000000000000000000000000000000000000000000000000000000000"
 #define US(col)      "(extract(epoch FROM " col ") * 1000000)::bigint"
 
+/* clang-format off */
 #define SELECT_TICKET                                                                              \
     "SELECT t.id, t.status, t.kind, t.channel, t.category, t.content, t.citizen_type,"             \
     " t.citizen_pii, t.division, t.address, t.lat, t.long, t.unit_code, u.name,"                   \
-    " " US("t.received_at") ", " US(                                                               \
-        "t.deadline") ", t.provisional, t.returns, t.extensions,"                                  \
-                      " t.no_return, t.due_soon, t.overdue, t.supervised, " US(                    \
-                          "t.created_at") ","                                                      \
-                                          " " US("t.updated_at") " FROM tickets t LEFT JOIN "      \
-                                                                 "units u ON u.code = t.unit_code"
+    " " US("t.received_at") ", " US("t.deadline") ", t.provisional, t.returns, t.extensions,"      \
+    " t.no_return, t.due_soon, t.overdue, t.supervised, " US("t.created_at") ","                   \
+    " " US("t.updated_at") ", t.redos, " US("t.rating_due") ", t.rated, t.rating_token_sha256"     \
+    " FROM tickets t LEFT JOIN units u ON u.code = t.unit_code"
+/* clang-format on */
 
 static void stamp(int64_t us, char out[CLOCK_RFC3339_LEN])
 {
@@ -143,6 +143,9 @@ void ticketdb_row_read(PGresult *res, int i, struct ticket *t)
     t->due_soon = flag(res, i, COL_DUE_SOON);
     t->overdue = flag(res, i, COL_OVERDUE);
     t->supervised = flag(res, i, COL_SUPERVISED);
+    t->redos = atoi(PQgetvalue(res, i, COL_REDOS));
+    t->rating_due = ticketdb_us(res, i, COL_RATING_DUE);
+    t->rated = flag(res, i, COL_RATED);
 }
 
 int ticketdb_load(struct db *db, const char *id, int for_update, struct ticket_row *row)
@@ -173,13 +176,15 @@ int ticketdb_update(struct db *db, const struct ticket *t, const char *pending, 
                     int64_t now)
 {
     char received[CLOCK_RFC3339_LEN], deadline[CLOCK_RFC3339_LEN], at[CLOCK_RFC3339_LEN];
-    char returns[12], extensions[12];
+    char rating_due[CLOCK_RFC3339_LEN], returns[12], extensions[12], redos[12];
 
     stamp(t->received_at, received);
     stamp(t->deadline, deadline);
+    stamp(t->rating_due, rating_due);
     stamp(now, at);
     snprintf(returns, sizeof(returns), "%d", t->returns);
     snprintf(extensions, sizeof(extensions), "%d", t->extensions);
+    snprintf(redos, sizeof(redos), "%d", t->redos);
     const char *p[] = {t->id,
                        ticket_status_name(t->status),
                        t->unit[0] != '\0' ? t->unit : NULL,
@@ -194,14 +199,18 @@ int ticketdb_update(struct db *db, const struct ticket *t, const char *pending, 
                        t->supervised ? "true" : "false",
                        pending,
                        outcome,
-                       at};
+                       at,
+                       redos,
+                       t->rating_due != 0 ? rating_due : NULL,
+                       t->rated ? "true" : "false"};
     return db_exec(db,
                    "UPDATE tickets SET status = $2, unit_code = $3, received_at = $4,"
                    " deadline = $5, provisional = $6, returns = $7, extensions = $8,"
                    " no_return = $9, due_soon = $10, overdue = $11, supervised = $12,"
                    " pending = COALESCE($13, pending), outcome = COALESCE($14, outcome),"
-                   " updated_at = $15, version = version + 1 WHERE id = $1",
-                   15, p);
+                   " updated_at = $15, redos = $16, rating_due = $17, rated = $18,"
+                   " version = version + 1 WHERE id = $1",
+                   18, p);
 }
 
 /* Appends a field to the text a hash covers, as a netstring ("5:hello,"), or
@@ -417,4 +426,103 @@ int ticketdb_verify(struct db *db, long long *events, long long *tickets,
     }
     PQclear(res);
     return 0;
+}
+
+int ticketdb_rating(struct db *db, const char *id, const struct ticket_rating *r, int bad,
+                    int64_t now)
+{
+    char at[CLOCK_RFC3339_LEN], round[12];
+    const char *p[] = {id, round, r->intake, r->handling, r->comment, r->by, at};
+
+    stamp(now, at);
+    snprintf(round, sizeof(round), "%d", r->round);
+    if (db_exec(db,
+                "INSERT INTO ticket_ratings (ticket_id, round, intake, handling, comment,"
+                " by_whom, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                7, p) < 0)
+        return -1;
+    if (!bad)
+        return 0;
+    const char *q[] = {id, round, at};
+    return db_exec(db, "INSERT INTO followups (ticket_id, round, created_at) VALUES ($1, $2, $3)",
+                   3, q);
+}
+
+int ticketdb_rating_token(struct db *db, const char *id, const char *sha256)
+{
+    const char *p[] = {id, sha256};
+
+    return db_exec(db, "UPDATE tickets SET rating_token_sha256 = $2 WHERE id = $1", 2, p);
+}
+
+PGresult *ticketdb_expired(struct db *db, int64_t now)
+{
+    char at[CLOCK_RFC3339_LEN];
+    const char *p[] = {at};
+
+    stamp(now, at);
+    return db_query(db,
+                    "SELECT id FROM tickets WHERE status = 'completed' AND rating_due < $1"
+                    " ORDER BY rating_due",
+                    1, p);
+}
+
+json_t *ticketdb_followups(struct db *db, const char *state)
+{
+    const char *p[] = {state};
+    PGresult *res = db_query(
+        db,
+        "SELECT f.id, f.ticket_id, f.round, " US(
+            "f.created_at") ","
+                            " " US(
+                                "f.done_at") ", f.done_by, f.channel, f.outcome,"
+                                             " r.intake, r.handling, t.unit_code"
+                                             " FROM followups f JOIN tickets t ON t.id = "
+                                             "f.ticket_id"
+                                             " JOIN ticket_ratings r ON r.ticket_id = f.ticket_id"
+                                             " AND r.round = f.round"
+                                             " WHERE $1::text IS NULL OR ($1 = 'open') = "
+                                             "(f.done_at IS NULL)"
+                                             " ORDER BY f.created_at, f.id",
+        1, p);
+    if (res == NULL)
+        return NULL;
+    json_t *list = json_array();
+    for (int i = 0; i < PQntuples(res); i++) {
+        char created[CLOCK_RFC3339_LEN], done[CLOCK_RFC3339_LEN];
+        stamp(ticketdb_us(res, i, 3), created);
+        stamp(ticketdb_us(res, i, 4), done);
+        json_array_append_new(list,
+                              json_pack("{s:I,s:s,s:i,s:s,s:s,s:s,s:o,s:s,s:o,s:o,s:o,s:o}", "id",
+                                        (json_int_t)strtoll(PQgetvalue(res, i, 0), NULL, 10),
+                                        "ticket", PQgetvalue(res, i, 1), "round",
+                                        atoi(PQgetvalue(res, i, 2)), "created_at", created, "state",
+                                        PQgetisnull(res, i, 4) ? "open" : "done", "intake",
+                                        PQgetvalue(res, i, 8), "handling", nullable(res, i, 9),
+                                        "unit", PQgetvalue(res, i, 10), "done_at",
+                                        PQgetisnull(res, i, 4) ? json_null() : json_string(done),
+                                        "done_by", nullable(res, i, 5), "channel",
+                                        nullable(res, i, 6), "outcome", nullable(res, i, 7)));
+    }
+    PQclear(res);
+    return list;
+}
+
+int ticketdb_followup_done(struct db *db, long long id, const char *who, const char *channel,
+                           const char *outcome, int64_t now)
+{
+    char ids[24], at[CLOCK_RFC3339_LEN];
+    const char *p[] = {ids, who, channel, outcome, at};
+
+    snprintf(ids, sizeof(ids), "%lld", id);
+    stamp(now, at);
+    PGresult *res = db_query(db,
+                             "UPDATE followups SET done_by = $2, channel = $3, outcome = $4,"
+                             " done_at = $5 WHERE id = $1 AND done_at IS NULL",
+                             5, p);
+    if (res == NULL)
+        return -1;
+    int n = atoi(PQcmdTuples(res));
+    PQclear(res);
+    return n > 0;
 }

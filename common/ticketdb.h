@@ -48,6 +48,10 @@ enum ticket_column {
     COL_SUPERVISED,
     COL_CREATED_AT,
     COL_UPDATED_AT,
+    COL_REDOS,
+    COL_RATING_DUE,
+    COL_RATED,
+    COL_RATING_TOKEN,
 };
 
 /* A new ticket, as intake validated it.  Strings are UTF-8 and bounded. */
@@ -140,6 +144,32 @@ PGresult *ticketdb_due(struct db *db, int64_t horizon);
  */
 int ticketdb_verify(struct db *db, long long *events, long long *tickets,
                     char ticket[TICKET_ID_LEN + 1], int *seq);
+
+/* A rating of one round of a ticket. */
+struct ticket_rating {
+    int round;
+    const char *intake, *handling, *comment, *by;
+};
+
+/* Records a rating and, when it is bad, opens a follow-up.  Returns 0 or -1. */
+int ticketdb_rating(struct db *db, const char *id, const struct ticket_rating *r, int bad,
+                    int64_t now);
+
+/* Sets (or with NULL clears) the hash of the ticket's rating token.  Returns 0 or -1. */
+int ticketdb_rating_token(struct db *db, const char *id, const char *sha256);
+
+/* Completed tickets whose rating window ended before 'now': ids (PQclear), or NULL. */
+PGresult *ticketdb_expired(struct db *db, int64_t now);
+
+/* Follow-ups in 'state' ("open", "done" or NULL for all) as a JSON array; NULL on error. */
+json_t *ticketdb_followups(struct db *db, const char *state);
+
+/*
+ * Records the outcome of follow-up 'id' done by 'who' over 'channel'.
+ * Returns 1, 0 if there is no open follow-up 'id', -1 on error.
+ */
+int ticketdb_followup_done(struct db *db, long long id, const char *who, const char *channel,
+                           const char *outcome, int64_t now);
 
 /* Microseconds since the epoch of a column holding them as text, 0 if NULL. */
 int64_t ticketdb_us(PGresult *res, int row, int col);

@@ -143,7 +143,9 @@ enum workflow_result workflow_act(struct db *db, const struct hotline *h,
         .detail = req->detail,
     };
     if (ticketdb_update(db, &row.t, req->pending, req->outcome, ctx.now) < 0 ||
-        ticketdb_event(db, id, &e, ctx.now) < 0 || db_commit(db) < 0)
+        ticketdb_event(db, id, &e, ctx.now) < 0 ||
+        (req->also != NULL && req->also(db, &row.t, req->also_arg, ctx.now) < 0) ||
+        db_commit(db) < 0)
         goto fail;
     ticketdb_row_clear(&row);
     return WORKFLOW_DONE;
@@ -154,11 +156,12 @@ fail:
     return WORKFLOW_FAILED;
 }
 
-/* Re-examines one order's flags; records an event for each flag raised.
+/* Re-examines one order as time passed: raises its due-soon and overdue
+ * flags, or closes it when its rating window ended, with an event for each.
  * Returns 1 if it changed, 0 if not, -1 on error. */
 static int tick_one(struct db *db, const struct ticket_context *ctx, const char *id)
 {
-    static const char *const flags[] = {"due_soon", "overdue"};
+    static const char *const what[] = {"due_soon", "overdue", "close"};
     struct ticket_row row = {0};
     int changed = 0;
 
@@ -167,17 +170,19 @@ static int tick_one(struct db *db, const struct ticket_context *ctx, const char 
     int found = ticketdb_load(db, id, 1, &row);
     if (found < 0)
         goto fail;
+    enum ticket_status before = row.t.status;
     if (found > 0)
-        changed = ticket_tick(&row.t, ctx);
-    for (int bit = 0; bit < 2; bit++) {
+        changed = ticket_tick(&row.t, ctx) | (ticket_expire(&row.t, ctx) << 2);
+    for (int bit = 0; bit < 3; bit++) {
         if (!(changed & (1 << bit)))
             continue;
         struct ticket_event e = {
             .actor = "clock",
             .role = "system",
-            .action = flags[bit],
-            .from = row.t.status,
+            .action = what[bit],
+            .from = before,
             .to = row.t.status,
+            .reason = bit == 2 ? (row.t.rated ? "rated" : "unrated") : NULL,
         };
         if (ticketdb_event(db, id, &e, ctx->now) < 0)
             goto fail;
@@ -203,17 +208,19 @@ int workflow_tick(struct db *db, const struct hotline *h)
     if (ctx.calendar == NULL)
         return -1;
     /* Everything due by the end of the next working day may change now. */
-    PGresult *due = ticketdb_due(db, calendar_deadline(ctx.calendar, ctx.now, 1, &provisional) + 1);
-    if (due == NULL)
-        return -1;
-    for (int i = 0; i < PQntuples(due); i++) {
-        int rc = tick_one(db, &ctx, PQgetvalue(due, i, 0));
-        if (rc < 0) {
-            changed = -1;
-            break;
+    PGresult *lists[2] = {
+        ticketdb_due(db, calendar_deadline(ctx.calendar, ctx.now, 1, &provisional) + 1),
+        ticketdb_expired(db, ctx.now),
+    };
+    for (int l = 0; l < 2; l++) {
+        for (int i = 0; lists[l] != NULL && changed >= 0 && i < PQntuples(lists[l]); i++) {
+            int rc = tick_one(db, &ctx, PQgetvalue(lists[l], i, 0));
+            changed = rc < 0 ? -1 : changed + rc;
         }
-        changed += rc;
     }
-    PQclear(due);
+    if (lists[0] == NULL || lists[1] == NULL)
+        changed = -1;
+    PQclear(lists[0]);
+    PQclear(lists[1]);
     return changed;
 }

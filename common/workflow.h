@@ -38,6 +38,10 @@ struct action_request {
     const char *detail;  /* JSON text for the event, without personal data; may be NULL */
     const char *pending; /* JSON text kept while a manager decides; may be NULL */
     const char *outcome; /* JSON text of how the order ended; may be NULL */
+    /* More to write in the same transaction once the ticket is changed, or
+     * NULL.  Returns 0, or -1 to roll the whole command back. */
+    int (*also)(struct db *db, const struct ticket *t, const void *arg, int64_t now);
+    const void *also_arg;
 };
 
 /* Outcome of a command: done, refused by the rules, or failed. */
@@ -71,8 +75,9 @@ struct ticket_context workflow_context(struct db *db, const struct hotline *h);
 struct ticket_caller workflow_caller(const struct principal *who);
 
 /*
- * Marks due-soon and overdue orders, with an event each.  Returns the number
- * of orders changed, or -1.  Runs in the clock thread.
+ * Marks due-soon and overdue orders, and closes completed orders whose
+ * rating window ended, with an event each.  Returns the number of orders
+ * changed, or -1.  Runs in the clock thread.
  */
 int workflow_tick(struct db *db, const struct hotline *h);
 

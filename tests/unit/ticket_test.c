@@ -15,7 +15,7 @@
 #include <string.h>
 
 static struct calendar *cal;
-static const struct ticket_periods periods = {.days = {2, 10, 15, 15, 10}};
+static const struct ticket_periods periods = {.days = {2, 10, 15, 15, 10}, .rating_window_days = 7};
 static const struct ticket_caller operator= {ROLE_OPERATOR, NULL};
 static const struct ticket_caller manager = {ROLE_MANAGER, NULL};
 static const struct ticket_caller auditor = {ROLE_AUDITOR, NULL};
@@ -304,6 +304,58 @@ static void allowed_actions_follow_the_table(void **state)
     assert_string_equal(names[2], "supervise");
 }
 
+static void ratings_and_one_redo(void **state)
+{
+    static const struct ticket_caller citizen = {ROLE_CITIZEN, NULL};
+    struct ticket t = dispatched(KIND_HELP, "2024-11-04T09:00:00+08:00");
+    struct ticket_context ctx = ctx_at("2024-11-06T09:00:00+08:00");
+    const char *code = NULL;
+
+    (void)state;
+    assert_int_equal(act(&t, ACTION_RATE, &operator, NULL, &ctx, &code), 409);
+    assert_int_equal(act(&t, ACTION_COMPLETION, &water, NULL, &ctx, NULL), 0);
+    assert_int_equal(act(&t, ACTION_COMPLETION_APPROVE, &manager, NULL, &ctx, NULL), 0);
+    assert_int_equal(t.rating_due, ctx.now + 7 * 86400 * (int64_t)1000000);
+    assert_int_equal(act(&t, ACTION_RATE, &water, NULL, &ctx, &code), 403);
+    assert_int_equal(act(&t, ACTION_RATE, &citizen, NULL, &ctx, NULL), 0);
+    assert_int_equal(act(&t, ACTION_RATE, &operator, NULL, &ctx, &code), 409);
+    assert_string_equal(code, "already_rated");
+
+    assert_int_equal(act(&t, ACTION_REDO, &operator, NULL, &ctx, NULL), 0);
+    assert_int_equal(t.status, STATUS_REDO_REQUESTED);
+    assert_int_equal(act(&t, ACTION_REDO_APPROVE, &manager, NULL, &ctx, NULL), 0);
+    assert_int_equal(t.status, STATUS_HANDLING);
+    assert_string_equal(t.unit, "water");
+    assert_int_equal(t.redos, 1);
+    assert_false(t.rated);
+    /* help: 10 working days after Wednesday 2024-11-06 */
+    assert_int_equal(t.deadline / 1000000, at("2024-11-20T23:59:59+08:00") / 1000000);
+
+    assert_int_equal(act(&t, ACTION_COMPLETION, &water, NULL, &ctx, NULL), 0);
+    assert_int_equal(act(&t, ACTION_COMPLETION_APPROVE, &manager, NULL, &ctx, NULL), 0);
+    assert_int_equal(act(&t, ACTION_REDO, &operator, NULL, &ctx, &code), 409);
+    assert_string_equal(code, "redo_limit");
+}
+
+static void unrated_window_closes(void **state)
+{
+    struct ticket t = dispatched(KIND_HELP, "2024-11-04T09:00:00+08:00");
+    struct ticket_context ctx = ctx_at("2024-11-06T09:00:00+08:00");
+    struct ticket_context week = ctx_at("2024-11-13T09:00:00+08:00");
+    struct ticket_context later = ctx_at("2024-11-13T09:00:01+08:00");
+    const char *code = NULL;
+
+    (void)state;
+    assert_int_equal(act(&t, ACTION_COMPLETION, &water, NULL, &ctx, NULL), 0);
+    assert_int_equal(act(&t, ACTION_COMPLETION_APPROVE, &manager, NULL, &ctx, NULL), 0);
+    assert_int_equal(ticket_expire(&t, &week), 0);
+    assert_int_equal(act(&t, ACTION_RATE, &operator, NULL, &later, &code), 409);
+    assert_string_equal(code, "rating_closed");
+    assert_int_equal(ticket_expire(&t, &later), 1);
+    assert_int_equal(t.status, STATUS_CLOSED);
+    assert_true(ticket_closed(t.status));
+}
+
 static void names_round_trip(void **state)
 {
     (void)state;
@@ -338,6 +390,8 @@ int main(void)
         cmocka_unit_test(completion_and_review),
         cmocka_unit_test(due_soon_then_overdue),
         cmocka_unit_test(allowed_actions_follow_the_table),
+        cmocka_unit_test(ratings_and_one_redo),
+        cmocka_unit_test(unrated_window_closes),
         cmocka_unit_test(names_round_trip),
     };
     return cmocka_run_group_tests_name("ticket", tests, setup, teardown);
