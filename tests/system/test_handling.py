@@ -9,8 +9,8 @@ clear of any holiday; a test that needs National Day moves it."""
 
 import pytest
 
-from lifecycle import (BODIES, assert_error, assert_unchanged, clock, day_of,  # noqa: F401
-                       hotline)
+from lifecycle import (BODIES, Hotline, assert_error, assert_unchanged, clock,  # noqa: F401
+                       day_of, hotline, standalone_city)
 
 REJECT_REASONS = ["outside_jurisdiction", "other_legal_channel", "petition_channel",
                   "secret_or_privacy", "abusive_or_empty", "other"]
@@ -164,6 +164,16 @@ def test_deadline_inside_the_calendar_is_not_provisional(hotline, clock):
     assert handling["provisional"] is False
 
 
+def test_periods_are_per_node_configuration(workspace, clock):
+    node = standalone_city(workspace, period_complaint=5)  # a city's local rule (Art 21)
+    node.start(env=clock.env())
+    office = Hotline(node)
+
+    handling = office.in_handling(kind="complaint")
+
+    assert handling["deadline"] == "2024-11-11T23:59:59+08:00"  # 5 working days after 11-04
+
+
 def test_manager_may_dispatch(hotline):
     ticket = hotline.create()
 
@@ -296,6 +306,17 @@ def test_old_unit_loses_the_order_after_an_approved_return(hotline):
 
     assert_error(hotline.get(ticket["id"], hotline.water), 404, "not_found")
     assert hotline.show(ticket["id"], hotline.market)["unit"] == "market"
+
+
+def test_new_unit_has_its_own_return_window(hotline, clock):
+    ticket = hotline.in_handling(unit="water")  # Mon 11-04
+    hotline.do(hotline.water, ticket["id"], "return")
+    clock.set("2024-11-07 10:00:00")  # Thursday: market receives it
+    hotline.do(hotline.manager, ticket["id"], "return/review",
+               {"decision": "approve", "unit": "market"})
+    clock.set("2024-11-11 15:00:00")  # Monday, the second working day after Thursday
+
+    assert hotline.do(hotline.market, ticket["id"], "return")["status"] == "return_requested"
 
 
 def test_refused_return_keeps_the_period_from_first_receipt(hotline, clock):

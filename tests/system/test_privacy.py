@@ -12,7 +12,7 @@ import psycopg2
 import psycopg2.sql
 import pytest
 
-from hotline import GUANGZHOU
+from hotline import GUANGZHOU, PROVINCE, free_port
 from lifecycle import (CITIZEN_CONTACT, CITIZEN_ID_NUMBER, CITIZEN_NAME,  # noqa: F401
                        CITIZEN_PHONE, CLOCK_INTERVAL_MS, Hotline, assert_error, clock,
                        hotline)
@@ -289,3 +289,19 @@ def test_verify_names_the_first_broken_link(hotline):
     assert result.returncode == 1
     assert f"broken chain: ticket {ticket['id']} event 2" in result.stdout + result.stderr
     assert "event 3" not in result.stdout + result.stderr
+
+
+def test_province_verifies_its_chains_too(workspace, clock):
+    province = workspace.new_node("province", *PROVINCE,
+                                  federation_bind=f"tcp://127.0.0.1:{free_port()}",
+                                  clock_interval_ms=CLOCK_INTERVAL_MS)
+    province.init()
+    province.start(env=clock.env())
+    ticket = Hotline(province).in_handling()
+    assert province.run("verify").returncode == 0
+
+    tamper(province, ticket["id"], 2)
+    result = province.run("verify", check=False)
+
+    assert result.returncode == 1
+    assert f"broken chain: ticket {ticket['id']} event 2" in result.stdout + result.stderr
