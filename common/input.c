@@ -74,6 +74,28 @@ static int check_value(struct http_request *req, const struct field *f, json_t *
             return -1;
         }
         return input_check(req, v, path, f->fields, f->nfields);
+    case FIELD_TEXTS: {
+        size_t i;
+        json_t *item;
+        if (!json_is_array(v) || json_array_size(v) < f->min || json_array_size(v) > f->max) {
+            http_reply_invalid(req, path, "'%s' must be a list of %zu to %zu texts", path, f->min,
+                               f->max);
+            return -1;
+        }
+        json_array_foreach(v, i, item)
+        {
+            size_t n = json_is_string(item) ? characters(json_string_value(item)) : 0;
+            if (n < 1 || (double)n > f->hi ||
+                json_string_length(item) != strlen(json_string_value(item))) {
+                http_reply_invalid(req, path,
+                                   "'%s' holds an item that is not a text of 1 to %g "
+                                   "characters",
+                                   path, f->hi);
+                return -1;
+            }
+        }
+        return 0;
+    }
     case FIELD_LIST: {
         size_t i;
         json_t *item;

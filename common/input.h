@@ -24,6 +24,7 @@ enum field_type {
     FIELD_INT,    /* integer within lo..hi */
     FIELD_OBJECT, /* checked by its own table: 'fields' */
     FIELD_LIST,   /* array of 'min'..'max' values of 'values' */
+    FIELD_TEXTS,  /* array of 'min'..'max' strings of 1..'hi' characters each */
 };
 
 struct field {

@@ -23,6 +23,7 @@
 #define RETURN_WINDOW_DAYS 2
 #define MAX_EXTENSIONS     2
 #define MAX_REDOS          1
+#define HOUR_US            (3600 * (int64_t)1000000)
 #define DAY_US             (86400 * (int64_t)1000000)
 
 #define BIT(s) (1u << (s))
@@ -334,7 +335,13 @@ static void receive(struct ticket *t, const char *unit, const struct ticket_cont
     memmove(t->unit, unit, len); /* 'unit' may be t->unit itself (a redo) */
     t->unit[len] = '\0';
     t->received_at = ctx->now;
-    t->deadline = deadline_after(ctx, ctx->now, t->kind, &t->provisional);
+    if (t->emergency_hours > 0) {
+        /* Art 14: an emergency is handled at once, in hours, whatever the day. */
+        t->deadline = ctx->now + (int64_t)t->emergency_hours * HOUR_US;
+        t->provisional = 0;
+    } else {
+        t->deadline = deadline_after(ctx, ctx->now, t->kind, &t->provisional);
+    }
     t->due_soon = t->overdue = 0;
 }
 
@@ -354,8 +361,12 @@ void ticket_apply(struct ticket *t, enum ticket_action action, const struct tick
         t->returns++;
         break;
     case ACTION_EXTENSION_APPROVE:
-        t->deadline = deadline_after(ctx, t->deadline, t->kind, &provisional);
-        t->provisional |= provisional;
+        if (t->emergency_hours > 0) {
+            t->deadline += (int64_t)t->emergency_hours * HOUR_US;
+        } else {
+            t->deadline = deadline_after(ctx, t->deadline, t->kind, &provisional);
+            t->provisional |= provisional;
+        }
         t->extensions++;
         ticket_tick(t, ctx);
         break;

@@ -83,9 +83,10 @@ struct ticket {
     int returns, extensions;
     int no_return;
     int due_soon, overdue, supervised;
-    int redos;          /* approved redos: at most one */
-    int64_t rating_due; /* end of the rating window; 0 if none is open */
-    int rated;          /* the current round is rated */
+    int redos;           /* approved redos: at most one */
+    int64_t rating_due;  /* end of the rating window; 0 if none is open */
+    int rated;           /* the current round is rated */
+    int emergency_hours; /* an emergency's period in hours (Art 14); 0 if none */
 };
 
 /* What the rules need besides the ticket: the time, the calendar, the periods. */

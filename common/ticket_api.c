@@ -12,9 +12,11 @@
 
 #include "calendar.h"
 #include "clock.h"
+#include "emergencydb.h"
 #include "input.h"
 #include "log.h"
 #include "node.h"
+#include "restriction_api.h"
 #include "unitdb.h"
 #include "workflow.h"
 
@@ -217,6 +219,13 @@ static json_t *render(struct db *db, const struct node *node, const struct princ
     json_object_set_new(obj, "redos", json_integer(t.redos));
     json_object_set_new(obj, "rating_due", time_or_null(t.rating_due));
     json_object_set_new(obj, "rated", json_boolean(t.rated));
+    json_object_set_new(
+        obj, "emergency",
+        t.emergency_hours == 0
+            ? json_null()
+            : json_pack("{s:i,s:i,s:s,s:i}", "rule", atoi(PQgetvalue(res, i, COL_EMERGENCY_RULE)),
+                        "version", atoi(PQgetvalue(res, i, COL_EMERGENCY_VERSION)), "line",
+                        PQgetvalue(res, i, COL_EMERGENCY_LINE), "period_hours", t.emergency_hours));
     return obj;
 }
 
@@ -301,7 +310,8 @@ static void handle_intake(struct http_request *req)
                            "'location.division' is not a six-digit division code");
         return;
     }
-    if ((db = node_db(req, &node)) == NULL)
+    if ((db = node_db(req, &node)) == NULL ||
+        restriction_refused(req, db, &node->hotline, phone, input_text(body, "channel")))
         return;
     double lat, lon;
     json_t *jlat = json_object_get(location, "lat"), *jlon = json_object_get(location, "long");
@@ -322,7 +332,15 @@ static void handle_intake(struct http_request *req)
         .lon = json_is_number(jlon) ? &lon : NULL,
     };
     ticket_kind_parse(input_text(body, "kind"), &in.kind);
-    if (workflow_intake(db, &node->hotline, http_principal(req), &in, id) != WORKFLOW_DONE) {
+    struct emergency_list emergencies;
+    if (emergencydb_load(db, &emergencies) < 0) {
+        http_reply_error(req, 500, "internal", "the emergency list could not be read");
+        return;
+    }
+    in.emergency = emergency_match(emergencies.rules, emergencies.n, in.category, in.content);
+    enum workflow_result done = workflow_intake(db, &node->hotline, http_principal(req), &in, id);
+    emergencydb_list_clear(&emergencies);
+    if (done != WORKFLOW_DONE) {
         http_reply_error(req, 500, "internal", "the appeal could not be registered");
         return;
     }

@@ -26,7 +26,8 @@
     " t.citizen_pii, t.division, t.address, t.lat, t.long, t.unit_code, u.name,"                   \
     " " US("t.received_at") ", " US("t.deadline") ", t.provisional, t.returns, t.extensions,"      \
     " t.no_return, t.due_soon, t.overdue, t.supervised, " US("t.created_at") ","                   \
-    " " US("t.updated_at") ", t.redos, " US("t.rating_due") ", t.rated, t.rating_token_sha256"     \
+    " " US("t.updated_at") ", t.redos, " US("t.rating_due") ", t.rated, t.rating_token_sha256,"    \
+    " t.emergency_rule, t.emergency_version, t.emergency_line, t.emergency_hours"                  \
     " FROM tickets t LEFT JOIN units u ON u.code = t.unit_code"
 /* clang-format on */
 
@@ -86,7 +87,8 @@ static char *bytea_hex(const uint8_t *data, size_t len)
 int ticketdb_insert(struct db *db, const char *id, const char *node, const struct ticket_new *n,
                     int64_t now)
 {
-    char at[CLOCK_RFC3339_LEN], lat[32], lon[32];
+    char at[CLOCK_RFC3339_LEN], lat[32], lon[32], rule[16], version[16], hours[16];
+    const struct emergency_rule *e = n->emergency;
     char *pii = bytea_hex(n->pii, n->pii_len);
 
     if (pii == NULL)
@@ -95,6 +97,11 @@ int ticketdb_insert(struct db *db, const char *id, const char *node, const struc
         snprintf(lat, sizeof(lat), "%.7f", *n->lat);
     if (n->lon != NULL)
         snprintf(lon, sizeof(lon), "%.7f", *n->lon);
+    if (e != NULL) {
+        snprintf(rule, sizeof(rule), "%d", e->id);
+        snprintf(version, sizeof(version), "%d", e->version);
+        snprintf(hours, sizeof(hours), "%d", e->period_hours);
+    }
     stamp(now, at);
     const char *p[] = {id,
                        ticket_kind_name(n->kind),
@@ -110,14 +117,19 @@ int ticketdb_insert(struct db *db, const char *id, const char *node, const struc
                        n->lat != NULL ? lat : NULL,
                        n->lon != NULL ? lon : NULL,
                        node,
-                       at};
+                       at,
+                       e != NULL ? rule : NULL,
+                       e != NULL ? version : NULL,
+                       e != NULL ? e->line : NULL,
+                       e != NULL ? hours : NULL};
     int rc = db_exec(db,
                      "INSERT INTO tickets (id, status, kind, channel, category, content,"
                      " citizen_type, citizen_pii, pii_key_id, phone_hash, division, address,"
-                     " lat, long, owner_node, created_at, updated_at)"
+                     " lat, long, owner_node, created_at, updated_at, emergency_rule,"
+                     " emergency_version, emergency_line, emergency_hours)"
                      " VALUES ($1, 'registered', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
-                     " $12, $13, $14, $15, $15)",
-                     15, p);
+                     " $12, $13, $14, $15, $15, $16, $17, $18, $19)",
+                     19, p);
     free(pii);
     return rc;
 }
@@ -146,6 +158,7 @@ void ticketdb_row_read(PGresult *res, int i, struct ticket *t)
     t->redos = atoi(PQgetvalue(res, i, COL_REDOS));
     t->rating_due = ticketdb_us(res, i, COL_RATING_DUE);
     t->rated = flag(res, i, COL_RATED);
+    t->emergency_hours = atoi(PQgetvalue(res, i, COL_EMERGENCY_HOURS));
 }
 
 int ticketdb_load(struct db *db, const char *id, int for_update, struct ticket_row *row)
@@ -371,8 +384,11 @@ PGresult *ticketdb_list(struct db *db, const struct ticket_filter *f, long long 
         return NULL;
     *total = strtoll(PQgetvalue(count, 0, 0), NULL, 10);
     PQclear(count);
-    return db_query(db, SELECT_TICKET WHERE " ORDER BY t.created_at, t.id LIMIT $7 OFFSET $8", 8,
-                    p);
+    /* Emergencies jump the queue (Art 14); otherwise first come, first served. */
+    return db_query(db,
+                    SELECT_TICKET WHERE " ORDER BY t.emergency_hours IS NULL, t.created_at, t.id"
+                                        " LIMIT $7 OFFSET $8",
+                    8, p);
 #undef WHERE
 }
 

@@ -9,6 +9,7 @@
 #define HOTLINE_TICKETDB_H
 
 #include "db.h"
+#include "emergency.h"
 #include "ticket.h"
 
 #include <jansson.h>
@@ -52,6 +53,10 @@ enum ticket_column {
     COL_RATING_DUE,
     COL_RATED,
     COL_RATING_TOKEN,
+    COL_EMERGENCY_RULE,
+    COL_EMERGENCY_VERSION,
+    COL_EMERGENCY_LINE,
+    COL_EMERGENCY_HOURS,
 };
 
 /* A new ticket, as intake validated it.  Strings are UTF-8 and bounded. */
@@ -64,7 +69,8 @@ struct ticket_new {
     const char *pii_key_id;
     const char *phone_hash;
     const char *division, *address;
-    const double *lat, *lon; /* NULL if absent */
+    const double *lat, *lon;                /* NULL if absent */
+    const struct emergency_rule *emergency; /* the rule it matched, or NULL */
 };
 
 /* What an event records besides the action. */

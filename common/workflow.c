@@ -51,6 +51,31 @@ static uint8_t *seal_citizen(const struct hotline *h, const char *id, const stru
     return sealed;
 }
 
+/* Art 14: the hand-off of an emergency to its line is part of the record. */
+static int emergency_record(struct db *db, const char *id, const struct principal *who,
+                            const struct emergency_rule *rule, int64_t now)
+{
+    if (rule == NULL)
+        return 0;
+    json_t *detail = json_pack("{s:i,s:i,s:s,s:i}", "rule", rule->id, "version", rule->version,
+                               "line", rule->line, "period_hours", rule->period_hours);
+    char *text = detail != NULL ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    struct ticket_event e = {
+        .actor = who->name,
+        .role = auth_role_name(who->role),
+        .action = strcmp(rule->line, "none") == 0 ? "emergency" : "emergency_handoff",
+        .from = STATUS_REGISTERED,
+        .to = STATUS_REGISTERED,
+        .reason = rule->line,
+        .detail = text,
+    };
+    int rc = text != NULL ? ticketdb_event(db, id, &e, now) : -1;
+
+    free(text);
+    json_decref(detail);
+    return rc;
+}
+
 enum workflow_result workflow_intake(struct db *db, const struct hotline *h,
                                      const struct principal *who, const struct intake *in,
                                      char id[TICKET_ID_LEN + 1])
@@ -84,6 +109,7 @@ enum workflow_result workflow_intake(struct db *db, const struct hotline *h,
         .address = in->address,
         .lat = in->lat,
         .lon = in->lon,
+        .emergency = in->emergency,
     };
     struct ticket_event e = {
         .actor = who->name,
@@ -93,7 +119,7 @@ enum workflow_result workflow_intake(struct db *db, const struct hotline *h,
         .to = STATUS_REGISTERED,
     };
     if (ticketdb_insert(db, id, h->node_code, &n, now) < 0 || ticketdb_event(db, id, &e, now) < 0 ||
-        db_commit(db) < 0)
+        emergency_record(db, id, who, in->emergency, now) < 0 || db_commit(db) < 0)
         goto fail;
     free(sealed);
     return WORKFLOW_DONE;

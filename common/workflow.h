@@ -28,6 +28,7 @@ struct intake {
     const char *name, *phone, *id_number, *contact; /* id_number, contact may be NULL */
     const char *division, *address;
     const double *lat, *lon;
+    const struct emergency_rule *emergency; /* the emergency rule it matched, or NULL */
 };
 
 /* An action with its arguments and what it records. */
