@@ -35,9 +35,13 @@ struct config {
     int heartbeat_interval_ms;
     enum log_level log_level;
     int clock_interval_ms;
+    /* Knowledge base (Art 18): working days of notice a new policy needs
+     * before its publication day, and working days to correct an entry. */
+    int kb_policy_notice_days, kb_correction_days;
     /* Handling periods in working days, by kind (REGULATION.md, Art 11). */
     int period_consultation, period_help, period_suggestion, period_complaint, period_report;
     int rating_window_days;  /* natural days to rate a completed order (Art 15) */
+    int repeat_window_days;  /* how far back intake looks for repeats (Art 7 item 6) */
     char *province_endpoint; /* city */
     char province_public_key[CURVE_KEY_Z85_LEN + 1]; /* city */
     char *federation_bind;                           /* province */

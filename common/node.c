@@ -19,6 +19,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "rating_api.h"
+#include "restriction_api.h"
 #include "ticket_api.h"
 #include "ticketdb.h"
 #include "timer.h"
@@ -238,7 +239,7 @@ static const struct {
 } api_tables[] = {
     {common_routes, &common_routes_len}, {calendar_routes, &calendar_routes_len},
     {admin_routes, &admin_routes_len},   {ticket_routes, &ticket_routes_len},
-    {rating_routes, &rating_routes_len},
+    {rating_routes, &rating_routes_len}, {restriction_routes, &restriction_routes_len},
 };
 
 /* The routes of every node followed by those of 'kind', in one new array. */

@@ -37,15 +37,16 @@ static int level_bad(const char *level)
 }
 
 struct rating_write {
-    const char *intake, *handling, *comment, *by;
+    const char *intake, *handling, *comment;
 };
 
 /* Inside the rating's transaction: keep the rating, open a follow-up if it
  * is bad, and spend the token. */
-static int rating_store(struct db *db, const struct ticket *t, const void *arg, int64_t now)
+static int rating_store(struct db *db, const struct ticket *t, const struct principal *who,
+                        const void *arg, int64_t now)
 {
     const struct rating_write *w = arg;
-    struct ticket_rating r = {t->redos + 1, w->intake, w->handling, w->comment, w->by};
+    struct ticket_rating r = {t->redos + 1, w->intake, w->handling, w->comment, who->name};
 
     return ticketdb_rating(db, t->id, &r, level_bad(w->intake) || level_bad(w->handling), now) <
                        0 ||
@@ -109,7 +110,7 @@ static void handle_rating(struct http_request *req)
         }
     }
     struct rating_write w = {input_text(body, "intake"), input_text(body, "handling"),
-                             input_text(body, "comment"), who->name};
+                             input_text(body, "comment")};
     struct action_request ar = {
         .action = ACTION_RATE,
         .reason = level_bad(w.intake) || level_bad(w.handling) ? "dissatisfied" : NULL,

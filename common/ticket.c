@@ -180,6 +180,7 @@ static const struct transition transitions[] = {
     {BIT(STATUS_COMPLETED), ACTION_REDO, OP, guard_redo, STATUS_REDO_REQUESTED},
     {BIT(STATUS_REDO_REQUESTED), ACTION_REDO_APPROVE, MG, NULL, STATUS_HANDLING},
     {BIT(STATUS_REDO_REQUESTED), ACTION_REDO_REFUSE, MG, NULL, STATUS_COMPLETED},
+    {ALL_STATES, ACTION_LINK, OP | MG, NULL, SAME},
 };
 
 #define NTRANSITIONS (sizeof(transitions) / sizeof(transitions[0]))
@@ -225,6 +226,7 @@ static const struct {
     [ACTION_REDO] = {"redo", "redo"},
     [ACTION_REDO_APPROVE] = {"redo/review:approve", "redo/review"},
     [ACTION_REDO_REFUSE] = {"redo/review:refuse", "redo/review"},
+    [ACTION_LINK] = {"link", "link"},
 };
 
 static int name_parse(const char *const *names, int n, const char *s, int *out)

@@ -61,6 +61,7 @@ enum ticket_action {
     ACTION_REDO,
     ACTION_REDO_APPROVE,
     ACTION_REDO_REFUSE,
+    ACTION_LINK,
     ACTION_COUNT
 };
 

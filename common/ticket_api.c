@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "emergencydb.h"
 #include "input.h"
+#include "kb_api.h"
 #include "log.h"
 #include "node.h"
 #include "restriction_api.h"
@@ -229,10 +230,13 @@ static json_t *render(struct db *db, const struct node *node, const struct princ
     return obj;
 }
 
-/* Answers with ticket 'id' as the caller may see it.  'created' skips the
- * scope check: whoever registered an appeal gets it back, masked as needed. */
+/*
+ * Answers with ticket 'id' as the caller may see it.  An intake passes the
+ * likely repeats it found (taking the reference); it skips the scope check:
+ * whoever registered an appeal gets it back, masked as needed.
+ */
 static void reply_ticket(struct http_request *req, struct db *db, struct node *node, const char *id,
-                         int status, int created)
+                         int status, json_t *repeats)
 {
     const struct principal *who = http_principal(req);
     struct ticket_context ctx = workflow_context(db, &node->hotline);
@@ -241,17 +245,21 @@ static void reply_ticket(struct http_request *req, struct db *db, struct node *n
     json_t *obj = NULL;
 
     int found = ctx.calendar != NULL ? ticketdb_load(db, id, 0, &row) : -1;
-    if (found == 0 || (found > 0 && !created && !ticket_visible(&row.t, &caller))) {
+    if (found == 0 || (found > 0 && repeats == NULL && !ticket_visible(&row.t, &caller))) {
         http_reply_error(req, 404, "not_found", "no such ticket");
         goto out;
     }
     if (found > 0)
         obj = render(db, node, who, row.res, 0, &ctx);
-    if (obj == NULL)
+    if (obj == NULL) {
         http_reply_error(req, 500, "internal", "the ticket could not be read");
-    else
-        http_reply_json(req, status, obj);
+        goto out;
+    }
+    if (repeats != NULL)
+        json_object_set(obj, "repeat_candidates", repeats);
+    http_reply_json(req, status, obj);
 out:
+    json_decref(repeats);
     ticketdb_row_clear(&row);
 }
 
@@ -338,14 +346,16 @@ static void handle_intake(struct http_request *req)
         return;
     }
     in.emergency = emergency_match(emergencies.rules, emergencies.n, in.category, in.content);
-    enum workflow_result done = workflow_intake(db, &node->hotline, http_principal(req), &in, id);
+    json_t *repeats = NULL;
+    enum workflow_result done =
+        workflow_intake(db, &node->hotline, http_principal(req), &in, id, &repeats);
     emergencydb_list_clear(&emergencies);
     if (done != WORKFLOW_DONE) {
         http_reply_error(req, 500, "internal", "the appeal could not be registered");
         return;
     }
     log_info("registered '%s'", id);
-    reply_ticket(req, db, node, id, 201, 1);
+    reply_ticket(req, db, node, id, 201, repeats);
 }
 
 /* --- actions ------------------------------------------------------------ */
@@ -395,9 +405,13 @@ static const char *unit_of(struct http_request *req, struct db *db, struct node 
 static int prepare_answer(struct http_request *req, struct db *db, struct node *node, json_t *body,
                           struct action_request *out, char **scratch)
 {
-    (void)req, (void)db, (void)node;
+    json_t *detail = kb_api_answer_detail(req, db, input_text(body, "kb_ref"));
+
+    (void)node;
+    if (detail == NULL)
+        return -1;
     out->action = ACTION_ANSWER;
-    out->detail = keep(json_pack("{s:s?}", "kb_ref", input_text(body, "kb_ref")), scratch);
+    out->detail = keep(detail, scratch);
     out->outcome = keep(json_deep_copy(body), scratch);
     return 0;
 }
@@ -558,6 +572,35 @@ static int prepare_redo_review(struct http_request *req, struct db *db, struct n
     return 0;
 }
 
+/* Inside the link's transaction: keep the relation for queries. */
+static int link_store(struct db *db, const struct ticket *t, const struct principal *who,
+                      const void *related, int64_t now)
+{
+    return ticketdb_link(db, t->id, related, who->name, now);
+}
+
+/* An operator links an appeal to an earlier related one instead of
+ * rejecting it as a repeat (Art 7 item 6). */
+static int prepare_link(struct http_request *req, struct db *db, struct node *node, json_t *body,
+                        struct action_request *out, char **scratch)
+{
+    const char *related = input_text(body, "related"), *id = http_path_param(req, "id");
+    struct ticket_row row = {0};
+
+    (void)node;
+    int found = strcmp(related, id) == 0 ? 0 : ticketdb_load(db, related, 0, &row);
+    ticketdb_row_clear(&row);
+    if (found <= 0) {
+        http_reply_invalid(req, "related", "'related' must be another ticket of this node");
+        return -1;
+    }
+    out->action = ACTION_LINK;
+    out->detail = keep(json_pack("{s:s}", "related", related), scratch);
+    out->also = link_store;
+    out->also_arg = related;
+    return 0;
+}
+
 static const struct field answer_fields[] = {TEXT("answer", 1, 1, 4000), TEXT("kb_ref", 0, 1, 64)};
 static const struct field reject_fields[] = {ENUM("reason", 1, reject_reasons),
                                              TEXT("explanation", 1, 1, 2000),
@@ -578,6 +621,7 @@ static const struct field completion_review_fields[] = {ENUM("decision", 1, appr
 static const struct field note_fields[] = {TEXT("text", 1, 1, 2000)};
 static const struct field supervise_fields[] = {TEXT("note", 1, 1, 2000)};
 static const struct field redo_fields[] = {TEXT("reason", 1, 1, 2000)};
+static const struct field link_fields[] = {TEXT("related", 1, 1, TICKET_ID_LEN)};
 
 #define ACTION(f, p)                                                                               \
     {                                                                                              \
@@ -598,6 +642,7 @@ static const struct action_route completion_review_route =
 static const struct action_route note_route = ACTION(note_fields, prepare_note);
 static const struct action_route supervise_route = ACTION(supervise_fields, prepare_supervise);
 static const struct action_route redo_route = ACTION(redo_fields, prepare_redo);
+static const struct action_route link_route = ACTION(link_fields, prepare_link);
 static const struct action_route redo_review_route = ACTION(review_fields, prepare_redo_review);
 
 /* Returns 1 if ticket 'id' exists and the caller may see it; else answers
@@ -639,7 +684,7 @@ static void handle_action(struct http_request *req)
         goto out;
     switch (workflow_act(db, &node->hotline, http_principal(req), id, &ar, &why)) {
     case WORKFLOW_DONE:
-        reply_ticket(req, db, node, id, 200, 0);
+        reply_ticket(req, db, node, id, 200, NULL);
         break;
     case WORKFLOW_REFUSED:
         if (why.field != NULL)
@@ -664,7 +709,7 @@ static void handle_get(struct http_request *req)
     struct db *db = node_db(req, &node);
 
     if (db != NULL)
-        reply_ticket(req, db, node, http_path_param(req, "id"), 200, 0);
+        reply_ticket(req, db, node, http_path_param(req, "id"), 200, NULL);
 }
 
 static void handle_events(struct http_request *req)
@@ -804,6 +849,7 @@ const struct http_route ticket_routes[] = {
     ACT("supervise", ROLE_MANAGER, supervise_route),
     ACT("redo", ROLE_OPERATOR, redo_route),
     ACT("redo/review", ROLE_MANAGER, redo_review_route),
+    ACT("link", ROLE_OPERATOR | ROLE_MANAGER, link_route),
 };
 
 const size_t ticket_routes_len = sizeof(ticket_routes) / sizeof(ticket_routes[0]);

@@ -121,15 +121,16 @@ int ticketdb_insert(struct db *db, const char *id, const char *node, const struc
                        e != NULL ? rule : NULL,
                        e != NULL ? version : NULL,
                        e != NULL ? e->line : NULL,
-                       e != NULL ? hours : NULL};
+                       e != NULL ? hours : NULL,
+                       n->grams};
     int rc = db_exec(db,
                      "INSERT INTO tickets (id, status, kind, channel, category, content,"
                      " citizen_type, citizen_pii, pii_key_id, phone_hash, division, address,"
                      " lat, long, owner_node, created_at, updated_at, emergency_rule,"
-                     " emergency_version, emergency_line, emergency_hours)"
+                     " emergency_version, emergency_line, emergency_hours, content_grams)"
                      " VALUES ($1, 'registered', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
-                     " $12, $13, $14, $15, $15, $16, $17, $18, $19)",
-                     19, p);
+                     " $12, $13, $14, $15, $15, $16, $17, $18, $19, $20)",
+                     20, p);
     free(pii);
     return rc;
 }
@@ -541,4 +542,31 @@ int ticketdb_followup_done(struct db *db, long long id, const char *who, const c
     int n = atoi(PQcmdTuples(res));
     PQclear(res);
     return n > 0;
+}
+
+PGresult *ticketdb_repeats(struct db *db, const char *id, const char *phone_hash,
+                           const char *division, const char *grams, int64_t since)
+{
+    char at[CLOCK_RFC3339_LEN];
+    const char *p[] = {id, phone_hash, division, grams, at};
+
+    stamp(since, at);
+    return db_query(db,
+                    "SELECT id, phone_hash = $2, division = $3, content_grams::text"
+                    " FROM tickets WHERE id <> $1 AND created_at >= $5 AND status <> 'rejected'"
+                    " AND (phone_hash = $2 OR (division = $3 AND content_grams && $4::int[]))"
+                    " ORDER BY created_at DESC, id DESC LIMIT 200",
+                    5, p);
+}
+
+int ticketdb_link(struct db *db, const char *id, const char *related, const char *by, int64_t now)
+{
+    char at[CLOCK_RFC3339_LEN];
+    const char *p[] = {id, related, by, at};
+
+    stamp(now, at);
+    return db_exec(db,
+                   "INSERT INTO ticket_links (ticket_id, related_id, linked_by, linked_at)"
+                   " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                   4, p);
 }

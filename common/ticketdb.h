@@ -71,6 +71,7 @@ struct ticket_new {
     const char *division, *address;
     const double *lat, *lon;                /* NULL if absent */
     const struct emergency_rule *emergency; /* the rule it matched, or NULL */
+    const char *grams;                      /* content bigrams, an array literal */
 };
 
 /* What an event records besides the action. */
@@ -150,6 +151,18 @@ PGresult *ticketdb_due(struct db *db, int64_t horizon);
  */
 int ticketdb_verify(struct db *db, long long *events, long long *tickets,
                     char ticket[TICKET_ID_LEN + 1], int *seq);
+
+/*
+ * Earlier appeals than 'id' created since 'since' and not rejected, from the
+ * caller of 'phone_hash' or in 'division' sharing a gram of 'grams' (an
+ * array literal), newest first: columns id, same_caller, same_place,
+ * content_grams (PQclear), or NULL.
+ */
+PGresult *ticketdb_repeats(struct db *db, const char *id, const char *phone_hash,
+                           const char *division, const char *grams, int64_t since);
+
+/* Records that 'id' is related to 'related'.  Returns 0 or -1. */
+int ticketdb_link(struct db *db, const char *id, const char *related, const char *by, int64_t now);
 
 /* A rating of one round of a ticket. */
 struct ticket_rating {

@@ -13,6 +13,8 @@
 #include "calstore.h"
 #include "clock.h"
 #include "log.h"
+#include "ngram.h"
+#include "repeat.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -76,17 +78,85 @@ static int emergency_record(struct db *db, const char *id, const struct principa
     return rc;
 }
 
+/*
+ * Art 7 item 6: the earlier appeals this one likely repeats, as a JSON array
+ * best first; recorded as an event when there are any.  NULL on error.
+ */
+static json_t *repeats_find(struct db *db, const struct hotline *h, const struct principal *who,
+                            const char *id, const char *phone_hash, const struct intake *in,
+                            const int32_t *grams, size_t ngrams, const char *literal, int64_t now)
+{
+    int64_t since = now - (int64_t)h->repeat_window_days * 86400 * 1000000;
+    PGresult *res = ticketdb_repeats(db, id, phone_hash, in->division, literal, since);
+    struct repeat_candidate *c = NULL;
+    int32_t *pool = NULL;
+    json_t *out = NULL;
+    int rows;
+
+    if (res == NULL)
+        return NULL;
+    rows = PQntuples(res);
+    c = calloc(rows > 0 ? (size_t)rows : 1, sizeof(*c));
+    pool = calloc(rows > 0 ? (size_t)rows * NGRAM_MAX : 1, sizeof(*pool));
+    if (c == NULL || pool == NULL)
+        goto out;
+    for (int i = 0; i < rows; i++) {
+        int n = ngram_array_parse(PQgetvalue(res, i, 3), pool + (size_t)i * NGRAM_MAX, NGRAM_MAX);
+        c[i] = (struct repeat_candidate){
+            .id = PQgetvalue(res, i, 0),
+            .same_caller = strcmp(PQgetvalue(res, i, 1), "t") == 0,
+            .same_place = strcmp(PQgetvalue(res, i, 2), "t") == 0,
+            .grams = pool + (size_t)i * NGRAM_MAX,
+            .ngrams = n > 0 ? (size_t)n : 0,
+        };
+    }
+    size_t kept = repeat_rank(c, (size_t)rows, grams, ngrams);
+    out = json_array();
+    for (size_t i = 0; i < kept; i++)
+        json_array_append_new(out, json_pack("{s:s,s:f,s:b,s:b}", "id", c[i].id, "score",
+                                             (double)(int)(c[i].score * 1000) / 1000, "same_caller",
+                                             c[i].same_caller, "same_place", c[i].same_place));
+    if (kept > 0) {
+        char *detail = json_dumps(json_pack("{s:O}", "candidates", out), JSON_COMPACT);
+        struct ticket_event e = {
+            .actor = who->name,
+            .role = auth_role_name(who->role),
+            .action = "repeat_check",
+            .from = STATUS_REGISTERED,
+            .to = STATUS_REGISTERED,
+            .detail = detail,
+        };
+        int rc = detail != NULL ? ticketdb_event(db, id, &e, now) : -1;
+        free(detail);
+        if (rc < 0) {
+            json_decref(out);
+            out = NULL;
+        }
+    }
+out:
+    free(pool);
+    free(c);
+    PQclear(res);
+    return out;
+}
+
 enum workflow_result workflow_intake(struct db *db, const struct hotline *h,
                                      const struct principal *who, const struct intake *in,
-                                     char id[TICKET_ID_LEN + 1])
+                                     char id[TICKET_ID_LEN + 1], json_t **repeats)
 {
     int64_t now = clock_now_us();
     char phone_hash[PII_HASH_LEN + 1];
     uint8_t *sealed = NULL;
     size_t sealed_len = 0;
+    int32_t grams[NGRAM_MAX];
+    size_t ngrams = ngram_grams(in->content, grams, NGRAM_MAX);
+    char *literal = malloc(NGRAM_MAX * 12 + 3);
+    json_t *found = NULL;
 
+    if (literal == NULL || ngram_array(grams, ngrams, literal, NGRAM_MAX * 12 + 3) < 0)
+        goto fail;
     if (db_begin(db) < 0)
-        return WORKFLOW_FAILED;
+        goto fail;
     if (ticketdb_next_id(db, h->node_code, now, id) < 0)
         goto fail;
     sealed = seal_citizen(h, id, in, &sealed_len);
@@ -110,6 +180,7 @@ enum workflow_result workflow_intake(struct db *db, const struct hotline *h,
         .lat = in->lat,
         .lon = in->lon,
         .emergency = in->emergency,
+        .grams = literal,
     };
     struct ticket_event e = {
         .actor = who->name,
@@ -119,13 +190,20 @@ enum workflow_result workflow_intake(struct db *db, const struct hotline *h,
         .to = STATUS_REGISTERED,
     };
     if (ticketdb_insert(db, id, h->node_code, &n, now) < 0 || ticketdb_event(db, id, &e, now) < 0 ||
-        emergency_record(db, id, who, in->emergency, now) < 0 || db_commit(db) < 0)
+        emergency_record(db, id, who, in->emergency, now) < 0)
+        goto fail;
+    found = repeats_find(db, h, who, id, phone_hash, in, grams, ngrams, literal, now);
+    if (found == NULL || db_commit(db) < 0)
         goto fail;
     free(sealed);
+    free(literal);
+    *repeats = found;
     return WORKFLOW_DONE;
 
 fail:
+    json_decref(found);
     free(sealed);
+    free(literal);
     db_rollback(db);
     return WORKFLOW_FAILED;
 }
@@ -170,7 +248,7 @@ enum workflow_result workflow_act(struct db *db, const struct hotline *h,
     };
     if (ticketdb_update(db, &row.t, req->pending, req->outcome, ctx.now) < 0 ||
         ticketdb_event(db, id, &e, ctx.now) < 0 ||
-        (req->also != NULL && req->also(db, &row.t, req->also_arg, ctx.now) < 0) ||
+        (req->also != NULL && req->also(db, &row.t, who, req->also_arg, ctx.now) < 0) ||
         db_commit(db) < 0)
         goto fail;
     ticketdb_row_clear(&row);

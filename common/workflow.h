@@ -17,6 +17,7 @@
 struct hotline {
     const char *node_code;
     struct ticket_periods periods;
+    int repeat_window_days;
     struct pii_keys pii;
 };
 
@@ -41,7 +42,8 @@ struct action_request {
     const char *outcome; /* JSON text of how the order ended; may be NULL */
     /* More to write in the same transaction once the ticket is changed, or
      * NULL.  Returns 0, or -1 to roll the whole command back. */
-    int (*also)(struct db *db, const struct ticket *t, const void *arg, int64_t now);
+    int (*also)(struct db *db, const struct ticket *t, const struct principal *who, const void *arg,
+                int64_t now);
     const void *also_arg;
 };
 
@@ -53,12 +55,14 @@ enum workflow_result {
 };
 
 /*
- * Registers a new appeal for 'who' and writes its id.  Returns WORKFLOW_DONE
- * or WORKFLOW_FAILED (database or crypto failure, logged).
+ * Registers a new appeal for 'who', writes its id, and stores in '*repeats'
+ * (a new JSON array, best first) the earlier appeals it likely repeats.
+ * Returns WORKFLOW_DONE or WORKFLOW_FAILED (database or crypto failure,
+ * logged; '*repeats' untouched).
  */
 enum workflow_result workflow_intake(struct db *db, const struct hotline *h,
                                      const struct principal *who, const struct intake *in,
-                                     char id[TICKET_ID_LEN + 1]);
+                                     char id[TICKET_ID_LEN + 1], json_t **repeats);
 
 /*
  * Does 'req' to ticket 'id' for 'who'.  WORKFLOW_REFUSED fills 'why' (404

@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * restriction.c - the rules and the SQL of caller restrictions (Art 9): the
+ * only code that reads or writes the restrictions and restriction_hits
+ * tables.
+ *
+ * Runs in HTTP workers, each on its own connection: the restriction routes,
+ * and intake, which asks restriction_find() before it registers an appeal
+ * by phone.  Times are the node's (clock_now_us), passed in; the database's
+ * now() is never used, so a restriction expires on the node's clock, which
+ * tests can move.  Imposing takes a transaction-scoped advisory lock on the
+ * number's hash, so two operators restricting one caller at the same moment
+ * make one restriction, not two.
+ */
+#include "restriction.h"
+
+#include "clock.h"
+#include "pii.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define US_PER_SECOND 1000000LL
+#define US_PER_DAY    (86400LL * US_PER_SECOND)
+#define US(col)       "(extract(epoch FROM " col ") * 1000000)::bigint"
+
+#define SELECT_RESTRICTION                                                                         \
+    "SELECT r.id, r.origin_node, r.phone_masked, r.reason, r.by_id, r.by_name,"                    \
+    " " US("r.starts_at") ", " US("r.ends_at") ", " US(                                            \
+        "r.lifted_at") ","                                                                         \
+                       " r.lifted_by_id, r.lifted_by_name,"                                        \
+                       " (SELECT count(*) FROM restriction_hits h WHERE h.restriction_id = r.id)"  \
+                       " FROM restrictions r"
+
+enum restriction_column {
+    R_ID,
+    R_ORIGIN,
+    R_MASKED,
+    R_REASON,
+    R_BY_ID,
+    R_BY_NAME,
+    R_STARTS,
+    R_ENDS,
+    R_LIFTED_AT,
+    R_LIFTED_BY_ID,
+    R_LIFTED_BY_NAME,
+    R_HITS,
+};
+
+static int digits_only(const char *s, size_t len)
+{
+    return strspn(s, "0123456789") == len;
+}
+
+int restriction_phone_normalize(const char *phone, char out[RESTRICTION_PHONE_MAX + 1])
+{
+    size_t len = strlen(phone), head = strspn(phone, "0123456789");
+
+    if (head == len && len == 11 && phone[0] == '1' && phone[1] >= '3') {
+        memcpy(out, phone, len + 1);
+        return 0;
+    }
+    if (phone[0] != '0')
+        return -1;
+    if (head == len && len >= 10 && len <= 12) {
+        memcpy(out, phone, len + 1);
+        return 0;
+    }
+    if ((head == 3 || head == 4) && phone[head] == '-') {
+        size_t rest = len - head - 1;
+        if (rest < 7 || rest > 8 || !digits_only(phone + head + 1, rest))
+            return -1;
+        memcpy(out, phone, head);
+        memcpy(out + head, phone + head + 1, rest + 1);
+        return 0;
+    }
+    return -1;
+}
+
+int64_t restriction_until(int64_t from)
+{
+    return from + RESTRICTION_DAYS * US_PER_DAY;
+}
+
+static int64_t us_of(PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+static json_t *time_of(PGresult *res, int row, int col)
+{
+    char text[CLOCK_RFC3339_LEN];
+
+    if (PQgetisnull(res, row, col))
+        return json_null();
+    clock_format_seconds(us_of(res, row, col), text);
+    return json_string(text);
+}
+
+static json_t *who_of(PGresult *res, int row, int id_col, int name_col)
+{
+    if (PQgetisnull(res, row, id_col))
+        return json_null();
+    return json_pack("{s:I,s:s}", "id", (json_int_t)strtoll(PQgetvalue(res, row, id_col), NULL, 10),
+                     "name", PQgetvalue(res, row, name_col));
+}
+
+/* Row 'i' as the API shows it at 'now'. */
+static json_t *row_json(PGresult *res, int i, int64_t now)
+{
+    int active = PQgetisnull(res, i, R_LIFTED_AT) && now < us_of(res, i, R_ENDS);
+
+    return json_pack(
+        "{s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:b,s:o,s:o,s:I}", "id", PQgetvalue(res, i, R_ID),
+        "origin_node", PQgetvalue(res, i, R_ORIGIN), "phone_masked", PQgetvalue(res, i, R_MASKED),
+        "reason", PQgetvalue(res, i, R_REASON), "by", who_of(res, i, R_BY_ID, R_BY_NAME), "from",
+        time_of(res, i, R_STARTS), "until", time_of(res, i, R_ENDS), "active", active, "lifted_at",
+        time_of(res, i, R_LIFTED_AT), "lifted_by", who_of(res, i, R_LIFTED_BY_ID, R_LIFTED_BY_NAME),
+        "refusals", (json_int_t)strtoll(PQgetvalue(res, i, R_HITS), NULL, 10));
+}
+
+/* Restriction 'id' as JSON in '*out'.  Returns 1, 0 if there is none, -1. */
+static int load(struct db *db, const char *id, int64_t now, json_t **out)
+{
+    const char *p[] = {id};
+    PGresult *res = db_query(db, SELECT_RESTRICTION " WHERE r.id = $1", 1, p);
+
+    if (res == NULL)
+        return -1;
+    int found = PQntuples(res) == 1;
+    if (found)
+        *out = row_json(res, 0, now);
+    PQclear(res);
+    return found;
+}
+
+/* The active restriction of 'hash' at 'now' ('at' is 'now' formatted). */
+static PGresult *active_of(struct db *db, const char *hash, const char *at)
+{
+    const char *p[] = {hash, at};
+
+    return db_query(db,
+                    SELECT_RESTRICTION " WHERE r.phone_hash = $1 AND r.lifted_at IS NULL"
+                                       " AND r.ends_at > $2 ORDER BY r.ends_at DESC LIMIT 1",
+                    2, p);
+}
+
+enum restriction_result restriction_impose(struct db *db, const struct hotline *h,
+                                           const struct principal *who, const char *phone,
+                                           const char *reason, int64_t now, json_t **out)
+{
+    char hash[PII_HASH_LEN + 1], masked[RESTRICTION_PHONE_MAX + 8];
+    char from[CLOCK_RFC3339_LEN], until[CLOCK_RFC3339_LEN], at[CLOCK_RFC3339_LEN];
+    char id[RESTRICTION_ID_MAX + 1], by_id[24];
+    PGresult *res = NULL;
+
+    int64_t start = now - now % US_PER_SECOND;
+    clock_format(now, at);
+    clock_format(start, from);
+    clock_format(restriction_until(start), until);
+    pii_phone_hash(&h->pii, phone, hash);
+    pii_mask_phone(phone, masked, sizeof(masked));
+    snprintf(by_id, sizeof(by_id), "%lld", who->id);
+
+    const char *lock[] = {hash};
+    if (db_begin(db) < 0)
+        return RESTRICTION_FAILED;
+    if (db_exec(db, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", 1, lock) < 0 ||
+        (res = active_of(db, hash, at)) == NULL)
+        goto fail;
+    if (PQntuples(res) == 1) {
+        *out = row_json(res, 0, now);
+        PQclear(res);
+        db_rollback(db);
+        return RESTRICTION_EXISTS;
+    }
+    PQclear(res);
+    res = db_query(db, "SELECT nextval('restriction_numbers')", 0, NULL);
+    if (res == NULL)
+        goto fail;
+    snprintf(id, sizeof(id), "%.6s-R-%06lld", h->node_code,
+             strtoll(PQgetvalue(res, 0, 0), NULL, 10));
+    PQclear(res);
+    res = NULL;
+    const char *p[] = {id, h->node_code, hash, masked, reason, by_id, who->name, from, until};
+    if (db_exec(db,
+                "INSERT INTO restrictions (id, origin_node, phone_hash, phone_masked, reason,"
+                " by_id, by_name, starts_at, ends_at)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                9, p) < 0 ||
+        load(db, id, now, out) != 1 || db_commit(db) < 0)
+        goto fail;
+    return RESTRICTION_DONE;
+
+fail:
+    PQclear(res);
+    db_rollback(db);
+    return RESTRICTION_FAILED;
+}
+
+enum restriction_result restriction_lift(struct db *db, const char *id, const struct principal *who,
+                                         int64_t now, json_t **out)
+{
+    char at[CLOCK_RFC3339_LEN], by_id[24];
+    json_t *lifted = NULL;
+
+    clock_format(now, at);
+    snprintf(by_id, sizeof(by_id), "%lld", who->id);
+    const char *p[] = {id, at, by_id, who->name};
+    if (db_begin(db) < 0)
+        return RESTRICTION_FAILED;
+    PGresult *res = db_query(db,
+                             "UPDATE restrictions SET lifted_at = $2, lifted_by_id = $3,"
+                             " lifted_by_name = $4"
+                             " WHERE id = $1 AND lifted_at IS NULL AND ends_at > $2",
+                             4, p);
+    if (res == NULL)
+        goto fail;
+    int changed = atoi(PQcmdTuples(res)) == 1;
+    PQclear(res);
+    int found = load(db, id, now, &lifted);
+    if (found < 0 || db_commit(db) < 0)
+        goto fail;
+    if (!changed) {
+        json_decref(lifted);
+        return found ? RESTRICTION_INACTIVE : RESTRICTION_NOT_FOUND;
+    }
+    *out = lifted;
+    return RESTRICTION_DONE;
+
+fail:
+    json_decref(lifted);
+    db_rollback(db);
+    return RESTRICTION_FAILED;
+}
+
+json_t *restriction_list(struct db *db, int64_t now)
+{
+    char at[CLOCK_RFC3339_LEN];
+    const char *p[] = {at};
+
+    clock_format(now, at);
+    PGresult *res = db_query(db,
+                             SELECT_RESTRICTION " WHERE r.lifted_at IS NULL AND r.ends_at > $1"
+                                                " ORDER BY r.starts_at DESC, r.id DESC",
+                             1, p);
+    if (res == NULL)
+        return NULL;
+    json_t *list = json_array();
+    for (int i = 0; i < PQntuples(res); i++)
+        json_array_append_new(list, row_json(res, i, now));
+    PQclear(res);
+    return list;
+}
+
+int restriction_find(struct db *db, const struct hotline *h, const char *phone, int64_t now,
+                     char id[RESTRICTION_ID_MAX + 1], int64_t *until)
+{
+    char hash[PII_HASH_LEN + 1], at[CLOCK_RFC3339_LEN];
+
+    pii_phone_hash(&h->pii, phone, hash);
+    clock_format(now, at);
+    PGresult *res = active_of(db, hash, at);
+    if (res == NULL)
+        return -1;
+    int found = PQntuples(res) == 1;
+    if (found) {
+        snprintf(id, RESTRICTION_ID_MAX + 1, "%s", PQgetvalue(res, 0, R_ID));
+        *until = us_of(res, 0, R_ENDS);
+    }
+    PQclear(res);
+    return found;
+}
+
+int restriction_hit(struct db *db, const char *id, const struct principal *who, const char *node,
+                    int64_t now)
+{
+    char at[CLOCK_RFC3339_LEN], pid[24];
+
+    clock_format(now, at);
+    snprintf(pid, sizeof(pid), "%lld", who->id);
+    const char *p[] = {id, at, node, pid, who->name, auth_role_name(who->role)};
+    return db_exec(db,
+                   "INSERT INTO restriction_hits (restriction_id, at, node, principal_id, actor,"
+                   " role) VALUES ($1, $2, $3, $4, $5, $6)",
+                   6, p);
+}
