@@ -15,6 +15,7 @@
 #include "calendar_api.h"
 #include "calstore.h"
 #include "clock.h"
+#include "kb_api.h"
 #include "link.h"
 #include "log.h"
 #include "metrics.h"
@@ -240,6 +241,7 @@ static const struct {
     {common_routes, &common_routes_len}, {calendar_routes, &calendar_routes_len},
     {admin_routes, &admin_routes_len},   {ticket_routes, &ticket_routes_len},
     {rating_routes, &rating_routes_len}, {restriction_routes, &restriction_routes_len},
+    {kb_routes, &kb_routes_len},
 };
 
 /* The routes of every node followed by those of 'kind', in one new array. */

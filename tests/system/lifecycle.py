@@ -39,8 +39,7 @@ UNITS = {
 
 # A valid body for each action; act() sends it unless the test gives one.
 BODIES = {
-    "answer": {"answer": "办理居住证请携带身份证到所在街道出租屋管理服务中心。",
-               "kb_ref": "KB-0001"},
+    "answer": {"answer": "办理居住证请携带身份证到所在街道出租屋管理服务中心。"},
     "reject": {"reason": "outside_jurisdiction", "explanation": "事发地在湖南省，请向当地反映。"},
     "dispatch": {"unit": "water"},
     "return": {"reason": "路面积水属市政道路排水，不属本单位职责。",
