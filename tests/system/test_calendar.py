@@ -13,7 +13,6 @@ import pytest
 
 from lifecycle import assert_error, hotline, standalone_city  # noqa: F401 (fixtures)
 from lifecycle import clock  # noqa: F401 (fixture of hotline)
-from test_api_description import routes_in_description
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 NATIONAL = REPO / "common" / "sql" / "cn-calendar.tsv"
@@ -247,10 +246,3 @@ def test_every_role_reads_and_only_an_admin_writes(hotline):
     for token in readers[1:]:
         assert_error(replace_year(node, token, YEAR_2027), 403, "forbidden")
     assert deadline(node, hotline.admin, "2026-12-31T10:00:00+08:00", 1)["provisional"] is True
-
-
-def test_the_routes_are_described():
-    described = routes_in_description()
-    for route in [("GET", "/api/v1/calendar/deadline"), ("GET", "/api/v1/calendar/days"),
-                  ("POST", "/api/v1/calendar/days")]:
-        assert route in described
