@@ -19,6 +19,7 @@
 #include "link.h"
 #include "log.h"
 #include "metrics.h"
+#include "progress_api.h"
 #include "rating_api.h"
 #include "restriction_api.h"
 #include "ticket_api.h"
@@ -241,7 +242,7 @@ static const struct {
     {common_routes, &common_routes_len}, {calendar_routes, &calendar_routes_len},
     {admin_routes, &admin_routes_len},   {ticket_routes, &ticket_routes_len},
     {rating_routes, &rating_routes_len}, {restriction_routes, &restriction_routes_len},
-    {kb_routes, &kb_routes_len},
+    {kb_routes, &kb_routes_len},         {progress_routes, &progress_routes_len},
 };
 
 /* The routes of every node followed by those of 'kind', in one new array. */

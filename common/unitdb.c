@@ -6,6 +6,7 @@
 
 #include "clock.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +42,20 @@ int unitdb_exists(struct db *db, const char *code, const char *node)
     if (res == NULL)
         return -1;
     int found = PQntuples(res) == 1;
+    PQclear(res);
+    return found;
+}
+
+int unitdb_name(struct db *db, const char *code, char *out, size_t cap)
+{
+    const char *p[] = {code};
+    PGresult *res = db_query(db, "SELECT name FROM units WHERE code = $1", 1, p);
+
+    if (res == NULL)
+        return -1;
+    int found = PQntuples(res) == 1;
+    if (found)
+        snprintf(out, cap, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
     return found;
 }

@@ -20,6 +20,12 @@ int unitdb_create(struct db *db, const char *code, const char *name, const char 
 /* Returns 1 if unit 'code' exists at 'node', 0 if not, -1 on error. */
 int unitdb_exists(struct db *db, const char *code, const char *node);
 
+/*
+ * Writes the name of unit 'code' into 'out' of 'cap' bytes (cut if longer).
+ * Returns 1, 0 if there is no such unit, -1 on error.
+ */
+int unitdb_name(struct db *db, const char *code, char *out, size_t cap);
+
 /* Every unit as a JSON array; NULL on error. */
 json_t *unitdb_list(struct db *db);
 
