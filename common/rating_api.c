@@ -117,7 +117,17 @@ static void handle_rating(struct http_request *req)
         .also = rating_store,
         .also_arg = &w,
     };
-    json_t *detail = json_pack("{s:s,s:s}", "intake", w.intake, "handling", w.handling);
+    /* After a redo the second rating replaces the first in statistics
+     * (Art 15); the event says which one it replaces. */
+    json_t *first = ticketdb_first_rating(db, id);
+    if (first == NULL) {
+        http_reply_error(req, 500, "internal", "the ticket could not be read");
+        return;
+    }
+    json_t *detail = json_pack("{s:s,s:s,s:o*}", "intake", w.intake, "handling", w.handling,
+                               "replaces", json_is_null(first) ? NULL : first);
+    if (json_is_null(first))
+        json_decref(first);
     char *text = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
     ar.detail = text;
     json_decref(detail);

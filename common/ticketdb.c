@@ -570,3 +570,19 @@ int ticketdb_link(struct db *db, const char *id, const char *related, const char
                    " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
                    4, p);
 }
+
+json_t *ticketdb_first_rating(struct db *db, const char *id)
+{
+    const char *p[] = {id};
+    PGresult *res = db_query(db,
+                             "SELECT intake, handling FROM ticket_ratings"
+                             " WHERE ticket_id = $1 AND round = 1",
+                             1, p);
+    if (res == NULL)
+        return NULL;
+    json_t *out = PQntuples(res) == 0 ? json_null()
+                                      : json_pack("{s:s,s:s}", "intake", PQgetvalue(res, 0, 0),
+                                                  "handling", PQgetvalue(res, 0, 1));
+    PQclear(res);
+    return out;
+}

@@ -174,6 +174,10 @@ struct ticket_rating {
 int ticketdb_rating(struct db *db, const char *id, const struct ticket_rating *r, int bad,
                     int64_t now);
 
+/* The first-round rating of ticket 'id' as {"intake","handling"}, JSON null
+ * if there is none; NULL on error. */
+json_t *ticketdb_first_rating(struct db *db, const char *id);
+
 /* Sets (or with NULL clears) the hash of the ticket's rating token.  Returns 0 or -1. */
 int ticketdb_rating_token(struct db *db, const char *id, const char *sha256);
 
