@@ -205,6 +205,9 @@ def test_a_second_redo_is_refused_and_the_second_rating_is_kept_too(hotline):
     response = hotline.act(hotline.operator, ticket["id"], "redo", {"reason": "再次重办"})
 
     assert_error(response, 409, "redo_limit")
+    second = [e for e in hotline.events(ticket["id"]) if e["action"] == "rating"][-1]
+    assert second["detail"]["replaces"] == {"intake": "satisfied",
+                                            "handling": "very_dissatisfied"}
     with closing(psycopg2.connect(hotline.node.settings["database"])) as db, db.cursor() as cur:
         cur.execute("SELECT round, handling FROM ticket_ratings WHERE ticket_id = %s"
                     " ORDER BY round", (ticket["id"],))
