@@ -18,6 +18,7 @@
 #include "kb_api.h"
 #include "link.h"
 #include "log.h"
+#include "emergency_api.h"
 #include "metrics.h"
 #include "progress_api.h"
 #include "rating_api.h"
@@ -241,8 +242,11 @@ static const struct {
 } api_tables[] = {
     {common_routes, &common_routes_len}, {calendar_routes, &calendar_routes_len},
     {admin_routes, &admin_routes_len},   {ticket_routes, &ticket_routes_len},
-    {rating_routes, &rating_routes_len}, {restriction_routes, &restriction_routes_len},
-    {kb_routes, &kb_routes_len},         {progress_routes, &progress_routes_len},
+    {rating_routes, &rating_routes_len},
+    {kb_routes, &kb_routes_len},
+    {emergency_routes, &emergency_routes_len},
+    {progress_routes, &progress_routes_len},
+    {restriction_routes, &restriction_routes_len},
 };
 
 /* The routes of every node followed by those of 'kind', in one new array. */
@@ -331,6 +335,7 @@ static int hotline_start(struct node *node)
     h->periods.days[KIND_COMPLAINT] = c->period_complaint;
     h->periods.days[KIND_REPORT] = c->period_report;
     h->periods.rating_window_days = c->rating_window_days;
+    h->repeat_window_days = c->repeat_window_days;
     return pii_keys_load(c->data_dir, &h->pii);
 }
 
