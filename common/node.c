@@ -240,8 +240,10 @@ static const struct {
     const struct http_route *routes;
     const size_t *len;
 } api_tables[] = {
-    {common_routes, &common_routes_len}, {calendar_routes, &calendar_routes_len},
-    {admin_routes, &admin_routes_len},   {ticket_routes, &ticket_routes_len},
+    {common_routes, &common_routes_len},
+    {calendar_routes, &calendar_routes_len},
+    {admin_routes, &admin_routes_len},
+    {ticket_routes, &ticket_routes_len},
     {rating_routes, &rating_routes_len},
     {kb_routes, &kb_routes_len},
     {emergency_routes, &emergency_routes_len},
