@@ -46,7 +46,6 @@
     }
 
 static const char *const decisions[] = {"approve", "reject", NULL};
-static const char *const listed_states[] = {"published", "pending", NULL};
 
 static const struct field create_fields[] = {
     {.name = "type", .type = FIELD_ENUM, .required = 1, .values = kb_type_names},
@@ -691,8 +690,8 @@ static void handle_search(struct http_request *req)
         http_reply_invalid(req, "type", "'type' is not a type of entry");
         return;
     }
-    if (state != NULL && strcmp(state, listed_states[0]) != 0) {
-        if (strcmp(state, listed_states[1]) != 0) {
+    if (state != NULL && strcmp(state, "published") != 0) {
+        if (strcmp(state, "pending") != 0) {
             http_reply_invalid(req, "state", "'state' is published or pending");
             return;
         }

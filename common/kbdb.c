@@ -56,12 +56,15 @@ enum version_column {
     S_UNIT_NAME,
     S_TITLE_GRAMS,
     S_TEXT_GRAMS,
+    S_TOTAL, /* rows matched, before any LIMIT */
 };
 
 #define SEARCH_COLUMNS                                                                             \
-    VERSION_COLUMNS ", e.id, e.type, e.unit_code, u.name, v.title_grams::text, v.body_grams::text" \
-                    " FROM kb_versions v JOIN kb_entries e ON e.id = v.entry_id"                   \
-                    " JOIN units u ON u.code = e.unit_code"
+    VERSION_COLUMNS                                                                                \
+    ", e.id, e.type, e.unit_code, u.name, v.title_grams::text, v.body_grams::text,"                \
+    " count(*) OVER ()"                                                                            \
+    " FROM kb_versions v JOIN kb_entries e ON e.id = v.entry_id"                                   \
+    " JOIN units u ON u.code = e.unit_code"
 
 /* With query grams ($4) only the entries sharing one; without, the first $5. */
 #define SEARCH_FILTER                                                                              \
@@ -509,7 +512,7 @@ json_t *kbdb_search(struct db *db, const struct kb_query *q, long long *total)
     out = json_array();
     for (int i = 0; i < n && i < q->limit; i++)
         json_array_append_new(out, hit_json(res, hits[i].row, hits[i].score, q->grams != NULL));
-    *total = n;
+    *total = n > 0 ? strtoll(PQgetvalue(res, 0, S_TOTAL), NULL, 10) : 0;
 out:
     free(hits);
     PQclear(res);
