@@ -25,6 +25,7 @@ enum option_type {
     OPT_CODE,     /* node code valid for the role */
     OPT_ENDPOINT, /* tcp://host:port */
     OPT_KEY,      /* CURVE public key, Z85 */
+    OPT_NAMES,    /* comma list of names [a-z0-9_], possibly empty */
 };
 
 struct option {
@@ -59,6 +60,15 @@ static const struct option options[] = {
     {"period_report", OPT_INT, BOTH, AT(period_report), "15", 1, 60},
     {"rating_window_days", OPT_INT, BOTH, AT(rating_window_days), "7", 1, 90},
     {"repeat_window_days", OPT_INT, BOTH, AT(repeat_window_days), "90", 1, 3650},
+    {"satisfaction_excluded_categories", OPT_NAMES, BOTH, AT(satisfaction_excluded_categories), "",
+     0, 0},
+    {"assessment_weight_on_time", OPT_INT, BOTH, AT(assessment_weight_on_time), "40", 0, 100},
+    {"assessment_weight_satisfaction", OPT_INT, BOTH, AT(assessment_weight_satisfaction), "40", 0,
+     100},
+    {"assessment_weight_returns", OPT_INT, BOTH, AT(assessment_weight_returns), "10", 0, 100},
+    {"assessment_weight_redo", OPT_INT, BOTH, AT(assessment_weight_redo), "10", 0, 100},
+    {"assessment_penalty_supervised", OPT_INT, BOTH, AT(assessment_penalty_supervised), "2", 0,
+     100},
     {"province_endpoint", OPT_ENDPOINT, NODE_CITY, AT(province_endpoint), NULL, 0, 0},
     {"province_public_key", OPT_KEY, NODE_CITY, AT(province_public_key), NULL, 0, 0},
     {"federation_bind", OPT_ENDPOINT, NODE_PROVINCE, AT(federation_bind), NULL, 0, 0},
@@ -103,6 +113,49 @@ static void fail(char *err, size_t errlen, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
+}
+
+/* A comma list of names, each of lower-case letters, digits and '_', with
+ * blanks around the commas; empty means none.  Stored without the blanks. */
+static int set_names(char **field, const char *value, char *why, size_t whylen)
+{
+    char *copy = malloc(strlen(value) + 1), *out = copy;
+
+    if (copy == NULL) {
+        fail(why, whylen, "out of memory");
+        return -1;
+    }
+    const char *p = value;
+    while (isspace((unsigned char)*p))
+        p++;
+    while (*p != '\0') {
+        size_t len = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789_");
+        const char *after = p + len;
+        while (isspace((unsigned char)*after))
+            after++;
+        if (len == 0 || (*after != ',' && *after != '\0')) {
+            fail(why, whylen, "'%s' is not a comma list of names of a-z, 0-9 and '_'", value);
+            free(copy);
+            return -1;
+        }
+        if (out != copy)
+            *out++ = ',';
+        memcpy(out, p, len);
+        out += len;
+        if (*after == '\0')
+            break;
+        for (p = after + 1; isspace((unsigned char)*p);)
+            p++;
+        if (*p == '\0') {
+            fail(why, whylen, "'%s' ends with a comma", value);
+            free(copy);
+            return -1;
+        }
+    }
+    *out = '\0';
+    free(*field);
+    *field = copy;
+    return 0;
 }
 
 static int set_string(char **field, const char *value, char *why, size_t whylen)
@@ -174,6 +227,8 @@ static int option_set(struct config *cfg, const struct option *opt, enum node_ro
             return -1;
         }
         return set_string(field, value, why, whylen);
+    case OPT_NAMES:
+        return set_names(field, value, why, whylen);
     case OPT_KEY:
         if (!keys_z85_valid(value)) {
             fail(why, whylen, "is not a CURVE public key (40 characters of Z85)");
@@ -323,7 +378,7 @@ void config_free(struct config *cfg)
 {
     for (size_t i = 0; i < NOPTIONS; i++) {
         enum option_type t = options[i].type;
-        if (t == OPT_STRING || t == OPT_DIR || t == OPT_ENDPOINT) {
+        if (t == OPT_STRING || t == OPT_DIR || t == OPT_ENDPOINT || t == OPT_NAMES) {
             char **field = (char **)((char *)cfg + options[i].offset);
             free(*field);
             *field = NULL;

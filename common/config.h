@@ -40,9 +40,16 @@ struct config {
     int kb_policy_notice_days, kb_correction_days;
     /* Handling periods in working days, by kind (REGULATION.md, Art 11). */
     int period_consultation, period_help, period_suggestion, period_complaint, period_report;
-    int rating_window_days;  /* natural days to rate a completed order (Art 15) */
-    int repeat_window_days;  /* how far back intake looks for repeats (Art 7 item 6) */
-    char *province_endpoint; /* city */
+    int rating_window_days; /* natural days to rate a completed order (Art 15) */
+    int repeat_window_days; /* how far back intake looks for repeats (Art 7 item 6) */
+    /* Statistics and assessment (Art 17): categories reported but left out
+     * of the satisfaction rate, as "a,b" ("" for none); the weights of the
+     * parts of a unit's score and the points a supervised order costs. */
+    char *satisfaction_excluded_categories;
+    int assessment_weight_on_time, assessment_weight_satisfaction;
+    int assessment_weight_returns, assessment_weight_redo;
+    int assessment_penalty_supervised;
+    char *province_endpoint;                         /* city */
     char province_public_key[CURVE_KEY_Z85_LEN + 1]; /* city */
     char *federation_bind;                           /* province */
 };

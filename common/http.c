@@ -89,6 +89,11 @@ const char *http_query_param(const struct http_request *req, const char *name)
     return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+const char *http_header(const struct http_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
 int http_client_address(const struct http_request *req, char *buf, size_t len)
 {
     const union MHD_ConnectionInfo *info =

@@ -83,6 +83,8 @@ int http_authorize(struct http_request *req, unsigned roles);
 const char *http_path_param(const struct http_request *req, const char *name);
 /* The query-string argument 'name', or NULL. */
 const char *http_query_param(const struct http_request *req, const char *name);
+/* The request header 'name' (any case: "Accept"), or NULL. */
+const char *http_header(const struct http_request *req, const char *name);
 
 /*
  * Writes the IP address of the client (the peer of the TCP connection, not

@@ -23,6 +23,7 @@
 #include "progress_api.h"
 #include "rating_api.h"
 #include "restriction_api.h"
+#include "stats_api.h"
 #include "ticket_api.h"
 #include "ticketdb.h"
 #include "timer.h"
@@ -249,6 +250,7 @@ static const struct {
     {emergency_routes, &emergency_routes_len},
     {progress_routes, &progress_routes_len},
     {restriction_routes, &restriction_routes_len},
+    {stats_routes, &stats_routes_len},
 };
 
 /* The routes of every node followed by those of 'kind', in one new array. */

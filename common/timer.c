@@ -10,6 +10,7 @@
 #include "timer.h"
 
 #include "log.h"
+#include "statsdb.h"
 
 #include <zmq.h>
 
@@ -30,6 +31,7 @@ int timer_run(struct node *node, void *control)
         int changed = workflow_tick(db, &node->hotline);
         if (changed > 0)
             log_info("marked %d orders due soon or overdue", changed);
+        statsdb_refresh(db);
     }
     db_free(db);
     return 0;

@@ -169,13 +169,52 @@ static void province_code_checked(void **state)
     assert_non_null(strstr(err, "data_dir: '/nonexistent' is not an existing directory"));
 }
 
+static void statistics_options(void **state)
+{
+    struct config cfg;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(parse_city("", &cfg, err), 0);
+    assert_string_equal(cfg.satisfaction_excluded_categories, "");
+    assert_int_equal(cfg.assessment_weight_on_time, 40);
+    assert_int_equal(cfg.assessment_weight_satisfaction, 40);
+    assert_int_equal(cfg.assessment_weight_returns, 10);
+    assert_int_equal(cfg.assessment_weight_redo, 10);
+    assert_int_equal(cfg.assessment_penalty_supervised, 2);
+    config_free(&cfg);
+    assert_int_equal(parse_city("satisfaction_excluded_categories = mediation ,  law_2\n"
+                                "assessment_weight_redo = 0\n",
+                                &cfg, err),
+                     0);
+    assert_string_equal(cfg.satisfaction_excluded_categories, "mediation,law_2");
+    assert_int_equal(cfg.assessment_weight_redo, 0);
+    config_free(&cfg);
+    assert_null(cfg.satisfaction_excluded_categories);
+
+    static const char *const bad[] = {
+        "satisfaction_excluded_categories = a,,b\n",
+        "satisfaction_excluded_categories = a,\n",
+        "satisfaction_excluded_categories = ,a\n",
+        "satisfaction_excluded_categories = Mediation\n",
+        "satisfaction_excluded_categories = a b\n",
+        "assessment_weight_on_time = 101\n",
+        "assessment_penalty_supervised = -1\n",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (parse_city(bad[i], &cfg, err) != -1)
+            fail_msg("'%s' was accepted", bad[i]);
+        assert_non_null(strstr(err, "test.conf:7:"));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(defaults_apply),        cmocka_unit_test(comments_and_blanks),
         cmocka_unit_test(bounds_are_checked),    cmocka_unit_test(required_options),
         cmocka_unit_test(codes_by_role),         cmocka_unit_test(endpoints_and_keys),
-        cmocka_unit_test(province_code_checked),
+        cmocka_unit_test(province_code_checked), cmocka_unit_test(statistics_options),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
