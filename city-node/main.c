@@ -33,8 +33,26 @@ static void handle_link(struct http_request *req)
                               beat));
 }
 
+/* The city's one link, its ticket stream to the province. */
+static void handle_links(struct http_request *req)
+{
+    uint64_t queued, in_flight, acked;
+    double lag;
+    char province[8];
+    struct node *node = http_app(req);
+
+    metrics_stream(&queued, &in_flight, &acked, &lag);
+    snprintf(province, sizeof(province), "%.2s0000", node->cfg.node_code);
+    http_reply_json(req, 200,
+                    json_pack("{s:[{s:s,s:s,s:b,s:I,s:I,s:I,s:f}]}", "links", "peer", province,
+                              "stream", "tickets", "connected", metrics_link_up(NULL), "queued",
+                              (json_int_t)queued, "in_flight", (json_int_t)in_flight, "last_acked",
+                              (json_int_t)acked, "lag_seconds", lag));
+}
+
 static const struct http_route routes[] = {
     {"GET", "/api/v1/federation/link", handle_link, ROLE_ADMIN | ROLE_AUDITOR, NULL},
+    {"GET", "/api/v1/federation/links", handle_links, ROLE_ADMIN | ROLE_AUDITOR, NULL},
 };
 
 static void health(json_t *obj)

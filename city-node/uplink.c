@@ -18,6 +18,7 @@
 #include "link.h"
 #include "log.h"
 #include "metrics.h"
+#include "stream.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -39,6 +40,9 @@ struct uplink {
     int64_t reopen_after_ms;
     int64_t complained_ms;
     unsigned generation; /* names each socket's monitor endpoint */
+    struct db *db;       /* the link thread's own connection, for the outbox */
+    struct db_listener outbox;
+    struct stream_sender tickets; /* every ticket change, to the master dataset */
 };
 
 static int64_t backoff_ms(const struct uplink *up)
@@ -90,6 +94,44 @@ static void send_heartbeat(struct uplink *up)
     send_envelope(up, &env);
 }
 
+/* Puts a batch of the outbox on the wire (stream_send_fn). */
+static int send_batch(void *arg, int stream, const struct outbox_batch *b)
+{
+    struct uplink *up = arg;
+    Fed__Envelope env;
+    Fed__Batch batch = FED__BATCH__INIT;
+    ProtobufCBinaryData items[OUTBOX_BATCH];
+
+    envelope_init(up, &env);
+    for (size_t i = 0; i < b->n; i++)
+        items[i].data = (uint8_t *)outbox_item(b, i, &items[i].len);
+    batch.n_items = b->n;
+    batch.items = items;
+    env.stream = (uint32_t)stream;
+    env.seq = b->first;
+    env.payload_case = FED__ENVELOPE__PAYLOAD_BATCH;
+    env.batch = &batch;
+    return link_send(up->dealer, NULL, &env);
+}
+
+/* Sends what the window allows, when there is a session and a database. */
+static void pump(struct uplink *up)
+{
+    if (up->connected && up->outbox.fd >= 0 &&
+        stream_pump(&up->tickets, up->db, send_batch, up, clock_mono_ms()) < 0)
+        log_warnx("cannot read the outbox now");
+}
+
+/* Publishes the stream's figures for /metrics and the API. */
+static void report(struct uplink *up)
+{
+    struct outbox_figures f;
+
+    if (up->outbox.fd >= 0 && outbox_figures(up->db, STREAM_TICKETS, clock_now_us(), &f) == 0)
+        metrics_set_stream(f.queued, up->connected ? stream_in_flight(&up->tickets) : 0, f.acked,
+                           f.lag);
+}
+
 static void set_connected(struct uplink *up, int connected, const char *why)
 {
     if (up->connected == connected)
@@ -125,6 +167,16 @@ static void on_message(struct uplink *up)
     case FED__ENVELOPE__PAYLOAD_WELCOME:
         up->complained_ms = 0;
         set_connected(up, 1, NULL);
+        /* A new session: send again everything not yet acknowledged. */
+        if (up->outbox.fd >= 0 &&
+            stream_start(&up->tickets, up->db, STREAM_TICKETS, clock_mono_ms()) == 0)
+            pump(up);
+        break;
+    case FED__ENVELOPE__PAYLOAD_ACK_MSG:
+        if (up->connected && env->ack_msg->stream == STREAM_TICKETS && up->outbox.fd >= 0 &&
+            stream_ack(&up->tickets, up->db, env->ack_msg->seq, env->ack_msg->resend,
+                       clock_mono_ms()) == 0)
+            pump(up);
         break;
     case FED__ENVELOPE__PAYLOAD_HEARTBEAT:
         if (up->connected)
@@ -220,10 +272,14 @@ static void on_tick(struct uplink *up)
     }
     if (up->connected && now - up->last_seen_ms > limit)
         set_connected(up, 0, "no heartbeat");
-    if (up->connected)
+    if (up->connected) {
         send_heartbeat(up);
-    else if (now >= up->hello_after_ms)
+        stream_check(&up->tickets, now, limit);
+        pump(up);
+    } else if (now >= up->hello_after_ms) {
         send_hello(up);
+    }
+    report(up);
 }
 
 int uplink_run(struct node *node, void *control)
@@ -231,19 +287,30 @@ int uplink_run(struct node *node, void *control)
     struct uplink up = {.node = node};
     int rc = -1;
 
-    if (uplink_open(&up) < 0)
+    up.db = db_connect(node->cfg.database, 30);
+    if (up.db == NULL || uplink_open(&up) < 0)
         goto out;
+    up.outbox = (struct db_listener){.db = up.db, .channel = "outbox", .fd = -1};
     metrics_set_link_up(0, 0);
     log_info("uplink to '%s'", node->cfg.province_endpoint);
 
     int64_t next_tick = clock_mono_ms();
     for (;;) {
-        zmq_pollitem_t items[] = {
-            {control, 0, ZMQ_POLLIN, 0},
-            {up.monitor, 0, ZMQ_POLLIN, 0},
-            {up.dealer, 0, ZMQ_POLLIN, 0},
-        };
-        int n = up.dealer != NULL ? 3 : 1;
+        /* Poll what exists now: the database and the uplink may be away. */
+        zmq_pollitem_t items[4];
+        int n = 0, on_db = -1, on_monitor_at = -1, on_dealer = -1;
+        int fd = db_listener_fd(&up.outbox);
+        items[n++] = (zmq_pollitem_t){control, 0, ZMQ_POLLIN, 0};
+        if (fd >= 0) {
+            on_db = n;
+            items[n++] = (zmq_pollitem_t){NULL, fd, ZMQ_POLLIN, 0};
+        }
+        if (up.dealer != NULL) {
+            on_monitor_at = n;
+            items[n++] = (zmq_pollitem_t){up.monitor, 0, ZMQ_POLLIN, 0};
+            on_dealer = n;
+            items[n++] = (zmq_pollitem_t){up.dealer, 0, ZMQ_POLLIN, 0};
+        }
         int64_t wait = next_tick - clock_mono_ms();
         if (zmq_poll(items, n, wait > 0 ? (long)wait : 0) < 0 && zmq_errno() != EINTR) {
             log_warnx("link poll failed: %s", zmq_strerror(zmq_errno()));
@@ -251,9 +318,12 @@ int uplink_run(struct node *node, void *control)
         }
         if (items[0].revents & ZMQ_POLLIN)
             break;
-        if (n > 1 && (items[2].revents & ZMQ_POLLIN))
+        if (on_db >= 0 && (items[on_db].revents & ZMQ_POLLIN) && db_notifications(up.db) > 0)
+            pump(&up);
+        if (on_dealer >= 0 && (items[on_dealer].revents & ZMQ_POLLIN))
             on_message(&up);
-        if (n > 1 && (items[1].revents & ZMQ_POLLIN))
+        /* After the message: a failed handshake may close the sockets. */
+        if (on_monitor_at >= 0 && up.monitor != NULL && (items[on_monitor_at].revents & ZMQ_POLLIN))
             on_monitor(&up);
         if (clock_mono_ms() >= next_tick) {
             on_tick(&up);
@@ -263,6 +333,7 @@ int uplink_run(struct node *node, void *control)
     rc = 0;
 out:
     uplink_close(&up);
+    db_free(up.db);
     metrics_set_link_up(0, 0);
     return rc;
 }

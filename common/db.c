@@ -21,6 +21,7 @@
 struct db {
     PGconn *conn;
     char sqlstate[6];
+    unsigned resets;
 };
 
 /* Keeps migrations of concurrent node starts from interleaving. */
@@ -93,11 +94,51 @@ struct db *db_thread(const char *conninfo)
     return db;
 }
 
+int db_listen(struct db *db, const char *channel)
+{
+    char sql[96];
+
+    snprintf(sql, sizeof(sql), "LISTEN %s", channel);
+    return db_exec(db, sql, 0, NULL) < 0 ? -1 : PQsocket(db->conn);
+}
+
+int db_listener_fd(struct db_listener *l)
+{
+    if (l->fd >= 0 && l->resets == l->db->resets && PQstatus(l->db->conn) == CONNECTION_OK)
+        return l->fd;
+    l->fd = -1;
+    if (!db_alive(l->db))
+        return -1;
+    l->resets = l->db->resets;
+    l->fd = db_listen(l->db, l->channel);
+    return l->fd;
+}
+
+unsigned db_resets(const struct db *db)
+{
+    return db->resets;
+}
+
+int db_notifications(struct db *db)
+{
+    PGnotify *n;
+    int count = 0;
+
+    if (PQconsumeInput(db->conn) == 0)
+        return -1;
+    while ((n = PQnotifies(db->conn)) != NULL) {
+        PQfreemem(n);
+        count++;
+    }
+    return count;
+}
+
 int db_alive(struct db *db)
 {
     if (PQstatus(db->conn) == CONNECTION_OK)
         return 1;
     PQreset(db->conn);
+    db->resets++;
     if (PQstatus(db->conn) == CONNECTION_OK) {
         log_info("reconnected to the database");
         return 1;

@@ -38,6 +38,32 @@ void db_free(struct db *db);
  */
 struct db *db_thread(const char *conninfo);
 
+/*
+ * Subscribes the connection to notifications on 'channel' (a constant) and
+ * returns the socket to poll for them, or -1.
+ */
+int db_listen(struct db *db, const char *channel);
+
+/* A LISTEN kept across reconnections: the socket to poll, or -1 for now. */
+struct db_listener {
+    struct db *db;
+    const char *channel;
+    int fd;
+    unsigned resets;
+};
+
+/* Checks the connection and (re)subscribes when needed.  Returns the socket
+ * to poll, or -1 while the database is away. */
+int db_listener_fd(struct db_listener *l);
+
+/* How many times the connection was made anew (a LISTEN does not survive
+ * it, and its socket changes). */
+unsigned db_resets(const struct db *db);
+
+/* Reads what the server sent and drops pending notifications.  Returns
+ * how many there were, or -1 if the connection broke. */
+int db_notifications(struct db *db);
+
 /* Returns 1 if the connection is up, trying one reset if it is not. */
 int db_alive(struct db *db);
 

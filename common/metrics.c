@@ -21,6 +21,8 @@ static atomic_uint_fast64_t link_sent[MAX_KIND], link_received[MAX_KIND];
 static atomic_int link_up, nodes_connected;
 static atomic_int_fast64_t link_heartbeat_us;
 static int64_t started_ms;
+static atomic_uint_fast64_t stream_queued, stream_in_flight, stream_acked;
+static atomic_int_fast64_t stream_lag_ms;
 
 void metrics_start(void)
 {
@@ -57,6 +59,22 @@ int metrics_link_up(int64_t *last_heartbeat_us)
     if (last_heartbeat_us != NULL)
         *last_heartbeat_us = atomic_load(&link_heartbeat_us);
     return atomic_load(&link_up);
+}
+
+void metrics_set_stream(uint64_t queued, uint64_t in_flight, uint64_t acked, double lag)
+{
+    atomic_store(&stream_queued, queued);
+    atomic_store(&stream_in_flight, in_flight);
+    atomic_store(&stream_acked, acked);
+    atomic_store(&stream_lag_ms, (int64_t)(lag * 1000));
+}
+
+void metrics_stream(uint64_t *queued, uint64_t *in_flight, uint64_t *acked, double *lag)
+{
+    *queued = atomic_load(&stream_queued);
+    *in_flight = atomic_load(&stream_in_flight);
+    *acked = atomic_load(&stream_acked);
+    *lag = (double)atomic_load(&stream_lag_ms) / 1000;
 }
 
 void metrics_set_nodes_connected(int n)
@@ -111,6 +129,22 @@ void metrics_render(FILE *out, const char *const *labels, size_t nroutes)
     render_family(out, "hotline_federation_nodes_connected", "gauge",
                   "Nodes with a live session at this node.");
     fprintf(out, "hotline_federation_nodes_connected %d\n", atomic_load(&nodes_connected));
+    uint64_t queued, in_flight, acked;
+    double lag;
+    metrics_stream(&queued, &in_flight, &acked, &lag);
+    render_family(out, "hotline_link_queued", "gauge",
+                  "Ticket changes not yet acknowledged by the province.");
+    fprintf(out, "hotline_link_queued{stream=\"tickets\"} %llu\n", (unsigned long long)queued);
+    render_family(out, "hotline_link_in_flight", "gauge",
+                  "Ticket changes sent, not yet acknowledged.");
+    fprintf(out, "hotline_link_in_flight{stream=\"tickets\"} %llu\n",
+            (unsigned long long)in_flight);
+    render_family(out, "hotline_link_acked_seq", "gauge",
+                  "Last ticket change the province applied.");
+    fprintf(out, "hotline_link_acked_seq{stream=\"tickets\"} %llu\n", (unsigned long long)acked);
+    render_family(out, "hotline_link_lag_seconds", "gauge",
+                  "Age of the oldest ticket change not yet acknowledged.");
+    fprintf(out, "hotline_link_lag_seconds{stream=\"tickets\"} %.3f\n", lag);
     render_link(out, "hotline_link_messages_sent_total", "Federation messages sent, by type.",
                 link_sent);
     render_link(out, "hotline_link_messages_received_total",

@@ -34,6 +34,12 @@ int metrics_link_up(int64_t *last_heartbeat_us);
 void metrics_set_nodes_connected(int n);
 int metrics_nodes_connected(void);
 
+/* The ticket stream to the province: messages not yet acknowledged, sent
+ * and not yet acknowledged, the last acknowledged number, and the age in
+ * seconds of the oldest unacknowledged message. */
+void metrics_set_stream(uint64_t queued, uint64_t in_flight, uint64_t acked, double lag);
+void metrics_stream(uint64_t *queued, uint64_t *in_flight, uint64_t *acked, double *lag);
+
 /*
  * Writes every metric to 'out' in the Prometheus text format 0.0.4.
  * 'labels[i]' is the label set of route i, e.g. method="GET",route="/healthz".

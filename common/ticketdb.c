@@ -11,6 +11,7 @@
 #include "calendar.h"
 #include "clock.h"
 #include "crypto.h"
+#include "wire.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -227,6 +228,31 @@ int ticketdb_update(struct db *db, const struct ticket *t, const char *pending, 
                    18, p);
 }
 
+/*
+ * Queues the change for the provincial master dataset, in the transaction
+ * that made it: the ticket as it now is, without personal data, and the
+ * event.  The link thread is woken when the transaction commits.
+ */
+static int ticketdb_announce(struct db *db, const char *id, int seq, int64_t now)
+{
+    char seqs[12], at[CLOCK_RFC3339_LEN], stream[12];
+    const char *p[] = {id, seqs, at, stream};
+
+    snprintf(seqs, sizeof(seqs), "%d", seq);
+    snprintf(stream, sizeof(stream), "%d", STREAM_TICKETS);
+    stamp(now, at);
+    if (db_exec(db,
+                "INSERT INTO outbox (stream, body, created_at)"
+                " SELECT $4, jsonb_build_object('ticket', to_jsonb(t) - 'citizen_pii'"
+                " - 'pii_key_id' - 'rating_token_sha256' - 'content_grams',"
+                " 'event', to_jsonb(e))::text, $3"
+                " FROM tickets t JOIN ticket_events e ON e.ticket_id = t.id"
+                " WHERE t.id = $1 AND e.seq = $2",
+                4, p) < 0)
+        return -1;
+    return db_exec(db, "NOTIFY outbox", 0, NULL);
+}
+
 /* Appends a field to the text a hash covers, as a netstring ("5:hello,"), or
  * "-," for NULL, so no two different events give the same text. */
 static void hash_field(FILE *f, const char *s)
@@ -286,11 +312,13 @@ int ticketdb_event(struct db *db, const char *id, const struct ticket_event *e, 
     stamp(now, at);
     const char *q[] = {id,        seqs,      at,        e->actor,  e->role, e->action,
                        fields[3], fields[4], e->reason, e->detail, prev,    hash};
-    return db_exec(db,
-                   "INSERT INTO ticket_events (ticket_id, seq, at, actor, role, action,"
-                   " from_status, to_status, reason, detail, prev_hash, hash)"
-                   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-                   12, q);
+    if (db_exec(db,
+                "INSERT INTO ticket_events (ticket_id, seq, at, actor, role, action,"
+                " from_status, to_status, reason, detail, prev_hash, hash)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                12, q) < 0)
+        return -1;
+    return ticketdb_announce(db, id, seq, now);
 }
 
 #define SELECT_EVENTS                                                                              \

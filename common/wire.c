@@ -10,6 +10,8 @@
 
 #include "utf8.h"
 
+#include <jansson.h>
+
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -86,6 +88,28 @@ static int validate_refuse(const Fed__Envelope *env, char *err, size_t errlen)
     return 0;
 }
 
+/* A batch of a known stream: bounded, each item a UTF-8 JSON object text. */
+static int validate_batch(const Fed__Envelope *env, char *err, size_t errlen)
+{
+    const Fed__Batch *b = env->batch;
+
+    if (env->stream != STREAM_TICKETS || env->seq == 0)
+        return invalid(err, errlen, "batch: unknown stream or no sequence");
+    if (b->n_items == 0 || b->n_items > WIRE_MAX_BATCH)
+        return invalid(err, errlen, "batch: %zu items", b->n_items);
+    for (size_t i = 0; i < b->n_items; i++) {
+        const ProtobufCBinaryData *it = &b->items[i];
+        json_t *obj = it->len <= WIRE_MAX_ITEM ? json_loadb((const char *)it->data, it->len,
+                                                            JSON_REJECT_DUPLICATES, NULL)
+                                               : NULL;
+        int ok = json_is_object(obj);
+        json_decref(obj);
+        if (!ok)
+            return invalid(err, errlen, "batch: item %zu is not a JSON object", i);
+    }
+    return 0;
+}
+
 static int validate_nothing(const Fed__Envelope *env, char *err, size_t errlen)
 {
     (void)env;
@@ -100,6 +124,7 @@ static const struct payload payloads[] = {
     {FED__ENVELOPE__PAYLOAD_REFUSE, "refuse", validate_refuse},
     {FED__ENVELOPE__PAYLOAD_HEARTBEAT, "heartbeat", validate_nothing},
     {FED__ENVELOPE__PAYLOAD_ACK_MSG, "ack", validate_nothing},
+    {FED__ENVELOPE__PAYLOAD_BATCH, "batch", validate_batch},
 };
 
 #define NPAYLOADS (sizeof(payloads) / sizeof(payloads[0]))

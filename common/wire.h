@@ -22,6 +22,15 @@
 #define WIRE_MAX_NAME    100
 #define WIRE_MAX_TOKEN   64
 #define WIRE_MAX_MESSAGE 512
+/* A batch carries at most this many items of at most this many bytes. */
+#define WIRE_MAX_BATCH 500
+#define WIRE_MAX_ITEM  (64 * 1024)
+
+/* Streams of sequenced messages (Envelope.stream); 0 is control. */
+enum wire_stream {
+    STREAM_CONTROL = 0,
+    STREAM_TICKETS = 1, /* city to province: every ticket change */
+};
 
 /*
  * Encodes 'env' into a new buffer and stores its size in '*len'.  Returns the

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "ngram.h"
 #include "repeat.h"
+#include "restriction.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -164,7 +165,11 @@ enum workflow_result workflow_intake(struct db *db, const struct hotline *h,
         log_warnx("cannot seal the personal data of '%s'", id);
         goto fail;
     }
-    pii_phone_hash(&h->pii, in->phone, phone_hash);
+    /* The hash is of the number as restrictions key it: without the dash. */
+    char phone[RESTRICTION_PHONE_MAX + 1];
+    if (restriction_phone_normalize(in->phone, phone) < 0)
+        goto fail;
+    pii_phone_hash(&h->pii, phone, phone_hash);
     struct ticket_new n = {
         .kind = in->kind,
         .channel = in->channel,
@@ -277,6 +282,9 @@ static int tick_one(struct db *db, const struct ticket_context *ctx, const char 
     enum ticket_status before = row.t.status;
     if (found > 0)
         changed = ticket_tick(&row.t, ctx) | (ticket_expire(&row.t, ctx) << 2);
+    /* The ticket first, so each event announces the ticket as it now is. */
+    if (changed != 0 && ticketdb_update(db, &row.t, NULL, NULL, ctx->now) < 0)
+        goto fail;
     for (int bit = 0; bit < 3; bit++) {
         if (!(changed & (1 << bit)))
             continue;
@@ -291,8 +299,6 @@ static int tick_one(struct db *db, const struct ticket_context *ctx, const char 
         if (ticketdb_event(db, id, &e, ctx->now) < 0)
             goto fail;
     }
-    if (changed != 0 && ticketdb_update(db, &row.t, NULL, NULL, ctx->now) < 0)
-        goto fail;
     ticketdb_row_clear(&row);
     if (db_commit(db) < 0)
         goto fail;

@@ -18,6 +18,8 @@
 #include "link.h"
 #include "log.h"
 #include "metrics.h"
+#include "master.h"
+#include "outbox.h"
 #include "registry.h"
 
 #include <errno.h>
@@ -143,6 +145,71 @@ static void on_heartbeat(struct hub *hub, const struct link_peer *from, const Fe
     registry_heartbeat(hub->db, p->code, env->heartbeat->load);
 }
 
+static void send_ack(struct hub *hub, const struct link_peer *to, const char *code, uint32_t stream,
+                     uint64_t seq, int resend)
+{
+    Fed__Envelope env;
+    Fed__Ack ack = FED__ACK__INIT;
+
+    link_envelope_init(&env, hub->node->cfg.node_code, code, hub->node->incarnation);
+    ack.stream = stream;
+    ack.seq = seq;
+    ack.resend = resend;
+    env.stream = stream;
+    env.payload_case = FED__ENVELOPE__PAYLOAD_ACK_MSG;
+    env.ack_msg = &ack;
+    send_to(hub, to, code, &env);
+}
+
+/* A city's ticket changes, for the master dataset (Art 19). */
+static void on_batch(struct hub *hub, const struct link_peer *from, const Fed__Envelope *env)
+{
+    const Fed__Batch *b = env->batch;
+    const char *items[WIRE_MAX_BATCH];
+    size_t lens[WIRE_MAX_BATCH];
+    uint64_t applied;
+
+    for (size_t i = 0; i < b->n_items; i++) {
+        items[i] = (const char *)b->items[i].data;
+        lens[i] = b->items[i].len;
+    }
+    switch (master_apply(hub->db, from->user_id, env->seq, items, lens, b->n_items, &applied)) {
+    case MASTER_APPLIED:
+        send_ack(hub, from, from->user_id, env->stream, applied, 0);
+        break;
+    case MASTER_GAP:
+        send_ack(hub, from, from->user_id, env->stream, applied, 1);
+        break;
+    case MASTER_FAILED:
+        log_warnx("cannot apply the ticket stream of '%s' now; it will be sent again",
+                  from->user_id);
+        break;
+    }
+}
+
+/* The province's own hotline feeds the master dataset through its own
+ * outbox, applied here as any node's stream is. */
+static void apply_own(struct hub *hub)
+{
+    const char *code = hub->node->cfg.node_code;
+    const char *items[OUTBOX_BATCH];
+    size_t lens[OUTBOX_BATCH];
+    uint64_t acked, applied;
+    struct outbox_batch b;
+
+    if (outbox_acked(hub->db, STREAM_TICKETS, &acked) < 0)
+        return;
+    while (outbox_next(hub->db, STREAM_TICKETS, acked, &b) > 0) {
+        for (size_t i = 0; i < b.n; i++)
+            items[i] = outbox_item(&b, i, &lens[i]);
+        enum master_result r = master_apply(hub->db, code, b.first, items, lens, b.n, &applied);
+        outbox_batch_clear(&b);
+        if (r != MASTER_APPLIED || outbox_ack(hub->db, STREAM_TICKETS, applied) < 0)
+            return;
+        acked = applied;
+    }
+}
+
 static void on_ignored(struct hub *hub, const struct link_peer *from, const Fed__Envelope *env)
 {
     (void)hub;
@@ -158,6 +225,7 @@ static const struct {
     {FED__ENVELOPE__PAYLOAD_HELLO, 0, on_hello},
     {FED__ENVELOPE__PAYLOAD_HEARTBEAT, 1, on_heartbeat},
     {FED__ENVELOPE__PAYLOAD_ACK_MSG, 1, on_ignored},
+    {FED__ENVELOPE__PAYLOAD_BATCH, 1, on_batch},
     {FED__ENVELOPE__PAYLOAD_REFUSE, 1, on_ignored},
 };
 
@@ -238,15 +306,20 @@ int hub_run(struct node *node, void *control)
     log_info("federation listening on '%s'", node->cfg.federation_bind);
     metrics_set_nodes_connected(0);
 
+    struct db_listener outbox = {.db = hub.db, .channel = "outbox", .fd = -1};
     int64_t next_tick = clock_mono_ms();
     for (;;) {
+        /* The database's socket last: it is away while the database is. */
+        int fd = db_listener_fd(&outbox);
         zmq_pollitem_t items[] = {
             {control, 0, ZMQ_POLLIN, 0},
             {zap, 0, ZMQ_POLLIN, 0},
             {hub.router, 0, ZMQ_POLLIN, 0},
+            {NULL, fd, ZMQ_POLLIN, 0},
         };
         int64_t wait = next_tick - clock_mono_ms();
-        if (zmq_poll(items, 3, wait > 0 ? (long)wait : 0) < 0 && zmq_errno() != EINTR) {
+        if (zmq_poll(items, fd >= 0 ? 4 : 3, wait > 0 ? (long)wait : 0) < 0 &&
+            zmq_errno() != EINTR) {
             log_warnx("link poll failed: %s", zmq_strerror(zmq_errno()));
             goto out;
         }
@@ -256,10 +329,13 @@ int hub_run(struct node *node, void *control)
             link_zap_handle(zap, admit, &hub);
         if (items[2].revents & ZMQ_POLLIN)
             on_message(&hub);
+        if (fd >= 0 && (items[3].revents & ZMQ_POLLIN) && db_notifications(hub.db) > 0)
+            apply_own(&hub);
         if (clock_mono_ms() >= next_tick) {
             if (!db_alive(hub.db))
                 log_warnx("registry database unavailable");
             on_tick(&hub);
+            apply_own(&hub);
             next_tick = clock_mono_ms() + node->cfg.heartbeat_interval_ms;
         }
     }

@@ -8,12 +8,15 @@
  * province: its routes, its admin commands and its link thread.
  */
 #include "hub.h"
+#include "input.h"
+#include "master.h"
 #include "log.h"
 #include "metrics.h"
 #include "node.h"
 #include "registry.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 static void handle_nodes(struct http_request *req)
 {
@@ -28,8 +31,64 @@ static void handle_nodes(struct http_request *req)
     http_reply_json(req, 200, json_pack("{s:o}", "nodes", nodes));
 }
 
+static void handle_links(struct http_request *req)
+{
+    struct db *db = node_db(req, NULL);
+    json_t *links = db != NULL ? master_links(db) : NULL;
+
+    if (db == NULL)
+        return;
+    if (links == NULL)
+        http_reply_error(req, 500, "internal", "the links could not be read");
+    else
+        http_reply_json(req, 200, json_pack("{s:o}", "links", links));
+}
+
+/* Reads a positive integer query parameter within 1..max; -1 having answered. */
+static int page_param(struct http_request *req, const char *name, int fallback, int max)
+{
+    const char *s = http_query_param(req, name);
+    char *end;
+
+    if (s == NULL)
+        return fallback;
+    long v = strtol(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || v < 1 || v > max) {
+        http_reply_invalid(req, name, "'%s' must be an integer from 1 to %d", name, max);
+        return -1;
+    }
+    return (int)v;
+}
+
+static void handle_master_tickets(struct http_request *req)
+{
+    const char *node = http_query_param(req, "node"), *status = http_query_param(req, "status");
+    int page, size;
+    long long total;
+    struct db *db;
+
+    if (node != NULL && !config_code_valid(node, NODE_CITY) &&
+        !config_code_valid(node, NODE_PROVINCE)) {
+        http_reply_invalid(req, "node", "'node' must be a node code");
+        return;
+    }
+    if ((page = page_param(req, "page", 1, 1000000)) < 0 ||
+        (size = page_param(req, "page_size", 50, 200)) < 0 || (db = node_db(req, NULL)) == NULL)
+        return;
+    json_t *list = master_tickets(db, node, status, page, size, &total);
+    if (list == NULL)
+        http_reply_error(req, 500, "internal", "the master dataset could not be read");
+    else
+        http_reply_json(req, 200,
+                        json_pack("{s:o,s:i,s:i,s:I}", "tickets", list, "page", page, "page_size",
+                                  size, "total", (json_int_t)total));
+}
+
 static const struct http_route routes[] = {
     {"GET", "/api/v1/federation/nodes", handle_nodes, ROLE_ADMIN | ROLE_AUDITOR, NULL},
+    {"GET", "/api/v1/federation/links", handle_links, ROLE_ADMIN | ROLE_AUDITOR, NULL},
+    {"GET", "/api/v1/master/tickets", handle_master_tickets,
+     ROLE_ADMIN | ROLE_MANAGER | ROLE_AUDITOR, NULL},
 };
 
 static int command_node_add(struct node *node, struct db *db, char **argv)

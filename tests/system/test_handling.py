@@ -204,8 +204,8 @@ def test_holding_unit_may_return_extend_complete_or_note(hotline):
     assert set(hotline.show(ticket_id, hotline.water)["allowed_actions"]) == \
         {"return", "extension", "completion", "notes"}
     assert set(hotline.show(ticket_id, hotline.manager)["allowed_actions"]) == \
-        {"notes", "supervise"}
-    assert set(hotline.show(ticket_id, hotline.operator)["allowed_actions"]) == {"notes"}
+        {"notes", "supervise", "link"}
+    assert set(hotline.show(ticket_id, hotline.operator)["allowed_actions"]) == {"notes", "link"}
 
 
 # --- return (Art 10) -----------------------------------------------------------
@@ -279,7 +279,7 @@ def test_manager_reviews_a_return_request(hotline):
     hotline.do(hotline.water, ticket["id"], "return")
 
     assert set(hotline.show(ticket["id"])["allowed_actions"]) == \
-        {"return/review", "notes", "supervise"}
+        {"return/review", "notes", "supervise", "link"}
 
 
 def test_approved_return_restarts_the_period_at_the_new_unit(hotline, clock):
@@ -366,7 +366,7 @@ def test_unit_asks_for_an_extension_before_the_deadline(hotline, clock):
     assert asked["status"] == "extension_requested"
     assert asked["extensions"] == 0
     assert set(hotline.show(ticket["id"])["allowed_actions"]) == \
-        {"extension/review", "notes", "supervise"}
+        {"extension/review", "notes", "supervise", "link"}
 
 
 def test_extension_on_the_deadline_day_is_in_time(hotline, clock):
@@ -455,7 +455,7 @@ def test_unit_applies_for_completion(hotline):
 
     assert applied["status"] == "completion_requested"
     assert set(hotline.show(ticket["id"])["allowed_actions"]) == \
-        {"completion/review", "notes", "supervise"}
+        {"completion/review", "notes", "supervise", "link"}
 
 
 @pytest.mark.parametrize("field", ["handled_at", "process", "result", "basis"])

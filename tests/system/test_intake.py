@@ -55,6 +55,8 @@ def test_registered_ticket_holds_the_appeal(hotline):
     for field in ("kind", "channel", "category", "content", "location"):
         assert ticket[field] == body[field]
     assert ticket["citizen"] == body["citizen"]  # the operator sees it in clear
+    # The intake's answer also lists likely repeats, found at intake only.
+    assert ticket.pop("repeat_candidates") == []
     assert hotline.show(ticket["id"], hotline.operator) == ticket
 
 
@@ -116,20 +118,20 @@ def test_service_registers_appeals_from_the_website(hotline):
 def test_operator_may_answer_reject_or_dispatch_a_consultation(hotline):
     ticket = hotline.create(kind="consultation")
 
-    assert set(ticket["allowed_actions"]) == {"answer", "reject", "dispatch", "notes"}
+    assert set(ticket["allowed_actions"]) == {"answer", "reject", "dispatch", "notes", "link"}
 
 
 def test_operator_may_reject_or_dispatch_a_complaint(hotline):
     ticket = hotline.create(kind="complaint")
 
-    assert set(ticket["allowed_actions"]) == {"reject", "dispatch", "notes"}
+    assert set(ticket["allowed_actions"]) == {"reject", "dispatch", "notes", "link"}
 
 
 def test_allowed_actions_depend_on_the_caller(hotline):
     ticket_id = hotline.create(kind="consultation")["id"]
 
     assert set(hotline.show(ticket_id, hotline.manager)["allowed_actions"]) == \
-        {"dispatch", "notes", "supervise"}
+        {"dispatch", "notes", "supervise", "link"}
     assert hotline.show(ticket_id, hotline.auditor)["allowed_actions"] == []
 
 

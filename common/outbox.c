@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * outbox.c - SQL of the outbox, for the link thread.
+ *
+ * A message is numbered in the transaction that also records the stream's
+ * last number, so a number is never given twice, even across a crash; a
+ * message sent but not acknowledged keeps its number and is resent as it was.
+ */
+#include "outbox.h"
+
+#include "clock.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void num(char *out, size_t cap, uint64_t v)
+{
+    snprintf(out, cap, "%" PRIu64, v);
+}
+
+static int state_row(struct db *db, const char *stream)
+{
+    const char *p[] = {stream};
+
+    return db_exec(db, "INSERT INTO outbox_state (stream) VALUES ($1) ON CONFLICT DO NOTHING", 1,
+                   p);
+}
+
+int outbox_acked(struct db *db, int stream, uint64_t *acked)
+{
+    char s[12];
+    const char *p[] = {s};
+
+    num(s, sizeof(s), (uint64_t)stream);
+    if (state_row(db, s) < 0)
+        return -1;
+    PGresult *res = db_query(db, "SELECT acked_seq FROM outbox_state WHERE stream = $1", 1, p);
+    if (res == NULL)
+        return -1;
+    *acked = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return 0;
+}
+
+/* The numbered messages after 'after', in order. */
+static PGresult *numbered(struct db *db, const char *stream, const char *after)
+{
+    char limit[12];
+    const char *p[] = {stream, after, limit};
+
+    num(limit, sizeof(limit), OUTBOX_BATCH);
+    return db_query(db,
+                    "SELECT seq, body FROM outbox WHERE stream = $1 AND seq > $2"
+                    " ORDER BY seq LIMIT $3",
+                    3, p);
+}
+
+/* Numbers the oldest unnumbered messages after the stream's last number. */
+static int number_new(struct db *db, const char *stream)
+{
+    char limit[12];
+    const char *p[] = {stream, limit};
+
+    num(limit, sizeof(limit), OUTBOX_BATCH);
+    if (db_begin(db) < 0 || state_row(db, stream) < 0)
+        goto fail;
+    PGresult *res = db_query(db,
+                             "WITH last AS (SELECT last_seq FROM outbox_state"
+                             "              WHERE stream = $1 FOR UPDATE),"
+                             " next AS (SELECT id, row_number() OVER (ORDER BY id) AS n"
+                             "          FROM outbox WHERE stream = $1 AND seq IS NULL"
+                             "          ORDER BY id LIMIT $2),"
+                             " numbered AS (UPDATE outbox o SET seq = last.last_seq + next.n"
+                             "              FROM next, last WHERE o.id = next.id RETURNING o.seq)"
+                             " UPDATE outbox_state SET last_seq = last_seq +"
+                             " (SELECT count(*) FROM numbered) WHERE stream = $1"
+                             " RETURNING last_seq",
+                             2, p);
+    if (res == NULL)
+        goto fail;
+    PQclear(res);
+    return db_commit(db);
+
+fail:
+    db_rollback(db);
+    return -1;
+}
+
+int outbox_next(struct db *db, int stream, uint64_t after, struct outbox_batch *b)
+{
+    char s[12], a[24];
+
+    memset(b, 0, sizeof(*b));
+    num(s, sizeof(s), (uint64_t)stream);
+    num(a, sizeof(a), after);
+    for (int round = 0; round < 2; round++) {
+        b->res = numbered(db, s, a);
+        if (b->res == NULL)
+            return -1;
+        if (PQntuples(b->res) > 0) {
+            b->first = strtoull(PQgetvalue(b->res, 0, 0), NULL, 10);
+            b->n = (size_t)PQntuples(b->res);
+            /* A run starts right after 'after'; anything else is a bug. */
+            return b->first == after + 1 ? 1 : -1;
+        }
+        outbox_batch_clear(b);
+        if (round == 0 && number_new(db, s) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+void outbox_batch_clear(struct outbox_batch *b)
+{
+    PQclear(b->res);
+    memset(b, 0, sizeof(*b));
+}
+
+const char *outbox_item(const struct outbox_batch *b, size_t i, size_t *len)
+{
+    *len = (size_t)PQgetlength(b->res, (int)i, 1);
+    return PQgetvalue(b->res, (int)i, 1);
+}
+
+int outbox_ack(struct db *db, int stream, uint64_t seq)
+{
+    char s[12], q[24];
+    const char *p[] = {s, q};
+
+    num(s, sizeof(s), (uint64_t)stream);
+    num(q, sizeof(q), seq);
+    if (db_begin(db) < 0 ||
+        db_exec(db, "DELETE FROM outbox WHERE stream = $1 AND seq <= $2", 2, p) < 0 ||
+        db_exec(db, "UPDATE outbox_state SET acked_seq = $2 WHERE stream = $1 AND acked_seq < $2",
+                2, p) < 0 ||
+        db_commit(db) < 0) {
+        db_rollback(db);
+        return -1;
+    }
+    return 0;
+}
+
+int outbox_figures(struct db *db, int stream, int64_t now, struct outbox_figures *f)
+{
+    char s[12], at[CLOCK_RFC3339_LEN];
+    const char *p[] = {s, at};
+
+    num(s, sizeof(s), (uint64_t)stream);
+    clock_format(now, at);
+    PGresult *res = db_query(db,
+                             "SELECT count(*), COALESCE(extract(epoch FROM $2::timestamptz"
+                             " - min(created_at)), 0),"
+                             " (SELECT acked_seq FROM outbox_state WHERE stream = $1)"
+                             " FROM outbox WHERE stream = $1",
+                             2, p);
+    if (res == NULL)
+        return -1;
+    f->queued = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    f->lag = strtod(PQgetvalue(res, 0, 1), NULL);
+    f->acked = PQgetisnull(res, 0, 2) ? 0 : strtoull(PQgetvalue(res, 0, 2), NULL, 10);
+    PQclear(res);
+    return 0;
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * outbox.h - the sending side of exactly-once messaging: messages written
+ * by workflow transactions, numbered when first sent, resent until
+ * acknowledged, forgotten after.
+ *
+ * Only a node's link thread calls these, on its own connection; it is the
+ * only one that numbers messages, so numbers are consecutive per stream.
+ */
+#ifndef HOTLINE_OUTBOX_H
+#define HOTLINE_OUTBOX_H
+
+#include "db.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* At most this many messages go in one batch. */
+#define OUTBOX_BATCH 200
+
+/* A run of consecutive messages: item i has seq first + i. */
+struct outbox_batch {
+    PGresult *res; /* column 1 holds the bodies */
+    uint64_t first;
+    size_t n;
+};
+
+/* What the link reports about a stream. */
+struct outbox_figures {
+    uint64_t queued; /* not yet acknowledged, numbered or not */
+    uint64_t acked;  /* the last acknowledged number */
+    double lag;      /* seconds since the oldest unacknowledged message was written */
+};
+
+/* Reads the last acknowledged number of 'stream'.  Returns 0 or -1. */
+int outbox_acked(struct db *db, int stream, uint64_t *acked);
+
+/*
+ * The next batch after number 'after': messages already numbered (a resend)
+ * or, when there are none, the oldest unnumbered ones, numbered now and
+ * durably.  Returns 1 with 'b' filled, 0 if there is nothing to send, -1 on
+ * error.  Release with outbox_batch_clear().
+ */
+int outbox_next(struct db *db, int stream, uint64_t after, struct outbox_batch *b);
+void outbox_batch_clear(struct outbox_batch *b);
+
+/* The body of message i of 'b' and its length. */
+const char *outbox_item(const struct outbox_batch *b, size_t i, size_t *len);
+
+/* Forgets everything up to 'seq', which the peer has applied.  Returns 0 or -1. */
+int outbox_ack(struct db *db, int stream, uint64_t seq);
+
+/* Fills 'f' for 'stream' at 'now'.  Returns 0 or -1. */
+int outbox_figures(struct db *db, int stream, int64_t now, struct outbox_figures *f);
+
+#endif

@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * master.c - SQL of the master dataset, from the province's link thread.
+ *
+ * A batch is applied with a few set-based statements over the batch as one
+ * JSON array, not one statement per message: catching up after a day
+ * offline is a few thousand batches, not millions of round trips.  Events
+ * go to monthly partitions, made before their month's first event.
+ */
+#include "master.h"
+
+#include "clock.h"
+#include "log.h"
+#include "wire.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int cursor(struct db *db, const char *node, uint64_t *applied, int lock)
+{
+    char stream[12];
+    const char *p[] = {node, stream};
+
+    snprintf(stream, sizeof(stream), "%d", STREAM_TICKETS);
+    if (db_exec(db, "INSERT INTO inbox_state (peer, stream) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                2, p) < 0)
+        return -1;
+    PGresult *res = db_query(db,
+                             lock ? "SELECT last_applied FROM inbox_state"
+                                    " WHERE peer = $1 AND stream = $2 FOR UPDATE"
+                                  : "SELECT last_applied FROM inbox_state"
+                                    " WHERE peer = $1 AND stream = $2",
+                             2, p);
+    if (res == NULL)
+        return -1;
+    *applied = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return 0;
+}
+
+int master_applied(struct db *db, const char *node, uint64_t *applied)
+{
+    return cursor(db, node, applied, 0);
+}
+
+/* The items as one JSON array text (the items are validated JSON objects). */
+static char *json_array_text(const char *const *items, const size_t *lens, size_t n)
+{
+    size_t total = 2;
+
+    for (size_t i = 0; i < n; i++)
+        total += lens[i] + 1;
+    char *out = malloc(total + 1), *p = out;
+    if (out == NULL)
+        return NULL;
+    *p++ = '[';
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            *p++ = ',';
+        memcpy(p, items[i], lens[i]);
+        p += lens[i];
+    }
+    *p++ = ']';
+    *p = '\0';
+    return out;
+}
+
+/* Makes the monthly partitions of the batch's events.  Their names and
+ * bounds are built from numbers the server computed, never from input. */
+static int partitions(struct db *db, const char *batch)
+{
+    const char *p[] = {batch};
+    PGresult *res = db_query(db,
+                             "SELECT DISTINCT date_trunc('month', ((i->'event'->>'at')::timestamptz"
+                             " AT TIME ZONE 'UTC') + interval '8 hours')::date"
+                             " FROM jsonb_array_elements($1::jsonb) i",
+                             1, p);
+    if (res == NULL)
+        return -1;
+    for (int i = 0; i < PQntuples(res); i++) {
+        int y, m;
+        char sql[320];
+        if (sscanf(PQgetvalue(res, i, 0), "%4d-%2d", &y, &m) != 2 || y < 1970 || y > 9999 ||
+            m < 1 || m > 12)
+            continue;
+        int ny = m == 12 ? y + 1 : y, nm = m == 12 ? 1 : m + 1;
+        snprintf(sql, sizeof(sql),
+                 "CREATE TABLE IF NOT EXISTS master_events_%04d%02d PARTITION OF master_events"
+                 " FOR VALUES FROM ('%04d-%02d-01 00:00:00+08') TO ('%04d-%02d-01 00:00:00+08')",
+                 y, m, y, m, ny, nm);
+        if (db_exec(db, sql, 0, NULL) < 0) {
+            PQclear(res);
+            return -1;
+        }
+    }
+    PQclear(res);
+    return 0;
+}
+
+static int apply_rows(struct db *db, const char *node, const char *batch)
+{
+    const char *p[] = {batch, node};
+
+    /* Only the owner of a ticket may change it. */
+    if (db_exec(db,
+                "INSERT INTO master_events (ticket_id, seq, node, at, action, from_status,"
+                " to_status, hash, data)"
+                " SELECT e->>'ticket_id', (e->>'seq')::int, $2, (e->>'at')::timestamptz,"
+                " e->>'action', e->>'from_status', e->>'to_status', e->>'hash', e"
+                " FROM (SELECT i->'event' AS e, i->'ticket' AS t"
+                "       FROM jsonb_array_elements($1::jsonb) i) x"
+                " WHERE t->>'owner_node' = $2"
+                " ON CONFLICT DO NOTHING",
+                2, p) < 0)
+        return -1;
+    return db_exec(db,
+                   "INSERT INTO master_tickets (id, node, owner_epoch, version, status, kind,"
+                   " channel, category, unit_code, division, phone_hash, deadline, created_at,"
+                   " updated_at, data)"
+                   " SELECT DISTINCT ON (t->>'id') t->>'id', $2, (t->>'owner_epoch')::int,"
+                   " (t->>'version')::int, t->>'status', t->>'kind', t->>'channel',"
+                   " t->>'category', t->>'unit_code', t->>'division', t->>'phone_hash',"
+                   " (t->>'deadline')::timestamptz, (t->>'created_at')::timestamptz,"
+                   " (t->>'updated_at')::timestamptz, t"
+                   " FROM (SELECT i->'ticket' AS t FROM jsonb_array_elements($1::jsonb) i) x"
+                   " WHERE t->>'owner_node' = $2"
+                   " ORDER BY t->>'id', (t->>'owner_epoch')::int DESC, (t->>'version')::int DESC"
+                   " ON CONFLICT (id) DO UPDATE SET node = EXCLUDED.node,"
+                   " owner_epoch = EXCLUDED.owner_epoch, version = EXCLUDED.version,"
+                   " status = EXCLUDED.status, unit_code = EXCLUDED.unit_code,"
+                   " deadline = EXCLUDED.deadline, updated_at = EXCLUDED.updated_at,"
+                   " data = EXCLUDED.data"
+                   " WHERE (master_tickets.owner_epoch, master_tickets.version)"
+                   "     < (EXCLUDED.owner_epoch, EXCLUDED.version)",
+                   2, p);
+}
+
+enum master_result master_apply(struct db *db, const char *node, uint64_t first,
+                                const char *const *items, const size_t *lens, size_t n,
+                                uint64_t *applied)
+{
+    uint64_t last;
+    char *batch = NULL;
+
+    if (db_begin(db) < 0 || cursor(db, node, &last, 1) < 0)
+        goto fail;
+    if (first > last + 1) {
+        db_rollback(db);
+        *applied = last;
+        return MASTER_GAP;
+    }
+    size_t skip = (size_t)(last + 1 - first);
+    if (skip >= n) { /* all seen before: acknowledge again */
+        db_rollback(db);
+        *applied = last;
+        return MASTER_APPLIED;
+    }
+    batch = json_array_text(items + skip, lens + skip, n - skip);
+    if (batch == NULL || partitions(db, batch) < 0 || apply_rows(db, node, batch) < 0)
+        goto fail;
+    char upto[24], stream[12], at[CLOCK_RFC3339_LEN];
+    const char *p[] = {node, stream, upto, at};
+    snprintf(upto, sizeof(upto), "%" PRIu64, first + n - 1);
+    snprintf(stream, sizeof(stream), "%d", STREAM_TICKETS);
+    clock_format(clock_now_us(), at);
+    if (db_exec(db,
+                "UPDATE inbox_state SET last_applied = $3, applied_at = $4"
+                " WHERE peer = $1 AND stream = $2",
+                4, p) < 0 ||
+        db_commit(db) < 0)
+        goto fail;
+    free(batch);
+    *applied = first + n - 1;
+    return MASTER_APPLIED;
+
+fail:
+    free(batch);
+    db_rollback(db);
+    return MASTER_FAILED;
+}
+
+json_t *master_links(struct db *db)
+{
+    PGresult *res = db_query(db,
+                             "SELECT peer, last_applied,"
+                             " (extract(epoch FROM applied_at) * 1000000)::bigint"
+                             " FROM inbox_state ORDER BY peer, stream",
+                             0, NULL);
+    if (res == NULL)
+        return NULL;
+    json_t *links = json_array();
+    for (int i = 0; i < PQntuples(res); i++) {
+        char at[CLOCK_RFC3339_LEN];
+        json_t *when = json_null();
+        if (!PQgetisnull(res, i, 2)) {
+            clock_format(strtoll(PQgetvalue(res, i, 2), NULL, 10), at);
+            when = json_string(at);
+        }
+        json_array_append_new(links, json_pack("{s:s,s:s,s:I,s:o}", "peer", PQgetvalue(res, i, 0),
+                                               "stream", "tickets", "last_applied",
+                                               (json_int_t)strtoll(PQgetvalue(res, i, 1), NULL, 10),
+                                               "applied_at", when));
+    }
+    PQclear(res);
+    return links;
+}
+
+json_t *master_tickets(struct db *db, const char *node, const char *status, int page, int page_size,
+                       long long *total)
+{
+    char limit[12], offset[24];
+    const char *p[] = {node, status, limit, offset};
+
+    snprintf(limit, sizeof(limit), "%d", page_size);
+    snprintf(offset, sizeof(offset), "%lld", (long long)(page - 1) * page_size);
+    PGresult *count = db_query(db,
+                               "SELECT count(*) FROM master_tickets"
+                               " WHERE ($1::text IS NULL OR node = $1)"
+                               " AND ($2::text IS NULL OR status = $2)",
+                               2, p);
+    if (count == NULL)
+        return NULL;
+    *total = strtoll(PQgetvalue(count, 0, 0), NULL, 10);
+    PQclear(count);
+    PGresult *res = db_query(db,
+                             "SELECT data::text FROM master_tickets"
+                             " WHERE ($1::text IS NULL OR node = $1)"
+                             " AND ($2::text IS NULL OR status = $2)"
+                             " ORDER BY created_at, id LIMIT $3 OFFSET $4",
+                             4, p);
+    if (res == NULL)
+        return NULL;
+    json_t *list = json_array();
+    for (int i = 0; i < PQntuples(res); i++) {
+        json_t *t = json_loads(PQgetvalue(res, i, 0), 0, NULL);
+        if (t != NULL)
+            json_array_append_new(list, t);
+    }
+    PQclear(res);
+    return list;
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * master.h - the province's master dataset (Art 19): applying the ticket
+ * stream of a node, exactly once, and reading it back.
+ */
+#ifndef HOTLINE_MASTER_H
+#define HOTLINE_MASTER_H
+
+#include "db.h"
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum master_result {
+    MASTER_APPLIED, /* applied, or all duplicates: acknowledge 'applied' */
+    MASTER_GAP,     /* a number is missing: ask again after 'applied' */
+    MASTER_FAILED,  /* the database failed: say nothing, the sender resends */
+};
+
+/*
+ * Applies the messages first .. first + n - 1 of node 'node''s ticket
+ * stream, each a JSON text {"ticket", "event"}, in one transaction with the
+ * node's cursor: duplicates are skipped, tickets of other owners refused,
+ * a ticket row only replaced by a newer (owner epoch, version).  Writes the
+ * node's last applied number into 'applied'.
+ */
+enum master_result master_apply(struct db *db, const char *node, uint64_t first,
+                                const char *const *items, const size_t *lens, size_t n,
+                                uint64_t *applied);
+
+/* Every node's ticket stream as the province received it, as a JSON array:
+ * peer, stream, last_applied, applied_at.  NULL on error. */
+json_t *master_links(struct db *db);
+
+/* A page of master tickets, optionally of one node and one status, oldest
+ * first, with the number of all matches in '*total'.  NULL on error. */
+json_t *master_tickets(struct db *db, const char *node, const char *status, int page, int page_size,
+                       long long *total);
+
+/* The last number of 'node''s ticket stream the province applied. */
+int master_applied(struct db *db, const char *node, uint64_t *applied);
+
+#endif

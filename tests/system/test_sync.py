@@ -1,0 +1,200 @@
+"""Every ticket change reaches the provincial master dataset, exactly once.
+
+DESIGN.md, "Federation protocol"; REGULATION.md Art 19.  A city writes each
+change and the message announcing it in one transaction; its link numbers
+messages when it first sends them, resends from the last acknowledged one
+after any trouble, and the province applies each number once.  So whatever
+happens to the link or to the processes, the province ends with exactly
+the cities' events, no more and no fewer, and each ticket's latest state.
+"""
+
+import threading
+from contextlib import closing
+
+import psycopg2
+
+from hotline import GUANGZHOU, SHENZHEN
+from lifecycle import Hotline
+
+
+def rows(node, sql):
+    with closing(psycopg2.connect(node.settings["database"])) as db, db.cursor() as cur:
+        cur.execute(sql)
+        return cur.fetchall()
+
+
+def city_events(city):
+    return set(rows(city, "SELECT ticket_id, seq, hash FROM ticket_events"))
+
+
+def master_events(fed, code):
+    return set(rows(fed.province, "SELECT ticket_id, seq, hash FROM master_events"
+                                  f" WHERE node = '{code}'"))
+
+
+def city_tickets(city):
+    return set(rows(city, "SELECT id, status, version FROM tickets"))
+
+
+def master_tickets(fed, code):
+    return set(rows(fed.province, "SELECT id, status, version FROM master_tickets"
+                                  f" WHERE node = '{code}'"))
+
+
+def wait_in_sync(fed, city):
+    """Poll until the master dataset holds exactly the city's events and the
+    latest state of each of its tickets."""
+    fed.province.wait_for(
+        lambda: master_events(fed, city.code) == city_events(city)
+        and master_tickets(fed, city.code) == city_tickets(city),
+        f"the master dataset to equal city {city.code}'s data")
+
+
+def running_federation(federation, *cities):
+    fed = federation(*cities, start=False)
+    for node in (fed.province, *fed.cities.values()):
+        node.settings["heartbeat_interval_ms"] = 200
+        node.write_config()
+    fed.start()
+    for code, _ in cities:
+        fed.wait_connected(code)
+    return fed
+
+
+def test_changes_reach_the_master_dataset(federation):
+    fed = running_federation(federation, GUANGZHOU)
+    city = fed.cities["440100"]
+    office = Hotline(city)
+    ticket = office.in_handling()
+    office.do(office.water, ticket["id"], "completion")
+    office.do(office.manager, ticket["id"], "completion/review")
+
+    wait_in_sync(fed, city)
+
+    [(status, version)] = rows(fed.province, "SELECT status, version FROM master_tickets"
+                                             f" WHERE id = '{ticket['id']}'")
+    assert status == "completed"
+    assert version >= 3
+
+
+def test_no_personal_data_reaches_the_province(federation):
+    fed = running_federation(federation, GUANGZHOU)
+    city = fed.cities["440100"]
+    office = Hotline(city)
+    office.in_handling()
+    wait_in_sync(fed, city)
+
+    dump = str(rows(fed.province, "SELECT data::text FROM master_tickets")) + \
+        str(rows(fed.province, "SELECT data::text FROM master_events"))
+
+    for secret in ("13800138000", "陈小明", "citizen_pii"):
+        assert secret not in dump
+
+
+def test_a_city_works_while_the_province_is_down_and_catches_up(federation):
+    fed = running_federation(federation, GUANGZHOU)
+    city = fed.cities["440100"]
+    office = Hotline(city)
+    fed.province.stop()
+
+    for _ in range(20):
+        office.in_handling()
+    assert rows(fed.province, "SELECT count(*) FROM master_tickets") == [(0,)]
+
+    fed.province.start()
+    wait_in_sync(fed, city)
+
+
+def test_every_city_has_its_own_stream(federation):
+    fed = running_federation(federation, GUANGZHOU, SHENZHEN)
+    for city in fed.cities.values():
+        office = Hotline(city)
+        for _ in range(3):
+            office.in_handling()
+
+    for city in fed.cities.values():
+        wait_in_sync(fed, city)
+
+
+def test_a_crash_in_the_middle_of_a_burst_loses_and_duplicates_nothing(federation):
+    fed = running_federation(federation, GUANGZHOU)
+    city = fed.cities["440100"]
+    office = Hotline(city)
+    stop = threading.Event()
+
+    def burst():
+        while not stop.is_set():
+            try:
+                office.post("/api/v1/tickets", office.operator, office.ticket())
+            except Exception:  # the node is being killed: some requests fail
+                pass
+
+    workers = [threading.Thread(target=burst) for _ in range(4)]
+    for w in workers:
+        w.start()
+    city.wait_for(lambda: rows(city, "SELECT count(*) FROM tickets")[0][0] >= 40,
+                  "a burst of intake")
+    city.kill()
+    stop.set()
+    for w in workers:
+        w.join()
+    fed.province.kill()
+    fed.province.start()
+    city.start()
+
+    wait_in_sync(fed, city)
+    duplicates = rows(fed.province, "SELECT ticket_id, seq, count(*) FROM master_events"
+                                    " GROUP BY 1, 2 HAVING count(*) > 1")
+    assert duplicates == []
+
+
+def test_the_province_shows_each_link(federation):
+    fed = running_federation(federation, GUANGZHOU)
+    city = fed.cities["440100"]
+    Hotline(city).in_handling()
+    wait_in_sync(fed, city)
+
+    links = fed.province.http("GET", "/api/v1/federation/links",
+                              token=fed.province.admin_token).json()["links"]
+    [link] = [entry for entry in links if entry["peer"] == "440100"]
+    assert link["last_applied"] == len(city_events(city))
+
+    mine = city.http("GET", "/api/v1/federation/links", token=city.admin_token).json()["links"]
+    city.wait_for(lambda: city.http("GET", "/api/v1/federation/links",
+                                    token=city.admin_token).json()["links"][0]["queued"] == 0,
+                  "the city's queue to drain")
+    assert mine[0]["peer"] == "440000"
+    metrics = city.http("GET", "/metrics").text
+    assert 'hotline_link_acked_seq{stream="tickets"}' in metrics
+
+
+def test_the_master_dataset_is_listed_by_node(federation):
+    fed = running_federation(federation, GUANGZHOU, SHENZHEN)
+    for city in fed.cities.values():
+        Hotline(city).in_handling()
+    for city in fed.cities.values():
+        wait_in_sync(fed, city)
+
+    response = fed.province.http("GET", "/api/v1/master/tickets",
+                                 token=fed.province.admin_token, params={"node": "440300"})
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["total"] == 1
+    assert body["tickets"][0]["owner_node"] == "440300"
+    assert "citizen_pii" not in body["tickets"][0]
+
+
+def test_the_province_own_hotline_feeds_the_master_dataset(federation):
+    fed = running_federation(federation, GUANGZHOU)
+    office = Hotline(fed.province)
+
+    ticket = office.in_handling()
+
+    fed.province.wait_for(
+        lambda: rows(fed.province, "SELECT node, status FROM master_tickets"
+                                   f" WHERE id = '{ticket['id']}'") == [("440000", "handling")],
+        "the province's own ticket in the master dataset")
+    assert set(rows(fed.province, "SELECT ticket_id, seq, hash FROM master_events"
+                                  " WHERE node = '440000'")) == \
+        set(rows(fed.province, "SELECT ticket_id, seq, hash FROM ticket_events"))
