@@ -95,7 +95,7 @@ static void send_heartbeat(struct uplink *up)
 }
 
 /* Puts a batch of the outbox on the wire (stream_send_fn). */
-static int send_batch(void *arg, int stream, const struct outbox_batch *b)
+static int send_batch(void *arg, int stream, const struct outbox_batch *b, uint64_t oldest)
 {
     struct uplink *up = arg;
     Fed__Envelope env;
@@ -107,6 +107,7 @@ static int send_batch(void *arg, int stream, const struct outbox_batch *b)
         items[i].data = (uint8_t *)outbox_item(b, i, &items[i].len);
     batch.n_items = b->n;
     batch.items = items;
+    batch.oldest = oldest;
     env.stream = (uint32_t)stream;
     env.seq = b->first;
     env.payload_case = FED__ENVELOPE__PAYLOAD_BATCH;

@@ -48,7 +48,7 @@ static atomic_int thread_failed;
 static void usage(const struct node_kind *kind)
 {
     fprintf(stderr, "usage: %s [-dnv] [-f file] [command]\n", kind->program);
-    fprintf(stderr, "commands:\n  init\n  public-key\n  verify\n  routes\n");
+    fprintf(stderr, "commands:\n  init\n  public-key\n  verify\n  resync\n  routes\n");
     for (size_t i = 0; i < kind->ncommands; i++)
         fprintf(stderr, "  %s %s\n", kind->commands[i].name, kind->commands[i].usage);
 }
@@ -150,6 +150,17 @@ static int command_verify(struct db *db)
     return 0;
 }
 
+/* Sends every event to the master dataset again; the province skips what it has. */
+static int command_resync(struct db *db)
+{
+    long long n = ticketdb_announce_all(db, clock_now_us());
+
+    if (n < 0)
+        return 1;
+    printf("queued %lld events for the master dataset\n", n);
+    return 0;
+}
+
 static int run_command(struct node *node, int argc, char **argv)
 {
     const struct node_kind *kind = node->kind;
@@ -162,7 +173,8 @@ static int run_command(struct node *node, int argc, char **argv)
         if (strcmp(argv[0], kind->commands[i].name) == 0)
             cmd = &kind->commands[i];
     int is_init = strcmp(argv[0], "init") == 0, is_verify = strcmp(argv[0], "verify") == 0;
-    int builtin = is_init || is_verify;
+    int is_resync = strcmp(argv[0], "resync") == 0;
+    int builtin = is_init || is_verify || is_resync;
     if ((!builtin && cmd == NULL) || argc - 1 != (builtin ? 0 : cmd->nargs)) {
         usage(kind);
         return 2;
@@ -172,6 +184,7 @@ static int run_command(struct node *node, int argc, char **argv)
         return 1;
     int rc = is_init     ? command_init(node, db)
              : is_verify ? command_verify(db)
+             : is_resync ? command_resync(db)
                          : cmd->run(node, db, argv + 1);
     db_free(db);
     return rc;

@@ -30,7 +30,7 @@ int stream_pump(struct stream_sender *s, struct db *db, stream_send_fn *send, vo
         int rc = outbox_next(db, s->stream, s->sent, &b);
         if (rc <= 0)
             return rc < 0 ? -1 : total;
-        if (send(arg, s->stream, &b) < 0) {
+        if (send(arg, s->stream, &b, s->acked + 1) < 0) {
             outbox_batch_clear(&b);
             break;
         }

@@ -26,7 +26,7 @@ struct stream_sender {
 };
 
 /* Puts batch 'b' on the wire.  Returns 0, or -1 if it could not be sent now. */
-typedef int stream_send_fn(void *arg, int stream, const struct outbox_batch *b);
+typedef int stream_send_fn(void *arg, int stream, const struct outbox_batch *b, uint64_t oldest);
 
 /* Starts a session: everything after the acknowledged number is (re)sent.
  * Returns 0, or -1 if the outbox cannot be read. */

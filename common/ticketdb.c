@@ -253,6 +253,33 @@ static int ticketdb_announce(struct db *db, const char *id, int seq, int64_t now
     return db_exec(db, "NOTIFY outbox", 0, NULL);
 }
 
+long long ticketdb_announce_all(struct db *db, int64_t now)
+{
+    char at[CLOCK_RFC3339_LEN], stream[12];
+    const char *p[] = {at, stream};
+
+    snprintf(stream, sizeof(stream), "%d", STREAM_TICKETS);
+    stamp(now, at);
+    if (db_begin(db) < 0)
+        return -1;
+    PGresult *res = db_query(db,
+                             "INSERT INTO outbox (stream, body, created_at)"
+                             " SELECT $2, jsonb_build_object('ticket', to_jsonb(t) - 'citizen_pii'"
+                             " - 'pii_key_id' - 'rating_token_sha256' - 'content_grams',"
+                             " 'event', to_jsonb(e))::text, $1"
+                             " FROM tickets t JOIN ticket_events e ON e.ticket_id = t.id"
+                             " ORDER BY e.at, e.ticket_id, e.seq",
+                             2, p);
+    if (res == NULL || db_exec(db, "NOTIFY outbox", 0, NULL) < 0 || db_commit(db) < 0) {
+        PQclear(res);
+        db_rollback(db);
+        return -1;
+    }
+    long long n = atoll(PQcmdTuples(res));
+    PQclear(res);
+    return n;
+}
+
 /* Appends a field to the text a hash covers, as a netstring ("5:hello,"), or
  * "-," for NULL, so no two different events give the same text. */
 static void hash_field(FILE *f, const char *s)

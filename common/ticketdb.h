@@ -113,6 +113,13 @@ int ticketdb_update(struct db *db, const struct ticket *t, const char *pending, 
 /* Appends an event to the ticket's hash chain.  Returns 0 or -1. */
 int ticketdb_event(struct db *db, const char *id, const struct ticket_event *e, int64_t now);
 
+/*
+ * Queues every event of every ticket for the master dataset again (after
+ * the province lost data): the province skips what it has.  Returns the
+ * number of events queued, or -1.
+ */
+long long ticketdb_announce_all(struct db *db, int64_t now);
+
 /* The ticket's events as a JSON array, oldest first; NULL on error. */
 json_t *ticketdb_events(struct db *db, const char *id);
 

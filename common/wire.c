@@ -95,6 +95,9 @@ static int validate_batch(const Fed__Envelope *env, char *err, size_t errlen)
 
     if (env->stream != STREAM_TICKETS || env->seq == 0)
         return invalid(err, errlen, "batch: unknown stream or no sequence");
+    if (b->oldest == 0 || b->oldest > env->seq)
+        return invalid(err, errlen, "batch: oldest %llu after first %llu",
+                       (unsigned long long)b->oldest, (unsigned long long)env->seq);
     if (b->n_items == 0 || b->n_items > WIRE_MAX_BATCH)
         return invalid(err, errlen, "batch: %zu items", b->n_items);
     for (size_t i = 0; i < b->n_items; i++) {

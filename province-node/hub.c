@@ -173,7 +173,8 @@ static void on_batch(struct hub *hub, const struct link_peer *from, const Fed__E
         items[i] = (const char *)b->items[i].data;
         lens[i] = b->items[i].len;
     }
-    switch (master_apply(hub->db, from->user_id, env->seq, items, lens, b->n_items, &applied)) {
+    switch (master_apply(hub->db, from->user_id, env->seq, b->oldest, items, lens, b->n_items,
+                         &applied)) {
     case MASTER_APPLIED:
         send_ack(hub, from, from->user_id, env->stream, applied, 0);
         break;
@@ -202,7 +203,8 @@ static void apply_own(struct hub *hub)
     while (outbox_next(hub->db, STREAM_TICKETS, acked, &b) > 0) {
         for (size_t i = 0; i < b.n; i++)
             items[i] = outbox_item(&b, i, &lens[i]);
-        enum master_result r = master_apply(hub->db, code, b.first, items, lens, b.n, &applied);
+        enum master_result r =
+            master_apply(hub->db, code, b.first, acked + 1, items, lens, b.n, &applied);
         outbox_batch_clear(&b);
         if (r != MASTER_APPLIED || outbox_ack(hub->db, STREAM_TICKETS, applied) < 0)
             return;

@@ -137,7 +137,7 @@ static int apply_rows(struct db *db, const char *node, const char *batch)
                    2, p);
 }
 
-enum master_result master_apply(struct db *db, const char *node, uint64_t first,
+enum master_result master_apply(struct db *db, const char *node, uint64_t first, uint64_t oldest,
                                 const char *const *items, const size_t *lens, size_t n,
                                 uint64_t *applied)
 {
@@ -146,6 +146,12 @@ enum master_result master_apply(struct db *db, const char *node, uint64_t first,
 
     if (db_begin(db) < 0 || cursor(db, node, &last, 1) < 0)
         goto fail;
+    if (oldest > last + 1) {
+        log_warnx("node '%s' no longer holds its messages %llu to %llu: the province lost"
+                  " them; run 'resync' at the node",
+                  node, (unsigned long long)last + 1, (unsigned long long)oldest - 1);
+        last = oldest - 1;
+    }
     if (first > last + 1) {
         db_rollback(db);
         *applied = last;

@@ -23,9 +23,12 @@ enum master_result {
  * stream, each a JSON text {"ticket", "event"}, in one transaction with the
  * node's cursor: duplicates are skipped, tickets of other owners refused,
  * a ticket row only replaced by a newer (owner epoch, version).  Writes the
- * node's last applied number into 'applied'.
+ * node's last applied number into 'applied'.  When the node can no longer
+ * send what the province expects ('oldest' is past it: the province was
+ * restored from a backup), the province moves on from 'oldest' and says so
+ * in the log; `resync` at the node fills the hole.
  */
-enum master_result master_apply(struct db *db, const char *node, uint64_t first,
+enum master_result master_apply(struct db *db, const char *node, uint64_t first, uint64_t oldest,
                                 const char *const *items, const size_t *lens, size_t n,
                                 uint64_t *applied);
 

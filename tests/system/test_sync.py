@@ -198,3 +198,32 @@ def test_the_province_own_hotline_feeds_the_master_dataset(federation):
     assert set(rows(fed.province, "SELECT ticket_id, seq, hash FROM master_events"
                                   " WHERE node = '440000'")) == \
         set(rows(fed.province, "SELECT ticket_id, seq, hash FROM ticket_events"))
+
+
+def test_a_province_restored_from_a_backup_is_resynced_without_duplicates(federation):
+    fed = running_federation(federation, GUANGZHOU)
+    city = fed.cities["440100"]
+    office = Hotline(city)
+    for _ in range(5):
+        office.in_handling()
+    wait_in_sync(fed, city)
+    # The province comes back from an old backup: it lost the city's data
+    # and its cursor, while the city has forgotten what it acknowledged.
+    fed.province.stop()
+    with closing(psycopg2.connect(fed.province.settings["database"])) as db, db.cursor() as cur:
+        cur.execute("DELETE FROM master_events WHERE node = '440100'")
+        cur.execute("DELETE FROM master_tickets WHERE node = '440100'")
+        cur.execute("UPDATE inbox_state SET last_applied = 0 WHERE peer = '440100'")
+        db.commit()
+    fed.province.start()
+    office.in_handling()
+    fed.province.wait_log("no longer holds its messages")
+
+    result = city.run("resync")
+
+    assert "queued" in result.stdout
+    wait_in_sync(fed, city)
+    city.run("resync")
+    wait_in_sync(fed, city)
+    assert rows(fed.province, "SELECT count(*) FROM master_events WHERE node = '440100'") == \
+        [(len(city_events(city)),)]
