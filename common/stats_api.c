@@ -228,7 +228,11 @@ static void handle_stats(struct http_request *req)
         statsdb_figures(res, i, 1, &f);
         stats_add(&total, &f);
         json_t *row = group_members(group, res, i);
-        if (row == NULL || stats_json(row, &f) < 0 || json_array_append_new(rows, row) < 0)
+        if (row == NULL || stats_json(row, &f) < 0) {
+            json_decref(row);
+            goto fail;
+        }
+        if (json_array_append_new(rows, row) < 0)
             goto fail;
     }
     PQclear(res);

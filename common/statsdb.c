@@ -34,8 +34,14 @@ int statsdb_refresh(struct db *db)
         return -1;
     for (int i = 0; i < PQntuples(days); i++) {
         const char *q[] = {PQgetvalue(days, i, 0), as_of};
+        /* One snapshot for the count and the sums; an event marking the day
+         * dirty meanwhile makes the commit fail, and the next round redo it. */
         if (db_begin(db) < 0)
             goto fail;
+        if (db_exec(db, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", 0, NULL) < 0) {
+            db_rollback(db);
+            goto fail;
+        }
         PGresult *res = db_query(db, "SELECT stats_refresh_day($1::date, $2::timestamptz)", 2, q);
         if (res == NULL) {
             db_rollback(db);
