@@ -102,17 +102,29 @@ static int send_batch(void *arg, int stream, const struct outbox_batch *b, uint6
     Fed__Batch batch = FED__BATCH__INIT;
     ProtobufCBinaryData items[OUTBOX_BATCH];
 
+    size_t n = 0, bytes = 0;
+
     envelope_init(up, &env);
-    for (size_t i = 0; i < b->n; i++)
-        items[i].data = (uint8_t *)outbox_item(b, i, &items[i].len);
-    batch.n_items = b->n;
+    /* As many as fit in one envelope; at least one (items are bounded). */
+    for (; n < b->n; n++) {
+        items[n].data = (uint8_t *)outbox_item(b, n, &items[n].len);
+        if (n > 0 && bytes + items[n].len + 16 > WIRE_MAX_SIZE - WIRE_MAX_HEADER)
+            break;
+        bytes += items[n].len + 16;
+    }
+    batch.n_items = n;
     batch.items = items;
     batch.oldest = oldest;
     env.stream = (uint32_t)stream;
     env.seq = b->first;
     env.payload_case = FED__ENVELOPE__PAYLOAD_BATCH;
     env.batch = &batch;
-    return link_send(up->dealer, NULL, &env);
+    if (link_send(up->dealer, NULL, &env) < 0) {
+        if (zmq_errno() != EAGAIN)
+            log_warnx("cannot send a batch of %zu changes: %s", n, zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    return (int)n;
 }
 
 /* Sends what the window allows, when there is a session and a database. */

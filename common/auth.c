@@ -73,7 +73,8 @@ int auth_lookup(struct db *db, const char *token, struct principal *out)
     return found;
 }
 
-/* Registers the hash of 'token'; an already registered one is left alone. */
+/* Registers the hash of 'token'.  Returns the new principal's id, 0 if the
+ * token was registered already (revoked or not: never revived), -1 on error. */
 static long long auth_register(struct db *db, const char *name, enum role role, const char *unit,
                                const char *token)
 {
@@ -85,12 +86,11 @@ static long long auth_register(struct db *db, const char *name, enum role role, 
     PGresult *res = db_query(db,
                              "INSERT INTO principals (name, role, token_sha256, created_at,"
                              " unit_code) VALUES ($1, $2, $3, $4, $5)"
-                             " ON CONFLICT (token_sha256) DO UPDATE SET revoked_at = NULL"
-                             " RETURNING id",
+                             " ON CONFLICT (token_sha256) DO NOTHING RETURNING id",
                              5, p);
     if (res == NULL)
         return -1;
-    long long id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    long long id = PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
     PQclear(res);
     return id;
 }
@@ -102,7 +102,8 @@ long long auth_create(struct db *db, const char *name, enum role role, const cha
         log_warnx("cannot draw a random token");
         return -1;
     }
-    return auth_register(db, name, role, unit, token);
+    long long id = auth_register(db, name, role, unit, token);
+    return id > 0 ? id : -1;
 }
 
 json_t *auth_list(struct db *db)
@@ -160,7 +161,16 @@ int auth_admin_token_ensure(struct db *db, const char *path)
             log_warnx("'%s' does not hold a token", path);
             return -1;
         }
-        return auth_register(db, "admin", ROLE_ADMIN, NULL, token) < 0 ? -1 : 0;
+        long long id = auth_register(db, "admin", ROLE_ADMIN, NULL, token);
+        if (id != 0)
+            return id < 0 ? -1 : 0;
+        struct principal p;
+        int live = auth_lookup(db, token, &p);
+        if (live == 0)
+            log_warnx("the admin token in '%s' was revoked; remove the file and run init again"
+                      " for a new one",
+                      path);
+        return live == 1 ? 0 : -1;
     }
     if (errno != ENOENT) {
         if (errno == EPERM)

@@ -513,8 +513,12 @@ struct http_server *http_server_new(const struct http_options *opt, const struct
     const struct sockaddr *addr;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 
-    if (srv == NULL || nroutes > METRICS_MAX_ROUTES)
+    if (srv == NULL)
         goto fail;
+    if (nroutes > METRICS_MAX_ROUTES) {
+        log_warnx("http: %zu routes, more than the %d counted", nroutes, METRICS_MAX_ROUTES);
+        goto fail;
+    }
     if (inet_pton(AF_INET, opt->address, &a4.sin_addr) == 1) {
         addr = (const struct sockaddr *)&a4;
     } else if (inet_pton(AF_INET6, opt->address, &a6.sin6_addr) == 1) {

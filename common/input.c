@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "utf8.h"
+
 /* Characters (code points) of a valid UTF-8 string. */
 static size_t characters(const char *s)
 {
@@ -117,6 +119,15 @@ static int check_value(struct http_request *req, const struct field *f, json_t *
     return -1;
 }
 
+/* "prefix.key" into 'out', cut at a character boundary if too long. */
+static void field_path(char *out, size_t cap, const char *prefix, const char *key)
+{
+    snprintf(out, cap, "%s%s%s", prefix != NULL ? prefix : "", prefix != NULL ? "." : "", key);
+    size_t len = strlen(out);
+    while (len > 0 && !utf8_valid(out, len))
+        out[--len] = '\0';
+}
+
 int input_check(struct http_request *req, json_t *obj, const char *prefix,
                 const struct field *fields, size_t n)
 {
@@ -129,8 +140,7 @@ int input_check(struct http_request *req, json_t *obj, const char *prefix,
         size_t i;
         for (i = 0; i < n && strcmp(fields[i].name, key) != 0; i++)
             ;
-        snprintf(path, sizeof(path), "%s%s%s", prefix != NULL ? prefix : "",
-                 prefix != NULL ? "." : "", key);
+        field_path(path, sizeof(path), prefix, key);
         if (i == n) {
             http_reply_invalid(req, path, "'%s' is not a known field", path);
             return -1;
@@ -143,8 +153,7 @@ int input_check(struct http_request *req, json_t *obj, const char *prefix,
     for (size_t i = 0; i < n; i++) {
         v = json_object_get(obj, fields[i].name);
         if (fields[i].required && (v == NULL || json_is_null(v))) {
-            snprintf(path, sizeof(path), "%s%s%s", prefix != NULL ? prefix : "",
-                     prefix != NULL ? "." : "", fields[i].name);
+            field_path(path, sizeof(path), prefix, fields[i].name);
             http_reply_invalid(req, path, "'%s' is required", path);
             return -1;
         }

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define METRICS_MAX_ROUTES 64
+#define METRICS_MAX_ROUTES 128
 /* The route index counted for requests that matched no route. */
 #define METRICS_NO_ROUTE METRICS_MAX_ROUTES
 

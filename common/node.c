@@ -297,6 +297,7 @@ struct actor {
     void *control; /* the main thread's end */
     pthread_t thread;
     int started;
+    atomic_int done; /* set by the thread as it ends */
 };
 
 static void *actor_main(void *arg)
@@ -311,6 +312,7 @@ static void *actor_main(void *arg)
     }
     if (pipe != NULL)
         zmq_close(pipe);
+    atomic_store(&a->done, 1);
     return NULL;
 }
 
@@ -331,8 +333,10 @@ static int actor_start(struct actor *a)
 
 static void actor_stop(struct actor *a)
 {
+    /* A thread that ended by itself no longer reads its pipe: never block. */
     if (a->started) {
-        zmq_send(a->control, "stop", 4, 0);
+        while (!atomic_load(&a->done) && zmq_send(a->control, "stop", 4, ZMQ_DONTWAIT) < 0)
+            usleep(10 * 1000);
         pthread_join(a->thread, NULL);
     }
     if (a->control != NULL)

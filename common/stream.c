@@ -30,16 +30,15 @@ int stream_pump(struct stream_sender *s, struct db *db, stream_send_fn *send, vo
         int rc = outbox_next(db, s->stream, s->sent, &b);
         if (rc <= 0)
             return rc < 0 ? -1 : total;
-        if (send(arg, s->stream, &b, s->acked + 1) < 0) {
-            outbox_batch_clear(&b);
+        int n = send(arg, s->stream, &b, s->acked + 1);
+        outbox_batch_clear(&b);
+        if (n <= 0)
             break;
-        }
         /* The timeout runs from the first message in flight. */
         if (s->sent == s->acked)
             s->progress_ms = now_ms;
-        s->sent = b.first + b.n - 1;
-        total += (int)b.n;
-        outbox_batch_clear(&b);
+        s->sent += (uint64_t)n;
+        total += n;
     }
     return total;
 }

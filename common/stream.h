@@ -25,7 +25,9 @@ struct stream_sender {
     int64_t progress_ms; /* when the peer last acknowledged something new */
 };
 
-/* Puts batch 'b' on the wire.  Returns 0, or -1 if it could not be sent now. */
+/* Puts the first messages of batch 'b' on the wire, as many as one envelope
+ * holds.  Returns how many it sent (at least one), or -1 if it could not
+ * send now. */
 typedef int stream_send_fn(void *arg, int stream, const struct outbox_batch *b, uint64_t oldest);
 
 /* Starts a session: everything after the acknowledged number is (re)sent.

@@ -240,6 +240,17 @@ static int name_parse(const char *const *names, int n, const char *s, int *out)
     return -1;
 }
 
+int ticket_id_valid(const char *id)
+{
+    static const char shape[] = "999999-99999999-999999";
+
+    for (size_t i = 0; i < sizeof(shape) - 1; i++) {
+        if (shape[i] == '-' ? id[i] != '-' : (id[i] < '0' || id[i] > '9'))
+            return 0;
+    }
+    return id[sizeof(shape) - 1] == '\0';
+}
+
 const char *ticket_status_name(enum ticket_status s)
 {
     return s < STATUS_COUNT ? status_names[s] : "unknown";

@@ -155,6 +155,9 @@ int ticket_expire(struct ticket *t, const struct ticket_context *ctx);
  */
 int ticket_tick(struct ticket *t, const struct ticket_context *ctx);
 
+/* Returns 1 if 'id' has the form of a ticket id (440300-20241203-000123). */
+int ticket_id_valid(const char *id);
+
 /* Names, as in the API and the database, and their parsers (0 or -1). */
 const char *ticket_status_name(enum ticket_status s);
 int ticket_status_parse(const char *s, enum ticket_status *out);

@@ -120,6 +120,13 @@ static json_t *number_or_null(PGresult *res, int i, int col)
                                     : json_real(strtod(PQgetvalue(res, i, col), NULL));
 }
 
+/* A column holding JSON text, as JSON; null if empty. */
+static json_t *json_text(PGresult *res, int i, int col)
+{
+    json_t *v = PQgetisnull(res, i, col) ? NULL : json_loads(PQgetvalue(res, i, col), 0, NULL);
+    return v != NULL ? v : json_null();
+}
+
 /* May 'who' see the personal data of this order in clear? */
 static int sees_pii(const struct principal *who, const struct ticket *t)
 {
@@ -217,6 +224,10 @@ static json_t *render(struct db *db, const struct node *node, const struct princ
         t.no_return, "due_soon", t.due_soon, "overdue", t.overdue, "supervised", t.supervised,
         "created_at", time_or_null(ticketdb_us(res, i, COL_CREATED_AT)), "updated_at",
         time_or_null(ticketdb_us(res, i, COL_UPDATED_AT)), "allowed_actions", actions);
+    /* What awaits a manager, and how the order ended: for the staff who
+     * handle it (a unit's reply may quote the citizen). */
+    json_object_set_new(obj, "pending", clear ? json_text(res, i, COL_PENDING) : json_null());
+    json_object_set_new(obj, "outcome", clear ? json_text(res, i, COL_OUTCOME) : json_null());
     json_object_set_new(obj, "redos", json_integer(t.redos));
     json_object_set_new(obj, "rating_due", time_or_null(t.rating_due));
     json_object_set_new(obj, "rated", json_boolean(t.rated));
@@ -402,6 +413,28 @@ static const char *unit_of(struct http_request *req, struct db *db, struct node 
     return exists > 0 ? unit : NULL;
 }
 
+/* Inside the approval's transaction: the reply becomes the answer of record. */
+static int settle(struct db *db, const struct ticket *t, const struct principal *who,
+                  const void *arg, int64_t now)
+{
+    (void)who, (void)arg, (void)now;
+    return ticketdb_settle(db, t->id);
+}
+
+static int forget_rating_token(struct db *db, const struct ticket *t, const struct principal *who,
+                               const void *arg, int64_t now)
+{
+    (void)who, (void)arg, (void)now;
+    return ticketdb_rating_token(db, t->id, NULL);
+}
+
+/* Inside the link's or the repeat's transaction: keep the relation. */
+static int link_store(struct db *db, const struct ticket *t, const struct principal *who,
+                      const void *related, int64_t now)
+{
+    return ticketdb_link(db, t->id, related, who->name, now);
+}
+
 static int prepare_answer(struct http_request *req, struct db *db, struct node *node, json_t *body,
                           struct action_request *out, char **scratch)
 {
@@ -430,7 +463,8 @@ static int prepare_reject(struct http_request *req, struct db *db, struct node *
     }
     if (dup != NULL) {
         struct ticket_row row = {0};
-        int found = ticketdb_load(db, dup, 0, &row);
+        int found =
+            strcmp(dup, http_path_param(req, "id")) == 0 ? 0 : ticketdb_load(db, dup, 0, &row);
         ticketdb_row_clear(&row);
         if (found <= 0) {
             http_reply_invalid(req, "duplicate_of", "'duplicate_of': no ticket '%s' at this node",
@@ -444,6 +478,11 @@ static int prepare_reject(struct http_request *req, struct db *db, struct node *
                                  "duplicate_of", dup),
                        scratch);
     out->outcome = keep(json_deep_copy(body), scratch);
+    /* Art 7 item 6: a repeat is linked to the appeal it repeats. */
+    if (dup != NULL) {
+        out->also = link_store;
+        out->also_arg = dup;
+    }
     return 0;
 }
 
@@ -514,12 +553,14 @@ static int prepare_completion(struct http_request *req, struct db *db, struct no
     int64_t at;
 
     (void)db, (void)node;
-    if (clock_parse(input_text(body, "handled_at"), &at) < 0) {
-        http_reply_invalid(req, "handled_at", "'handled_at' must be an RFC 3339 date-time");
+    if (clock_parse(input_text(body, "handled_at"), &at) < 0 || at > clock_now_us()) {
+        http_reply_invalid(req, "handled_at",
+                           "'handled_at' must be an RFC 3339 date-time, not in the future");
         return -1;
     }
     out->action = ACTION_COMPLETION;
-    out->detail = keep(json_pack("{s:s}", "handled_at", input_text(body, "handled_at")), scratch);
+    /* Art 13 and 16: the reply itself is part of the record. */
+    out->detail = keep(json_deep_copy(body), scratch);
     out->pending = keep(json_pack("{s:s,s:O}", "request", "completion", "body", body), scratch);
     return 0;
 }
@@ -532,6 +573,8 @@ static int prepare_completion_review(struct http_request *req, struct db *db, st
                       ? ACTION_COMPLETION_APPROVE
                       : ACTION_COMPLETION_SEND_BACK;
     out->reason = input_text(body, "note");
+    if (out->action == ACTION_COMPLETION_APPROVE)
+        out->also = settle;
     return 0;
 }
 
@@ -569,14 +612,10 @@ static int prepare_redo_review(struct http_request *req, struct db *db, struct n
     out->action = strcmp(input_text(body, "decision"), "approve") == 0 ? ACTION_REDO_APPROVE
                                                                        : ACTION_REDO_REFUSE;
     out->reason = input_text(body, "note");
+    /* A token of the first round must not rate the second. */
+    if (out->action == ACTION_REDO_APPROVE)
+        out->also = forget_rating_token;
     return 0;
-}
-
-/* Inside the link's transaction: keep the relation for queries. */
-static int link_store(struct db *db, const struct ticket *t, const struct principal *who,
-                      const void *related, int64_t now)
-{
-    return ticketdb_link(db, t->id, related, who->name, now);
 }
 
 /* An operator links an appeal to an earlier related one instead of

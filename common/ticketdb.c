@@ -28,7 +28,8 @@
     " " US("t.received_at") ", " US("t.deadline") ", t.provisional, t.returns, t.extensions,"      \
     " t.no_return, t.due_soon, t.overdue, t.supervised, " US("t.created_at") ","                   \
     " " US("t.updated_at") ", t.redos, " US("t.rating_due") ", t.rated, t.rating_token_sha256,"    \
-    " t.emergency_rule, t.emergency_version, t.emergency_line, t.emergency_hours"                  \
+    " t.emergency_rule, t.emergency_version, t.emergency_line, t.emergency_hours,"                 \
+    " t.pending, t.outcome"                                                                        \
     " FROM tickets t LEFT JOIN units u ON u.code = t.unit_code"
 /* clang-format on */
 
@@ -167,6 +168,10 @@ int ticketdb_load(struct db *db, const char *id, int for_update, struct ticket_r
 {
     const char *p[] = {id};
 
+    /* A malformed id names no ticket; it never reaches the server. */
+    row->res = NULL;
+    if (!ticket_id_valid(id))
+        return 0;
     row->res = db_query(db,
                         for_update ? SELECT_TICKET " WHERE t.id = $1 FOR UPDATE OF t"
                                    : SELECT_TICKET " WHERE t.id = $1",
@@ -640,4 +645,11 @@ json_t *ticketdb_first_rating(struct db *db, const char *id)
                                                   "handling", PQgetvalue(res, 0, 1));
     PQclear(res);
     return out;
+}
+
+int ticketdb_settle(struct db *db, const char *id)
+{
+    const char *p[] = {id};
+
+    return db_exec(db, "UPDATE tickets SET outcome = pending, pending = NULL WHERE id = $1", 1, p);
 }

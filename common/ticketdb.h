@@ -57,6 +57,8 @@ enum ticket_column {
     COL_EMERGENCY_VERSION,
     COL_EMERGENCY_LINE,
     COL_EMERGENCY_HOURS,
+    COL_PENDING,
+    COL_OUTCOME,
 };
 
 /* A new ticket, as intake validated it.  Strings are UTF-8 and bounded. */
@@ -167,6 +169,10 @@ int ticketdb_verify(struct db *db, long long *events, long long *tickets,
  */
 PGresult *ticketdb_repeats(struct db *db, const char *id, const char *phone_hash,
                            const char *division, const char *grams, int64_t since);
+
+/* The pending application becomes the order's outcome (a completion
+ * approved: its reply is the answer of record).  Returns 0 or -1. */
+int ticketdb_settle(struct db *db, const char *id);
 
 /* Records that 'id' is related to 'related'.  Returns 0 or -1. */
 int ticketdb_link(struct db *db, const char *id, const char *related, const char *by, int64_t now);

@@ -24,7 +24,9 @@
 #define WIRE_MAX_MESSAGE 512
 /* A batch carries at most this many items of at most this many bytes. */
 #define WIRE_MAX_BATCH 500
-#define WIRE_MAX_ITEM  (64 * 1024)
+#define WIRE_MAX_ITEM  (256 * 1024)
+/* Room an envelope keeps for everything but the items of its batch. */
+#define WIRE_MAX_HEADER (16 * 1024)
 
 /* Streams of sequenced messages (Envelope.stream); 0 is control. */
 enum wire_stream {

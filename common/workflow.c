@@ -118,7 +118,9 @@ static json_t *repeats_find(struct db *db, const struct hotline *h, const struct
                                              (double)(int)(c[i].score * 1000) / 1000, "same_caller",
                                              c[i].same_caller, "same_place", c[i].same_place));
     if (kept > 0) {
-        char *detail = json_dumps(json_pack("{s:O}", "candidates", out), JSON_COMPACT);
+        json_t *wrapper = json_pack("{s:O}", "candidates", out);
+        char *detail = wrapper != NULL ? json_dumps(wrapper, JSON_COMPACT) : NULL;
+        json_decref(wrapper);
         struct ticket_event e = {
             .actor = who->name,
             .role = auth_role_name(who->role),

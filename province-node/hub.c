@@ -200,6 +200,7 @@ static void apply_own(struct hub *hub)
 
     if (outbox_acked(hub->db, STREAM_TICKETS, &acked) < 0)
         return;
+    /* Applied here, not sent: a whole batch at a time, whatever its size. */
     while (outbox_next(hub->db, STREAM_TICKETS, acked, &b) > 0) {
         for (size_t i = 0; i < b.n; i++)
             items[i] = outbox_item(&b, i, &lens[i]);

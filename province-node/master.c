@@ -103,7 +103,11 @@ static int apply_rows(struct db *db, const char *node, const char *batch)
 {
     const char *p[] = {batch, node};
 
-    /* Only the owner of a ticket may change it. */
+    /*
+     * Only the owner of a ticket may change it, and until transfers exist
+     * the owner is the node that registered it: its code starts the id.
+     * What a node says about itself (owner_node) is not trusted alone.
+     */
     if (db_exec(db,
                 "INSERT INTO master_events (ticket_id, seq, node, at, action, from_status,"
                 " to_status, hash, data)"
@@ -111,7 +115,8 @@ static int apply_rows(struct db *db, const char *node, const char *batch)
                 " e->>'action', e->>'from_status', e->>'to_status', e->>'hash', e"
                 " FROM (SELECT i->'event' AS e, i->'ticket' AS t"
                 "       FROM jsonb_array_elements($1::jsonb) i) x"
-                " WHERE t->>'owner_node' = $2"
+                " WHERE t->>'owner_node' = $2 AND left(e->>'ticket_id', 6) = $2"
+                " AND e->>'ticket_id' = t->>'id'"
                 " ON CONFLICT DO NOTHING",
                 2, p) < 0)
         return -1;
@@ -125,14 +130,15 @@ static int apply_rows(struct db *db, const char *node, const char *batch)
                    " (t->>'deadline')::timestamptz, (t->>'created_at')::timestamptz,"
                    " (t->>'updated_at')::timestamptz, t"
                    " FROM (SELECT i->'ticket' AS t FROM jsonb_array_elements($1::jsonb) i) x"
-                   " WHERE t->>'owner_node' = $2"
+                   " WHERE t->>'owner_node' = $2 AND left(t->>'id', 6) = $2"
                    " ORDER BY t->>'id', (t->>'owner_epoch')::int DESC, (t->>'version')::int DESC"
                    " ON CONFLICT (id) DO UPDATE SET node = EXCLUDED.node,"
                    " owner_epoch = EXCLUDED.owner_epoch, version = EXCLUDED.version,"
                    " status = EXCLUDED.status, unit_code = EXCLUDED.unit_code,"
                    " deadline = EXCLUDED.deadline, updated_at = EXCLUDED.updated_at,"
                    " data = EXCLUDED.data"
-                   " WHERE (master_tickets.owner_epoch, master_tickets.version)"
+                   " WHERE master_tickets.node = $2"
+                   " AND (master_tickets.owner_epoch, master_tickets.version)"
                    "     < (EXCLUDED.owner_epoch, EXCLUDED.version)",
                    2, p);
 }

@@ -47,7 +47,7 @@ BODIES = {
     "return/review": {"decision": "approve", "unit": "market", "note": "改派市场监管局"},
     "extension": {"reason": "需要多个部门现场联合勘查。"},
     "extension/review": {"decision": "approve", "note": "同意延期"},
-    "completion": {"handled_at": "2024-11-08T15:00:00+08:00",
+    "completion": {"handled_at": "2024-09-20T15:00:00+08:00",
                    "process": "11月8日派员到现场核查，约谈商户。",
                    "result": "商户已整改，噪声已消除。",
                    "basis": "《中华人民共和国噪声污染防治法》第六十五条"},

@@ -470,6 +470,7 @@ def test_completion_reply_needs_all_four_parts(hotline, field):
 
 @pytest.mark.parametrize("field, value", [("handled_at", "last Friday"),
                                           ("handled_at", "2024-11-08"),
+                                          ("handled_at", "2030-01-01T09:00:00+08:00"),
                                           ("process", ""), ("result", "果" * 4001),
                                           ("basis", "据" * 2001)])
 def test_completion_parts_are_checked(hotline, field, value):
