@@ -350,6 +350,10 @@ int ticketdb_event(struct db *db, const char *id, const struct ticket_event *e, 
                 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                 12, q) < 0)
         return -1;
+    const char *head[] = {id, seqs, hash};
+    if (db_exec(db, "UPDATE tickets SET event_seq = $2, event_hash = $3 WHERE id = $1", 3, head) <
+        0)
+        return -1;
     return ticketdb_announce(db, id, seq, now);
 }
 
@@ -466,6 +470,30 @@ PGresult *ticketdb_due(struct db *db, int64_t horizon)
                     1, p);
 }
 
+/* The first ticket whose recorded head is not the last event of its chain:
+ * its newest events were removed.  Returns 1 with the id and the first
+ * missing seq, 0 if every head holds, -1 on error. */
+static int heads_verify(struct db *db, char ticket[TICKET_ID_LEN + 1], int *seq)
+{
+    PGresult *res = db_query(db,
+                             "SELECT t.id, COALESCE(h.seq, 0) + 1 FROM tickets t"
+                             " LEFT JOIN LATERAL (SELECT seq, hash FROM ticket_events e"
+                             "     WHERE e.ticket_id = t.id ORDER BY seq DESC LIMIT 1) h ON true"
+                             " WHERE t.event_seq IS DISTINCT FROM COALESCE(h.seq, 0)"
+                             " OR t.event_hash IS DISTINCT FROM h.hash"
+                             " ORDER BY t.id LIMIT 1",
+                             0, NULL);
+    if (res == NULL)
+        return -1;
+    int broken = PQntuples(res) == 1;
+    if (broken) {
+        snprintf(ticket, TICKET_ID_LEN + 1, "%s", PQgetvalue(res, 0, 0));
+        *seq = atoi(PQgetvalue(res, 0, 1));
+    }
+    PQclear(res);
+    return broken;
+}
+
 int ticketdb_verify(struct db *db, long long *events, long long *tickets,
                     char ticket[TICKET_ID_LEN + 1], int *seq)
 {
@@ -502,7 +530,7 @@ int ticketdb_verify(struct db *db, long long *events, long long *tickets,
         (*events)++;
     }
     PQclear(res);
-    return 0;
+    return heads_verify(db, ticket, seq);
 }
 
 int ticketdb_rating(struct db *db, const char *id, const struct ticket_rating *r, int bad,
