@@ -126,8 +126,11 @@ void link_zap_handle(void *zap, link_admit_fn *admit, void *arg)
     const void *rid = zmq_msg_data(&f[1]);
     size_t rid_len = zmq_msg_size(&f[1]);
     if (admitted == 1) {
+        /* The User-Id of every message names the node and its key. */
+        char user[8 + CRYPTO_FINGERPRINT_LEN + 1];
+        snprintf(user, sizeof(user), "%s:%s", code, fp);
         log_debug("zap: admitted key '%s' of node '%s' from '%s'", fp, code, address);
-        zap_reply(zap, rid, rid_len, "200", "OK", code);
+        zap_reply(zap, rid, rid_len, "200", "OK", user);
     } else if (admitted < 0) {
         log_warnx("refused key '%s' from '%s': registry unavailable", fp, address);
         zap_reply(zap, rid, rid_len, "300", "registry unavailable", "");
@@ -266,7 +269,12 @@ Fed__Envelope *link_recv(void *sock, struct link_peer *peer)
             goto out;
         const char *uid = zmq_msg_gets(&msg, "User-Id");
         const char *addr = zmq_msg_gets(&msg, "Peer-Address");
-        snprintf(peer->user_id, sizeof(peer->user_id), "%s", uid != NULL ? uid : "");
+        /* "code:fingerprint", as the ZAP handler admitted it. */
+        const char *colon = uid != NULL ? strchr(uid, ':') : NULL;
+        size_t code_len = colon != NULL ? (size_t)(colon - uid) : 0;
+        snprintf(peer->user_id, sizeof(peer->user_id), "%.*s", code_len < 8 ? (int)code_len : 0,
+                 uid != NULL ? uid : "");
+        snprintf(peer->key, sizeof(peer->key), "%s", colon != NULL ? colon + 1 : "");
         snprintf(peer->address, sizeof(peer->address), "%s", addr != NULL ? addr : "unknown");
     }
     if (zmq_msg_more(&msg)) {

@@ -24,8 +24,9 @@
 struct link_peer {
     uint8_t routing_id[LINK_MAX_ROUTING_ID];
     size_t routing_id_len;
-    char user_id[8];  /* node code given by the ZAP handler; "" if none */
-    char address[64]; /* peer's IP address, for logs */
+    char user_id[8];                      /* node code given by the ZAP handler; "" if none */
+    char key[CRYPTO_FINGERPRINT_LEN + 1]; /* fingerprint of the key it was admitted with */
+    char address[64];                     /* peer's IP address, for logs */
 };
 
 /*

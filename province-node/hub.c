@@ -104,7 +104,7 @@ static void on_hello(struct hub *hub, const struct link_peer *from, const Fed__E
                "the hello names another node than the key is registered for");
         return;
     }
-    if (registry_live(hub->db, h->code) != 1) {
+    if (registry_live(hub->db, h->code, from->key) != 1) {
         log_warnx("refused hello from '%s': not registered any more", h->code);
         refuse(hub, from, h->code, "not_registered", "the node is not registered");
         return;
@@ -232,6 +232,15 @@ static const struct {
     {FED__ENVELOPE__PAYLOAD_REFUSE, 1, on_ignored},
 };
 
+/* Is 'from' the connection of a live session: the node's, with the key the
+ * session was opened with? */
+static int in_session(struct hub *hub, const struct link_peer *from)
+{
+    const struct peer *p = peer_find(hub, from->user_id);
+
+    return p != NULL && strcmp(p->addr.key, from->key) == 0;
+}
+
 static void on_message(struct hub *hub)
 {
     struct link_peer from;
@@ -255,7 +264,7 @@ static void on_message(struct hub *hub)
         if (i == sizeof(handlers) / sizeof(handlers[0]))
             log_warnx("refused %s from '%s': not for the province",
                       wire_payload_name(env->payload_case), from.user_id);
-        else if (handlers[i].needs_session && peer_find(hub, from.user_id) == NULL)
+        else if (handlers[i].needs_session && !in_session(hub, &from))
             refuse(hub, &from, from.user_id, "hello_required", "no session; send hello");
         else
             handlers[i].handle(hub, &from, env);
@@ -275,9 +284,11 @@ static void on_tick(struct hub *hub)
             peer_drop(hub, p, "no heartbeat");
             continue;
         }
-        if (registry_live(hub->db, p->code) == 0) {
-            refuse(hub, &p->addr, p->code, "not_registered", "the node was removed");
-            peer_drop(hub, p, "removed from the registry");
+        /* Removed, or re-keyed: the old key's session ends here. */
+        if (registry_live(hub->db, p->code, p->addr.key) == 0) {
+            refuse(hub, &p->addr, p->code, "not_registered",
+                   "the node was removed or given a new key");
+            peer_drop(hub, p, "removed or re-keyed in the registry");
             continue;
         }
         Fed__Envelope env;

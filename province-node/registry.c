@@ -95,15 +95,22 @@ int registry_admit(struct db *db, const uint8_t key[32], char code[8])
     return found;
 }
 
-int registry_live(struct db *db, const char *code)
+int registry_live(struct db *db, const char *code, const char *key)
 {
     const char *p[] = {code};
-    PGresult *res =
-        db_query(db, "SELECT 1 FROM nodes WHERE code = $1 AND removed_at IS NULL", 1, p);
+    char fp[CRYPTO_FINGERPRINT_LEN + 1];
+    PGresult *res = db_query(db,
+                             "SELECT curve_public_key FROM nodes"
+                             " WHERE code = $1 AND removed_at IS NULL",
+                             1, p);
 
     if (res == NULL)
         return -1;
     int live = PQntuples(res) == 1;
+    if (live) {
+        keys_fingerprint(PQgetvalue(res, 0, 0), fp);
+        live = strcmp(fp, key) == 0;
+    }
     PQclear(res);
     return live;
 }

@@ -28,8 +28,12 @@ int registry_remove(struct db *db, const char *code);
  */
 int registry_admit(struct db *db, const uint8_t key[32], char code[8]);
 
-/* Returns 1 if 'code' is registered and not removed, 0 if not, -1 on error. */
-int registry_live(struct db *db, const char *code);
+/*
+ * Returns 1 if 'code' is registered, not removed, with the key whose
+ * fingerprint is 'key'; 0 if not (removed, or given another key since);
+ * -1 on error.
+ */
+int registry_live(struct db *db, const char *code, const char *key);
 
 /* Marks every node disconnected (the province just started). */
 int registry_reset(struct db *db);

@@ -157,3 +157,20 @@ def test_log_lines_have_the_documented_format(federation):
         assert lines, f"{node} logged nothing"
         for line in lines:
             assert LOG_LINE.fullmatch(line), f"{node}: {line!r}"
+
+
+def test_a_new_key_ends_the_old_key_session(federation):
+    fed = federation(GUANGZHOU)
+    fed.wait_connected("440100")
+    city = fed.cities["440100"]
+    newcomer = fed.workspace.new_node(
+        "city", "440100", "广州", province_endpoint=fed.province.settings["federation_bind"],
+        province_public_key=fed.province.public_key())
+    newcomer.init()
+
+    # The city gets a new key pair (a new host): the administrator re-keys it.
+    fed.register(newcomer)
+
+    fed.province.wait_log("removed or re-keyed")
+    fed.wait_disconnected("440100")
+    city.wait_log("province refused")
