@@ -58,6 +58,7 @@ static const struct option options[] = {
     {"period_suggestion", OPT_INT, BOTH, AT(period_suggestion), "10", 1, 60},
     {"period_complaint", OPT_INT, BOTH, AT(period_complaint), "15", 1, 60},
     {"period_report", OPT_INT, BOTH, AT(period_report), "15", 1, 60},
+    {"period_national", OPT_INT, BOTH, AT(period_national), "10", 1, 60},
     {"rating_window_days", OPT_INT, BOTH, AT(rating_window_days), "7", 1, 90},
     {"repeat_window_days", OPT_INT, BOTH, AT(repeat_window_days), "90", 1, 3650},
     {"satisfaction_excluded_categories", OPT_NAMES, BOTH, AT(satisfaction_excluded_categories), "",

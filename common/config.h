@@ -40,6 +40,7 @@ struct config {
     int kb_policy_notice_days, kb_correction_days;
     /* Handling periods in working days, by kind (REGULATION.md, Art 11). */
     int period_consultation, period_help, period_suggestion, period_complaint, period_report;
+    int period_national;    /* orders from the national platform (Art 11 Decision) */
     int rating_window_days; /* natural days to rate a completed order (Art 15) */
     int repeat_window_days; /* how far back intake looks for repeats (Art 7 item 6) */
     /* Statistics and assessment (Art 17): categories reported but left out

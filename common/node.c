@@ -355,6 +355,7 @@ static int hotline_start(struct node *node)
     h->periods.days[KIND_SUGGESTION] = c->period_suggestion;
     h->periods.days[KIND_COMPLAINT] = c->period_complaint;
     h->periods.days[KIND_REPORT] = c->period_report;
+    h->periods.national = c->period_national;
     h->periods.rating_window_days = c->rating_window_days;
     h->repeat_window_days = c->repeat_window_days;
     return pii_keys_load(c->data_dir, &h->pii);

@@ -334,10 +334,14 @@ int ticket_check(const struct ticket *t, enum ticket_action action,
                   "this cannot be done in the order's current state");
 }
 
-static int64_t deadline_after(const struct ticket_context *ctx, int64_t from, enum ticket_kind k,
-                              int *provisional)
+/* One handling period of 't' counted from 'from': by its kind, or the
+ * national platform's period for the orders it hands down. */
+static int64_t deadline_after(const struct ticket_context *ctx, int64_t from,
+                              const struct ticket *t, int *provisional)
 {
-    return calendar_deadline(ctx->calendar, from, ctx->periods->days[k], provisional);
+    int days = t->national ? ctx->periods->national : ctx->periods->days[t->kind];
+
+    return calendar_deadline(ctx->calendar, from, days, provisional);
 }
 
 /* The unit takes the order now: its period starts (Art 10, Art 11). */
@@ -353,7 +357,7 @@ static void receive(struct ticket *t, const char *unit, const struct ticket_cont
         t->deadline = ctx->now + (int64_t)t->emergency_hours * HOUR_US;
         t->provisional = 0;
     } else {
-        t->deadline = deadline_after(ctx, ctx->now, t->kind, &t->provisional);
+        t->deadline = deadline_after(ctx, ctx->now, t, &t->provisional);
     }
     t->due_soon = t->overdue = 0;
 }
@@ -370,14 +374,15 @@ void ticket_apply(struct ticket *t, enum ticket_action action, const struct tick
         break;
     case ACTION_RETURN_APPROVE:
         receive(t, in->unit, ctx);
-        t->no_return = 0;
+        /* The office may make the new unit the lead, who cannot return it (Art 10 ¶2). */
+        t->no_return = in->no_return;
         t->returns++;
         break;
     case ACTION_EXTENSION_APPROVE:
         if (t->emergency_hours > 0) {
             t->deadline += (int64_t)t->emergency_hours * HOUR_US;
         } else {
-            t->deadline = deadline_after(ctx, t->deadline, t->kind, &provisional);
+            t->deadline = deadline_after(ctx, t->deadline, t, &provisional);
             t->provisional |= provisional;
         }
         t->extensions++;

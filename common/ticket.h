@@ -69,6 +69,7 @@ enum ticket_action {
  * and the rating window in natural days (Art 15). */
 struct ticket_periods {
     int days[KIND_COUNT];
+    int national; /* orders handed down by the national platform, any kind */
     int rating_window_days;
 };
 
@@ -88,6 +89,7 @@ struct ticket {
     int64_t rating_due;  /* end of the rating window; 0 if none is open */
     int rated;           /* the current round is rated */
     int emergency_hours; /* an emergency's period in hours (Art 14); 0 if none */
+    int national;        /* handed down by the national platform (Art 11) */
 };
 
 /* What the rules need besides the ticket: the time, the calendar, the periods. */

@@ -34,6 +34,7 @@ static const char *const channels[] = {"phone", "web", "app", "miniprogram", NUL
 static const char *const categories[] = {"economic_regulation",    "market_supervision",
                                          "social_management",      "public_service",
                                          "ecological_environment", NULL};
+static const char *const sources[] = {"local", "national_platform", NULL};
 static const char *const citizen_types[] = {"person", "legal_person", "organization", NULL};
 static const char *const reject_reasons[] = {"outside_jurisdiction",
                                              "other_legal_channel",
@@ -69,6 +70,7 @@ static const struct field location_fields[] = {
 };
 
 static const struct field intake_fields[] = {
+    ENUM("source", 0, sources),
     ENUM("kind", 1, kinds),
     ENUM("channel", 1, channels),
     ENUM("category", 1, categories),
@@ -228,6 +230,7 @@ static json_t *render(struct db *db, const struct node *node, const struct princ
      * handle it (a unit's reply may quote the citizen). */
     json_object_set_new(obj, "pending", clear ? json_text(res, i, COL_PENDING) : json_null());
     json_object_set_new(obj, "outcome", clear ? json_text(res, i, COL_OUTCOME) : json_null());
+    json_object_set_new(obj, "source", json_string(PQgetvalue(res, i, COL_SOURCE)));
     json_object_set_new(obj, "redos", json_integer(t.redos));
     json_object_set_new(obj, "rating_due", time_or_null(t.rating_due));
     json_object_set_new(obj, "rated", json_boolean(t.rated));
@@ -351,6 +354,7 @@ static void handle_intake(struct http_request *req)
         .lon = json_is_number(jlon) ? &lon : NULL,
     };
     ticket_kind_parse(input_text(body, "kind"), &in.kind);
+    in.source = input_text(body, "source") != NULL ? input_text(body, "source") : "local";
     struct emergency_list emergencies;
     if (emergencydb_load(db, &emergencies) < 0) {
         http_reply_error(req, 500, "internal", "the emergency list could not be read");
@@ -522,6 +526,7 @@ static int prepare_return_review(struct http_request *req, struct db *db, struct
         return -1;
     out->action = approve ? ACTION_RETURN_APPROVE : ACTION_RETURN_REFUSE;
     out->input.unit = unit;
+    out->input.no_return = approve && json_is_true(json_object_get(body, "no_return"));
     out->reason = input_text(body, "note");
     out->detail = keep(json_pack("{s:s?}", "unit", unit), scratch);
     return 0;
@@ -647,8 +652,10 @@ static const struct field reject_fields[] = {ENUM("reason", 1, reject_reasons),
 static const struct field dispatch_fields[] = {TEXT("unit", 1, 1, 32),
                                                {.name = "no_return", .type = FIELD_BOOL}};
 static const struct field return_fields[] = {TEXT("reason", 1, 1, 2000), TEXT("basis", 1, 1, 2000)};
-static const struct field return_review_fields[] = {
-    ENUM("decision", 1, approve_refuse), TEXT("unit", 0, 1, 32), TEXT("note", 0, 1, 2000)};
+static const struct field return_review_fields[] = {ENUM("decision", 1, approve_refuse),
+                                                    TEXT("unit", 0, 1, 32),
+                                                    TEXT("note", 0, 1, 2000),
+                                                    {.name = "no_return", .type = FIELD_BOOL}};
 static const struct field extension_fields[] = {TEXT("reason", 1, 1, 2000)};
 static const struct field review_fields[] = {ENUM("decision", 1, approve_refuse),
                                              TEXT("note", 0, 1, 2000)};

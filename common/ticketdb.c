@@ -29,7 +29,7 @@
     " t.no_return, t.due_soon, t.overdue, t.supervised, " US("t.created_at") ","                   \
     " " US("t.updated_at") ", t.redos, " US("t.rating_due") ", t.rated, t.rating_token_sha256,"    \
     " t.emergency_rule, t.emergency_version, t.emergency_line, t.emergency_hours,"                 \
-    " t.pending, t.outcome"                                                                        \
+    " t.pending, t.outcome, t.source"                                                              \
     " FROM tickets t LEFT JOIN units u ON u.code = t.unit_code"
 /* clang-format on */
 
@@ -124,15 +124,16 @@ int ticketdb_insert(struct db *db, const char *id, const char *node, const struc
                        e != NULL ? version : NULL,
                        e != NULL ? e->line : NULL,
                        e != NULL ? hours : NULL,
-                       n->grams};
+                       n->grams,
+                       n->source};
     int rc = db_exec(db,
                      "INSERT INTO tickets (id, status, kind, channel, category, content,"
                      " citizen_type, citizen_pii, pii_key_id, phone_hash, division, address,"
                      " lat, long, owner_node, created_at, updated_at, emergency_rule,"
-                     " emergency_version, emergency_line, emergency_hours, content_grams)"
+                     " emergency_version, emergency_line, emergency_hours, content_grams, source)"
                      " VALUES ($1, 'registered', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
-                     " $12, $13, $14, $15, $15, $16, $17, $18, $19, $20)",
-                     20, p);
+                     " $12, $13, $14, $15, $15, $16, $17, $18, $19, $20, $21)",
+                     21, p);
     free(pii);
     return rc;
 }
@@ -162,6 +163,7 @@ void ticketdb_row_read(PGresult *res, int i, struct ticket *t)
     t->rating_due = ticketdb_us(res, i, COL_RATING_DUE);
     t->rated = flag(res, i, COL_RATED);
     t->emergency_hours = atoi(PQgetvalue(res, i, COL_EMERGENCY_HOURS));
+    t->national = strcmp(PQgetvalue(res, i, COL_SOURCE), "national_platform") == 0;
 }
 
 int ticketdb_load(struct db *db, const char *id, int for_update, struct ticket_row *row)

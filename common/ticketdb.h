@@ -59,6 +59,7 @@ enum ticket_column {
     COL_EMERGENCY_HOURS,
     COL_PENDING,
     COL_OUTCOME,
+    COL_SOURCE,
 };
 
 /* A new ticket, as intake validated it.  Strings are UTF-8 and bounded. */
@@ -74,6 +75,7 @@ struct ticket_new {
     const double *lat, *lon;                /* NULL if absent */
     const struct emergency_rule *emergency; /* the rule it matched, or NULL */
     const char *grams;                      /* content bigrams, an array literal */
+    const char *source;                     /* "local" or "national_platform" */
 };
 
 /* What an event records besides the action. */

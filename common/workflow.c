@@ -188,6 +188,7 @@ enum workflow_result workflow_intake(struct db *db, const struct hotline *h,
         .lon = in->lon,
         .emergency = in->emergency,
         .grams = literal,
+        .source = in->source,
     };
     struct ticket_event e = {
         .actor = who->name,

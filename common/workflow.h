@@ -30,6 +30,7 @@ struct intake {
     const char *division, *address;
     const double *lat, *lon;
     const struct emergency_rule *emergency; /* the emergency rule it matched, or NULL */
+    const char *source;                     /* "local" or "national_platform" */
 };
 
 /* An action with its arguments and what it records. */
