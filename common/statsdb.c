@@ -10,7 +10,6 @@
  */
 #include "statsdb.h"
 
-#include "calendar.h"
 #include "clock.h"
 #include "log.h"
 
@@ -22,14 +21,14 @@
 int statsdb_refresh(struct db *db)
 {
     int64_t now = clock_now_us();
-    char today[CALENDAR_DATE_LEN], cap[12], as_of[CLOCK_RFC3339_LEN];
-    const char *p[] = {today, cap};
+    char cap[12], as_of[CLOCK_RFC3339_LEN];
+    const char *p[] = {as_of, cap};
     int done = 0;
 
-    calendar_day_format(calendar_day_of(now), today);
     snprintf(cap, sizeof(cap), "%d", STATSDB_DAYS_PER_ROUND);
     clock_format(now, as_of);
-    PGresult *days = db_query(db, "SELECT d::text FROM stats_stale_days($1::date, $2) d", 2, p);
+    PGresult *days =
+        db_query(db, "SELECT d::text FROM stats_stale_days($1::timestamptz, $2) d", 2, p);
     if (days == NULL)
         return -1;
     for (int i = 0; i < PQntuples(days); i++) {

@@ -23,9 +23,10 @@
 
 /*
  * Rolls up again, each in its own transaction, the days whose roll-up is
- * missing or out of date at the node's time: today and yesterday when their
- * events changed, days never rolled up since the first event, days a late
- * event made dirty; at most STATSDB_DAYS_PER_ROUND, oldest first.  Returns
+ * missing or out of date at the node's time (stats_stale_days: days not
+ * yet final whose events changed or which just ended, days never rolled up
+ * since the first event, days a late event made dirty); at most
+ * STATSDB_DAYS_PER_ROUND, oldest first.  Returns
  * the number of days rolled up, or -1 (logged; the next call catches up).
  */
 int statsdb_refresh(struct db *db);

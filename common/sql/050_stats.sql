@@ -7,11 +7,12 @@
 -- `at`: a roll-up of day D is computed from D's events only (the index on
 -- ticket_events(at)), deleted and inserted again in one transaction, so a
 -- refresh can run any number of times.  The clock thread keeps them
--- (common/statsdb.c): it refreshes today and yesterday when their events
--- changed, every day never rolled up since the first event, and any day
--- marked dirty by a late write.  The figures of a day depend only on
--- events, which are append-only, and on what tickets never change (kind,
--- channel, category), so once a day is over its figures are final.
+-- (common/statsdb.c): it refreshes the days not yet final when their events
+-- changed (today, and yesterday until just after midnight), every day never
+-- rolled up since the first event, and any day marked dirty by a late write
+-- (stats_stale_days).  The figures of a day depend only on events, which
+-- are append-only, and on what tickets never change (kind, channel,
+-- category), so once a day is over its figures are final.
 --
 -- Decisions, each in one place below:
 --   - the unit of an event is the unit holding the order when it happened:
@@ -267,22 +268,28 @@ BEGIN
 END
 $$;
 
--- The days whose roll-up is missing or out of date as of 'today', oldest
--- first, at most 'cap' of them: dirty days; days never rolled up from the
--- first event on; and today and yesterday when their events changed.
-CREATE FUNCTION stats_stale_days(today date, cap integer) RETURNS SETOF date
+-- The days whose roll-up is missing or out of date at 'now' (the node's
+-- clock), oldest first, at most 'cap' of them.  A day is final once it was
+-- rolled up 5 minutes after its end, when no transaction that began in it
+-- can still be running; before that, it is rolled up again whenever its
+-- events changed, and once when it is over.  So a day counts everything,
+-- even when the node was stopped or its clock jumped across days.  After
+-- that only a late event, which marks it dirty, brings it back.
+CREATE FUNCTION stats_stale_days(now timestamptz, cap integer) RETURNS SETOF date
     LANGUAGE sql STABLE AS $$
 SELECT day FROM (
     SELECT day FROM stats_days WHERE dirty
     UNION
     SELECT g::date FROM generate_series(
-               (SELECT stats_day_of(min(at)) FROM ticket_events), today, interval '1 day') g
+               (SELECT stats_day_of(min(at)) FROM ticket_events), stats_day_of(now),
+               interval '1 day') g
      WHERE NOT EXISTS (SELECT 1 FROM stats_days s WHERE s.day = g::date)
     UNION
-    SELECT d FROM unnest(ARRAY[today - 1, today]) d
-     WHERE (SELECT count(*) FROM ticket_events
-             WHERE at >= stats_day_start(d) AND at < stats_day_start(d + 1))
-           IS DISTINCT FROM (SELECT events FROM stats_days s WHERE s.day = d)
+    SELECT s.day FROM stats_days s
+     WHERE s.refreshed_at < stats_day_start(s.day + 1) + interval '5 minutes'
+       AND (now >= stats_day_start(s.day + 1) + interval '5 minutes'
+            OR s.events <> (SELECT count(*) FROM ticket_events
+                             WHERE at >= stats_day_start(s.day) AND at < stats_day_start(s.day + 1)))
 ) stale
 ORDER BY day LIMIT cap
 $$;

@@ -86,7 +86,8 @@ def complete(hotline, token, ticket_id):
 def rolled_up(node, clock):
     """True once the clock thread has rolled up every day to the fake today."""
     with closing(psycopg2.connect(node.settings["database"])) as db, db.cursor() as cur:
-        cur.execute("SELECT count(*) FROM stats_stale_days(%s::date, 1000)", (clock.now[:10],))
+        cur.execute("SELECT count(*) FROM stats_stale_days(%s::timestamptz, 1000)",
+                    (clock.now + "+08:00",))
         return cur.fetchone()[0] == 0
 
 
