@@ -189,7 +189,19 @@ static void handle_progress(struct http_request *req)
     /* Clients whose address is unknown share one count: fail closed. */
     if (http_client_address(req, client, sizeof(client)) < 0)
         snprintf(client, sizeof(client), "unknown");
-    int64_t wait = ratelimit_admit(limiter, client, clock_now_us());
+    /*
+     * Guessing four digits is limited per address and per ticket: an
+     * address can change (a whole IPv6 /64 is one client's), a ticket
+     * cannot.  The ticket's citizen may be locked out for a while too,
+     * which beats letting anyone read the progress of anyone's appeal.
+     */
+    char ticket_key[TICKET_ID_LEN + 3] = "";
+    if (ticket_id_valid(id))
+        snprintf(ticket_key, sizeof(ticket_key), "t:%s", id);
+    int64_t now = clock_now_us();
+    int64_t wait = ratelimit_admit(limiter, client, now);
+    if (wait <= 0 && ticket_key[0] != '\0')
+        wait = ratelimit_admit(limiter, ticket_key, now);
     if (wait > 0) {
         reply_too_many(req, wait);
         return;
@@ -215,6 +227,8 @@ static void handle_progress(struct http_request *req)
         open_nothing(&node->hotline, id);
     if (!match) {
         ratelimit_fail(limiter, client, clock_now_us());
+        if (ticket_key[0] != '\0')
+            ratelimit_fail(limiter, ticket_key, clock_now_us());
         http_reply_error(req, 404, "not_found",
                          "no appeal has this number with these digits of the phone number");
     } else {
