@@ -9,6 +9,7 @@
 #include "admin_api.h"
 
 #include "input.h"
+#include "ticket.h"
 #include "node.h"
 #include "ticketdb.h"
 #include "unitdb.h"
@@ -18,11 +19,6 @@
 
 #define ANY_ROLE                                                                                   \
     (ROLE_ADMIN | ROLE_OPERATOR | ROLE_MANAGER | ROLE_UNIT | ROLE_AUDITOR | ROLE_SERVICE)
-
-static const char *const categories[] = {
-    "economic_regulation", "market_supervision",     "social_management",
-    "public_service",      "ecological_environment", NULL,
-};
 
 static const char *const roles[] = {
     "admin", "operator", "manager", "unit", "auditor", "service", NULL,
@@ -36,7 +32,7 @@ static const struct field unit_fields[] = {
      .required = 1,
      .min = 1,
      .max = 5,
-     .values = categories},
+     .values = ticket_categories},
 };
 
 static int unit_code_valid(const char *s)
@@ -51,7 +47,8 @@ static void handle_unit_create(struct http_request *req)
     json_t *body = http_body_json(req);
     struct db *db;
 
-    if (body == NULL || input_check(req, body, NULL, unit_fields, 3) < 0)
+    if (body == NULL ||
+        input_check(req, body, NULL, unit_fields, sizeof(unit_fields) / sizeof(unit_fields[0])) < 0)
         return;
     const char *code = input_text(body, "code");
     if (!unit_code_valid(code)) {
@@ -101,7 +98,8 @@ static void handle_principal_create(struct http_request *req)
     enum role role;
     char token[CRYPTO_TOKEN_LEN + 1];
 
-    if (body == NULL || input_check(req, body, NULL, principal_fields, 3) < 0)
+    if (body == NULL || input_check(req, body, NULL, principal_fields,
+                                    sizeof(principal_fields) / sizeof(principal_fields[0])) < 0)
         return;
     auth_role_parse(input_text(body, "role"), &role);
     const char *unit = input_text(body, "unit");

@@ -10,12 +10,12 @@
 
 #include <string.h>
 
-static const char *const lines[] = {"110", "120", "119", "122", "none"};
+const char *const emergency_lines[] = {"110", "120", "119", "122", "none", NULL};
 
 int emergency_line_valid(const char *line)
 {
-    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
-        if (strcmp(lines[i], line) == 0)
+    for (size_t i = 0; emergency_lines[i] != NULL; i++)
+        if (strcmp(emergency_lines[i], line) == 0)
             return 1;
     return 0;
 }

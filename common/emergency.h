@@ -29,6 +29,9 @@ struct emergency_rule {
 const struct emergency_rule *emergency_match(const struct emergency_rule *rules, size_t n,
                                              const char *category, const char *content);
 
+/* The lines an emergency is handed to (Art 14), and "none"; NULL-terminated. */
+extern const char *const emergency_lines[];
+
 /* Returns 1 if 'line' is one of the emergency lines or "none", else 0. */
 int emergency_line_valid(const char *line);
 

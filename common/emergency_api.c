@@ -9,28 +9,25 @@
 #include "emergency_api.h"
 
 #include "clock.h"
+#include "emergency.h"
 #include "emergencydb.h"
 #include "input.h"
+#include "ticket.h"
 #include "node.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const categories[] = {"economic_regulation",    "market_supervision",
-                                         "social_management",      "public_service",
-                                         "ecological_environment", NULL};
-static const char *const lines[] = {"110", "120", "119", "122", "none", NULL};
-
 static const struct field rule_fields[] = {
     {.name = "name", .type = FIELD_TEXT, .required = 1, .min = 1, .max = 100},
-    {.name = "category", .type = FIELD_ENUM, .values = categories},
+    {.name = "category", .type = FIELD_ENUM, .values = ticket_categories},
     {.name = "keywords",
      .type = FIELD_TEXTS,
      .required = 1,
      .min = 1,
      .max = EMERGENCY_MAX_KEYWORDS,
      .hi = 50},
-    {.name = "line", .type = FIELD_ENUM, .required = 1, .values = lines},
+    {.name = "line", .type = FIELD_ENUM, .required = 1, .values = emergency_lines},
     {.name = "period_hours", .type = FIELD_INT, .required = 1, .lo = 1, .hi = 168},
 };
 
@@ -77,7 +74,8 @@ static void put_rule(struct http_request *req, int id, int active)
 
     if (active) {
         body = http_body_json(req);
-        if (body == NULL || input_check(req, body, NULL, rule_fields, 5) < 0)
+        if (body == NULL || input_check(req, body, NULL, rule_fields,
+                                        sizeof(rule_fields) / sizeof(rule_fields[0])) < 0)
             return;
     }
     if ((db = node_db(req, NULL)) == NULL)

@@ -87,7 +87,8 @@ static void handle_rating(struct http_request *req)
         who = http_principal(req);
     }
     json_t *body = http_body_json(req);
-    if (body == NULL || input_check(req, body, NULL, rating_fields, 4) < 0)
+    if (body == NULL || input_check(req, body, NULL, rating_fields,
+                                    sizeof(rating_fields) / sizeof(rating_fields[0])) < 0)
         return;
     const char *token = input_text(body, "token");
     if ((who == &citizen) != (token != NULL)) {
@@ -225,7 +226,8 @@ static void handle_followup_done(struct http_request *req)
         return;
     }
     if ((body = http_body_json(req)) == NULL ||
-        input_check(req, body, NULL, followup_fields, 2) < 0)
+        input_check(req, body, NULL, followup_fields,
+                    sizeof(followup_fields) / sizeof(followup_fields[0])) < 0)
         return;
     if ((db = node_db(req, NULL)) == NULL)
         return;

@@ -240,6 +240,11 @@ static int name_parse(const char *const *names, int n, const char *s, int *out)
     return -1;
 }
 
+const char *const ticket_categories[] = {
+    "economic_regulation", "market_supervision",     "social_management",
+    "public_service",      "ecological_environment", NULL,
+};
+
 int ticket_id_valid(const char *id)
 {
     static const char shape[] = "999999-99999999-999999";

@@ -157,6 +157,9 @@ int ticket_expire(struct ticket *t, const struct ticket_context *ctx);
  */
 int ticket_tick(struct ticket *t, const struct ticket_context *ctx);
 
+/* The five domains of accepted appeals (Art 7), NULL-terminated. */
+extern const char *const ticket_categories[];
+
 /* Returns 1 if 'id' has the form of a ticket id (440300-20241203-000123). */
 int ticket_id_valid(const char *id);
 

@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "emergencydb.h"
 #include "input.h"
+#include "ticket.h"
 #include "kb_api.h"
 #include "log.h"
 #include "node.h"
@@ -31,9 +32,6 @@
 static const char *const kinds[] = {"consultation", "help",       "complaint",
                                     "report",       "suggestion", NULL};
 static const char *const channels[] = {"phone", "web", "app", "miniprogram", NULL};
-static const char *const categories[] = {"economic_regulation",    "market_supervision",
-                                         "social_management",      "public_service",
-                                         "ecological_environment", NULL};
 static const char *const sources[] = {"local", "national_platform", NULL};
 static const char *const citizen_types[] = {"person", "legal_person", "organization", NULL};
 static const char *const reject_reasons[] = {"outside_jurisdiction",
@@ -73,7 +71,7 @@ static const struct field intake_fields[] = {
     ENUM("source", 0, sources),
     ENUM("kind", 1, kinds),
     ENUM("channel", 1, channels),
-    ENUM("category", 1, categories),
+    ENUM("category", 1, ticket_categories),
     TEXT("content", 1, 1, 4000),
     {.name = "citizen",
      .type = FIELD_OBJECT,
