@@ -4,6 +4,7 @@
 #   make            build both daemons
 #   make run/stop   bring the local federation up / down
 #   make check      install missing packages, build with -Werror, run every test
+#   make bench      run every tests/bench/*_bench.py (BENCH_ARGS="--tickets 100000")
 #   make format     apply .clang-format;  make lint: format check + cppcheck
 #   SAN=1 make ...  build with AddressSanitizer and UndefinedBehaviorSanitizer
 
@@ -56,7 +57,7 @@ CITY      := $(BUILD)/city-node
 PROVINCE  := $(BUILD)/province-node
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all run stop check unit system format format-check lint deps clean
+.PHONY: all run stop check unit system bench format format-check lint deps clean
 .SECONDARY:
 all: $(CITY) $(PROVINCE)
 
@@ -138,6 +139,10 @@ unit: all $(UNIT_BINS)
 
 system: all
 	@tests/run --system-only
+
+# Long: each benchmark makes its own PostgreSQL and a large synthetic city.
+bench: all
+	@for b in tests/bench/*_bench.py; do $(PYTHON) $$b $(BENCH_ARGS) || exit 1; done
 
 format:
 	clang-format -i $(ALL_C)
