@@ -10,7 +10,8 @@
  * the knowledge-base corrections that were late.  Every report is JSON, or
  * CSV when the request's Accept header asks for text/csv; the CSV is
  * written from the very JSON rows, so the two agree.  Reports hold no
- * personal data of citizens.
+ * citizen's personal data; the supervision report quotes the reasons and
+ * notes of staff, as the events of the orders show them to the same roles.
  */
 #include "stats_api.h"
 
