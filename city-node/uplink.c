@@ -300,7 +300,7 @@ int uplink_run(struct node *node, void *control)
     struct uplink up = {.node = node};
     int rc = -1;
 
-    up.db = db_connect(node->cfg.database, 30);
+    up.db = db_connect(node->cfg.database, DB_WAIT_SECONDS);
     if (up.db == NULL || uplink_open(&up) < 0)
         goto out;
     up.outbox = (struct db_listener){.db = up.db, .channel = "outbox", .fd = -1};

@@ -14,6 +14,9 @@
 
 struct db;
 
+/* How long a starting thread waits for the database to come up. */
+#define DB_WAIT_SECONDS 30
+
 struct migration {
     int version;
     const char *name;

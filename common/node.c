@@ -39,7 +39,6 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#define DB_WAIT_SECONDS  30
 #define ADMIN_TOKEN_FILE "admin.token"
 
 /* Set by a thread that could not run: the daemon then exits with 1. */

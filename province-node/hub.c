@@ -306,7 +306,7 @@ int hub_run(struct node *node, void *control)
     void *zap = NULL;
     int rc = -1;
 
-    hub.db = db_connect(node->cfg.database, 30);
+    hub.db = db_connect(node->cfg.database, DB_WAIT_SECONDS);
     if (hub.db == NULL || registry_reset(hub.db) < 0)
         goto out;
     /* The ZAP handler must exist before the ROUTER binds. */
