@@ -200,5 +200,6 @@ static int hit_order(const void *a, const void *b)
 
 void kb_rank(struct kb_hit *hits, size_t n)
 {
-    qsort(hits, n, sizeof(*hits), hit_order);
+    if (n > 1) /* qsort wants an array even for none */
+        qsort(hits, n, sizeof(*hits), hit_order);
 }
