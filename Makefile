@@ -120,6 +120,10 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBCOMMON)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(PKG_LIBS) -lcmocka $(LDLIBS) -o $@
 
+# A unit test of a daemon's own module sees its header and links its object.
+$(BUILD)/obj/tests/unit/balance_test.o: CPPFLAGS += -Iprovince-node
+$(BUILD)/tests/balance_test: $(call obj,province-node/balance.c)
+
 deps:
 	@deploy/install-deps
 

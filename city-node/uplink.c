@@ -6,16 +6,18 @@
  * a monitor of it.  libzmq connects and reconnects by itself; on top of that
  * this file keeps a session: Hello until the province answers Welcome, then
  * heartbeats both ways, and back to Hello when three are missed or the
- * province asks for it.  libzmq gives up on a connection whose handshake
- * failed, so when the province refuses our key the socket is made anew after
- * a pause: an administrator may register the key meanwhile.  Refusals are
- * logged at most once a minute, and the city keeps serving its own hotline
- * whatever the state of the link.
+ * province asks for it.  Each heartbeat carries the city's load figures,
+ * computed on the link thread's own connection.  libzmq gives up on a
+ * connection whose handshake failed, so when the province refuses our key
+ * the socket is made anew after a pause: an administrator may register the
+ * key meanwhile.  Refusals are logged at most once a minute, and the city
+ * keeps serving its own hotline whatever the state of the link.
  */
 #include "uplink.h"
 
 #include "clock.h"
 #include "link.h"
+#include "loaddb.h"
 #include "log.h"
 #include "metrics.h"
 #include "stream.h"
@@ -40,7 +42,8 @@ struct uplink {
     int64_t reopen_after_ms;
     int64_t complained_ms;
     unsigned generation; /* names each socket's monitor endpoint */
-    struct db *db;       /* the link thread's own connection, for the outbox */
+    int load_failed;     /* the last heartbeat's figures could not be computed */
+    struct db *db;       /* the link thread's own connection: outbox, load */
     struct db_listener outbox;
     struct stream_sender tickets; /* every ticket change, to the master dataset */
 };
@@ -81,12 +84,27 @@ static void send_hello(struct uplink *up)
     send_envelope(up, &env);
 }
 
+/* Sends a heartbeat with the load figures of now: zeros, logged once per
+ * outage, while the database cannot give them. */
 static void send_heartbeat(struct uplink *up)
 {
     Fed__Envelope env;
     Fed__Heartbeat hb = FED__HEARTBEAT__INIT;
     Fed__Load load = FED__LOAD__INIT;
+    struct load_figures f;
 
+    if (loaddb_figures(up->db, clock_now_us(), &f) == 0) {
+        if (up->load_failed)
+            log_info("load figures available again");
+        up->load_failed = 0;
+        load.agents_online = f.agents_online;
+        load.agents_busy = f.agents_busy;
+        load.queue_depth = f.queue_depth;
+        load.oldest_wait_seconds = f.oldest_wait_seconds;
+    } else if (!up->load_failed) {
+        up->load_failed = 1;
+        log_warnx("cannot compute the load figures; heartbeats carry zeros meanwhile");
+    }
     envelope_init(up, &env);
     hb.load = &load;
     env.payload_case = FED__ENVELOPE__PAYLOAD_HEARTBEAT;

@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "kb_api.h"
 #include "link.h"
+#include "load_api.h"
 #include "log.h"
 #include "emergency_api.h"
 #include "metrics.h"
@@ -263,6 +264,7 @@ static const struct {
     {progress_routes, &progress_routes_len},
     {restriction_routes, &restriction_routes_len},
     {stats_routes, &stats_routes_len},
+    {load_routes, &load_routes_len},
 };
 
 /* The routes of every node followed by those of 'kind', in one new array. */

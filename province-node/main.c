@@ -3,13 +3,17 @@
  * main.c - the province node: the hub of the federation.
  *
  * It admits city nodes by their registered CURVE keys, watches their
- * sessions and load, and shows the registry to administrators.  Everything
+ * sessions and load, shows the registry to administrators, and answers
+ * which centre should take an overflowing call (balance.c).  Everything
  * else it does comes from common/; this file says what makes it the
  * province: its routes, its admin commands and its link thread.
  */
+#include "balance.h"
+#include "clock.h"
 #include "hub.h"
 #include "input.h"
 #include "master.h"
+#include "loaddb.h"
 #include "log.h"
 #include "metrics.h"
 #include "node.h"
@@ -17,6 +21,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void handle_nodes(struct http_request *req)
 {
@@ -84,11 +89,141 @@ static void handle_master_tickets(struct http_request *req)
                                   size, "total", (json_int_t)total));
 }
 
+/*
+ * Loads every centre, the province first with its figures computed now.
+ * Returns 0, or -1 having answered.
+ */
+static int centres_load(struct http_request *req, struct registry_centres *list)
+{
+    struct node *node;
+    struct db *db = node_db(req, &node);
+    struct load_figures f;
+
+    if (db == NULL)
+        return -1;
+    if (loaddb_figures(db, clock_now_us(), &f) < 0) {
+        http_reply_error(req, 500, "internal", "the load could not be computed");
+        return -1;
+    }
+    struct balance_centre own = {
+        .code = node->cfg.node_code,
+        .name = node->cfg.node_name,
+        .agents_online = f.agents_online,
+        .agents_busy = f.agents_busy,
+        .queue_depth = f.queue_depth,
+        .oldest_wait_seconds = f.oldest_wait_seconds,
+    };
+    if (registry_centres(db, &own, list) < 0) {
+        http_reply_error(req, 500, "internal", "the centres could not be read");
+        return -1;
+    }
+    return 0;
+}
+
+static json_t *centre_json(const struct balance_centre *c)
+{
+    return json_pack(
+        "{s:s,s:s,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:b,s:o}", "code", c->code, "name", c->name,
+        "connected", c->connected, "agents_online", (json_int_t)c->agents_online, "agents_busy",
+        (json_int_t)c->agents_busy, "queue_depth", (json_int_t)c->queue_depth,
+        "oldest_wait_seconds", (json_int_t)c->oldest_wait_seconds, "spare_capacity",
+        (json_int_t)balance_spare(c), "queue_threshold", (json_int_t)c->queue_threshold,
+        "over_threshold", balance_over(c), "takes_overflow", c->takes_overflow, "region",
+        c->region != NULL ? json_string(c->region) : json_null());
+}
+
+static void handle_load(struct http_request *req)
+{
+    struct registry_centres list;
+
+    if (centres_load(req, &list) < 0)
+        return;
+    json_t *nodes = json_array();
+    for (size_t i = 0; i < list.n; i++)
+        json_array_append_new(nodes, centre_json(&list.c[i]));
+    registry_centres_clear(&list);
+    http_reply_json(req, 200, json_pack("{s:o}", "nodes", nodes));
+}
+
+static const struct field balancing_fields[] = {
+    {.name = "queue_threshold", .type = FIELD_INT, .required = 1, .lo = 0, .hi = 1000000},
+    {.name = "takes_overflow", .type = FIELD_BOOL, .required = 1},
+    {.name = "region", .type = FIELD_ENUM, .required = 1, .values = balance_regions},
+};
+
+static void handle_balancing(struct http_request *req)
+{
+    const char *code = http_path_param(req, "code");
+    struct node *node;
+    struct db *db;
+    json_t *body = http_body_json(req);
+
+    if (body == NULL ||
+        input_check(req, body, NULL, balancing_fields,
+                    sizeof(balancing_fields) / sizeof(balancing_fields[0])) < 0 ||
+        (db = node_db(req, &node)) == NULL)
+        return;
+    unsigned threshold = (unsigned)json_integer_value(json_object_get(body, "queue_threshold"));
+    int takes = json_is_true(json_object_get(body, "takes_overflow"));
+    const char *region = input_text(body, "region");
+    int own = strcmp(code, node->cfg.node_code) == 0;
+    if (!own && !config_code_valid(code, NODE_CITY)) {
+        http_reply_error(req, 404, "not_found", "no such node");
+        return;
+    }
+    switch (registry_balancing_set(db, code, own, threshold, takes, region)) {
+    case 1:
+        http_reply_json(req, 200,
+                        json_pack("{s:s,s:I,s:b,s:s}", "code", code, "queue_threshold",
+                                  (json_int_t)threshold, "takes_overflow", takes, "region",
+                                  region));
+        break;
+    case 0:
+        http_reply_error(req, 404, "not_found", "no such node");
+        break;
+    default:
+        http_reply_error(req, 500, "internal", "the settings could not be written");
+        break;
+    }
+}
+
+static void handle_route(struct http_request *req)
+{
+    const char *code = http_query_param(req, "for");
+    struct registry_centres list;
+    size_t home;
+
+    if (code == NULL ||
+        (!config_code_valid(code, NODE_CITY) && !config_code_valid(code, NODE_PROVINCE))) {
+        http_reply_invalid(req, "for", "'for' must be a node code");
+        return;
+    }
+    if (centres_load(req, &list) < 0)
+        return;
+    for (home = 0; home < list.n && strcmp(list.c[home].code, code) != 0; home++)
+        ;
+    if (home == list.n) {
+        registry_centres_clear(&list);
+        http_reply_error(req, 404, "not_found", "no such node");
+        return;
+    }
+    const char *reason;
+    size_t to = balance_route(list.c, list.n, home, &reason);
+    json_t *answer = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o}", "for", list.c[home].code, "code",
+                               list.c[to].code, "name", list.c[to].name, "reason", reason, "home",
+                               centre_json(&list.c[home]), "centre", centre_json(&list.c[to]));
+    registry_centres_clear(&list);
+    http_reply_json(req, 200, answer);
+}
+
 static const struct http_route routes[] = {
     {"GET", "/api/v1/federation/nodes", handle_nodes, ROLE_ADMIN | ROLE_AUDITOR, NULL},
     {"GET", "/api/v1/federation/links", handle_links, ROLE_ADMIN | ROLE_AUDITOR, NULL},
     {"GET", "/api/v1/master/tickets", handle_master_tickets,
      ROLE_ADMIN | ROLE_MANAGER | ROLE_AUDITOR, NULL},
+    {"GET", "/api/v1/federation/load", handle_load, ROLE_ADMIN | ROLE_MANAGER | ROLE_AUDITOR, NULL},
+    {"PUT", "/api/v1/federation/nodes/{code}/balancing", handle_balancing, ROLE_ADMIN, NULL},
+    {"GET", "/api/v1/route", handle_route, ROLE_SERVICE | ROLE_ADMIN | ROLE_MANAGER, NULL},
 };
 
 static int command_node_add(struct node *node, struct db *db, char **argv)

@@ -3,8 +3,8 @@
  * registry.c - SQL for the nodes table.
  *
  * registry_add and registry_remove run in the main thread of the admin
- * commands; admit, session and heartbeat in the link thread; list in HTTP
- * workers.  Each uses the connection of its thread.
+ * commands; admit, session and heartbeat in the link thread; list,
+ * balancing_set and centres in HTTP workers.  Each uses the connection of its thread.
  */
 #include "registry.h"
 
@@ -187,4 +187,96 @@ json_t *registry_list(struct db *db)
     }
     PQclear(res);
     return nodes;
+}
+
+int registry_balancing_set(struct db *db, const char *code, int own, unsigned queue_threshold,
+                           int takes_overflow, const char *region)
+{
+    char at[CLOCK_RFC3339_LEN], threshold[12];
+    const char *p[] = {code,   threshold, takes_overflow ? "true" : "false",
+                       region, at,        own ? "true" : "false"};
+
+    now_text(at);
+    snprintf(threshold, sizeof(threshold), "%u", queue_threshold);
+    PGresult *res = db_query(db,
+                             "INSERT INTO node_balancing"
+                             " (code, queue_threshold, takes_overflow, region, updated_at)"
+                             " SELECT $1, $2, $3, $4, $5"
+                             "  WHERE $6::boolean OR EXISTS (SELECT 1 FROM nodes"
+                             "        WHERE code = $1 AND removed_at IS NULL)"
+                             " ON CONFLICT (code) DO UPDATE SET queue_threshold = $2,"
+                             " takes_overflow = $3, region = $4, updated_at = $5",
+                             6, p);
+    if (res == NULL)
+        return -1;
+    int n = atoi(PQcmdTuples(res));
+    PQclear(res);
+    return n > 0;
+}
+
+static unsigned column(PGresult *res, int row, int col)
+{
+    long long v = strtoll(PQgetvalue(res, row, col), NULL, 10);
+
+    return v < 0 ? 0 : v > (long long)UINT32_MAX ? UINT32_MAX : (unsigned)v;
+}
+
+int registry_centres(struct db *db, const struct balance_centre *own, struct registry_centres *out)
+{
+    char v[5][12];
+    const char *p[] = {own->code, own->name, v[0], v[1], v[2], v[3], v[4]};
+
+    *out = (struct registry_centres){0};
+    snprintf(v[0], sizeof(v[0]), "%u", own->agents_online);
+    snprintf(v[1], sizeof(v[1]), "%u", own->agents_busy);
+    snprintf(v[2], sizeof(v[2]), "%u", own->queue_depth);
+    snprintf(v[3], sizeof(v[3]), "%u", own->oldest_wait_seconds);
+    snprintf(v[4], sizeof(v[4]), "%d", BALANCE_DEFAULT_THRESHOLD);
+    PGresult *res =
+        db_query(db,
+                 "SELECT c.code, c.name, c.connected, coalesce(b.queue_threshold, $7::integer),"
+                 " coalesce(b.takes_overflow, false), b.region, c.agents_online, c.agents_busy,"
+                 " c.queue_depth, c.oldest_wait_seconds"
+                 " FROM (SELECT $1::text AS code, $2::text AS name, true AS connected,"
+                 "       $3::integer AS agents_online, $4::integer AS agents_busy,"
+                 "       $5::integer AS queue_depth, $6::integer AS oldest_wait_seconds"
+                 "       UNION ALL"
+                 "       SELECT code, name, connected, agents_online, agents_busy, queue_depth,"
+                 "       oldest_wait_seconds FROM nodes WHERE removed_at IS NULL AND code <> $1) c"
+                 " LEFT JOIN node_balancing b ON b.code = c.code ORDER BY c.code",
+                 7, p);
+    if (res == NULL)
+        return -1;
+    size_t n = (size_t)PQntuples(res);
+    struct balance_centre *c = calloc(n > 0 ? n : 1, sizeof(*c));
+    if (c == NULL) {
+        PQclear(res);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int r = (int)i;
+        c[i] = (struct balance_centre){
+            .code = PQgetvalue(res, r, 0),
+            .name = PQgetvalue(res, r, 1),
+            .region = PQgetisnull(res, r, 5) ? NULL : PQgetvalue(res, r, 5),
+            .connected = strcmp(PQgetvalue(res, r, 2), "t") == 0,
+            .takes_overflow = strcmp(PQgetvalue(res, r, 4), "t") == 0,
+            .queue_threshold = column(res, r, 3),
+            .agents_online = column(res, r, 6),
+            .agents_busy = column(res, r, 7),
+            .queue_depth = column(res, r, 8),
+            .oldest_wait_seconds = column(res, r, 9),
+        };
+    }
+    out->res = res;
+    out->c = c;
+    out->n = n;
+    return 0;
+}
+
+void registry_centres_clear(struct registry_centres *list)
+{
+    free(list->c);
+    PQclear(list->res);
+    *list = (struct registry_centres){0};
 }

@@ -6,6 +6,7 @@
 #ifndef HOTLINE_REGISTRY_H
 #define HOTLINE_REGISTRY_H
 
+#include "balance.h"
 #include "db.h"
 #include "federation.pb-c.h"
 
@@ -46,5 +47,30 @@ int registry_heartbeat(struct db *db, const char *code, const Fed__Load *load);
 
 /* Every registered node with its live state, as the API shows it; NULL on error. */
 json_t *registry_list(struct db *db);
+
+/*
+ * Sets the balancing settings of centre 'code': a live registered node, or
+ * the province itself when 'own' is set.  'region' is one of
+ * balance_regions.  Returns 1, 0 if there is no such node, -1 on error.
+ */
+int registry_balancing_set(struct db *db, const char *code, int own, unsigned queue_threshold,
+                           int takes_overflow, const char *region);
+
+/* Every centre for the balancing decision; strings point into 'res'. */
+struct registry_centres {
+    PGresult *res;
+    struct balance_centre *c;
+    size_t n;
+};
+
+/*
+ * Loads the province 'own' (its code, name and figures; its settings are
+ * read here) and every live registered node with the figures of its last
+ * heartbeat, ordered by code.  Returns 0, or -1 ('out' empty).
+ */
+int registry_centres(struct db *db, const struct balance_centre *own, struct registry_centres *out);
+
+/* Frees what registry_centres loaded; safe on an empty or cleared list. */
+void registry_centres_clear(struct registry_centres *list);
 
 #endif
