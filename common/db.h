@@ -83,6 +83,8 @@ int db_exec(struct db *db, const char *sql, int n, const char *const *params);
 /* The SQLSTATE of the last failed statement, "" if none. */
 const char *db_sqlstate(const struct db *db);
 
+/* Opens a transaction; commits it.  Each returns 0, or -1 (logged); after a
+ * failed commit nothing of the transaction remains. */
 int db_begin(struct db *db);
 int db_commit(struct db *db);
 /* Rolls back; errors are logged and otherwise ignored. */

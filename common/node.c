@@ -53,7 +53,11 @@ static void usage(const struct node_kind *kind)
         fprintf(stderr, "  %s %s\n", kind->commands[i].name, kind->commands[i].usage);
 }
 
-/* Reads the node's identity, creating it when 'create' is set.  Returns 0. */
+/*
+ * Reads the node's identity into 'node', creating it when 'create' is set.
+ * Returns 0, or -1 (logged) if the database fails, holds no identity and
+ * may not create one, or belongs to another node.
+ */
 static int identity_load(struct node *node, struct db *db, int create)
 {
     const char *code = node->cfg.node_code;
