@@ -46,6 +46,7 @@ struct uplink {
     struct db *db;       /* the link thread's own connection: outbox, load */
     struct db_listener outbox;
     struct stream_sender tickets; /* every ticket change, to the master dataset */
+    int streaming;                /* 'tickets' started in this session */
 };
 
 static int64_t backoff_ms(const struct uplink *up)
@@ -145,11 +146,21 @@ static int send_batch(void *arg, int stream, const struct outbox_batch *b, uint6
     return (int)n;
 }
 
-/* Sends what the window allows, when there is a session and a database. */
+/*
+ * Sends what the window allows, when there is a session and a database.
+ * The first pump of a session starts the stream: everything not yet
+ * acknowledged goes again, whenever the database let us read that.
+ */
 static void pump(struct uplink *up)
 {
-    if (up->connected && up->outbox.fd >= 0 &&
-        stream_pump(&up->tickets, up->db, send_batch, up, clock_mono_ms()) < 0)
+    if (!up->connected || up->outbox.fd < 0)
+        return;
+    if (!up->streaming) {
+        if (stream_start(&up->tickets, up->db, STREAM_TICKETS, clock_mono_ms()) < 0)
+            return;
+        up->streaming = 1;
+    }
+    if (stream_pump(&up->tickets, up->db, send_batch, up, clock_mono_ms()) < 0)
         log_warnx("cannot read the outbox now");
 }
 
@@ -168,6 +179,7 @@ static void set_connected(struct uplink *up, int connected, const char *why)
     if (up->connected == connected)
         return;
     up->connected = connected;
+    up->streaming = 0; /* a new session starts the stream again */
     metrics_set_link_up(connected, connected ? clock_now_us() : 0);
     if (connected)
         log_info("connected to the province");
@@ -198,13 +210,10 @@ static void on_message(struct uplink *up)
     case FED__ENVELOPE__PAYLOAD_WELCOME:
         up->complained_ms = 0;
         set_connected(up, 1, NULL);
-        /* A new session: send again everything not yet acknowledged. */
-        if (up->outbox.fd >= 0 &&
-            stream_start(&up->tickets, up->db, STREAM_TICKETS, clock_mono_ms()) == 0)
-            pump(up);
+        pump(up);
         break;
     case FED__ENVELOPE__PAYLOAD_ACK_MSG:
-        if (up->connected && env->ack_msg->stream == STREAM_TICKETS && up->outbox.fd >= 0 &&
+        if (up->streaming && env->ack_msg->stream == STREAM_TICKETS && up->outbox.fd >= 0 &&
             stream_ack(&up->tickets, up->db, env->ack_msg->seq, env->ack_msg->resend,
                        clock_mono_ms()) == 0)
             pump(up);
@@ -285,6 +294,7 @@ static void on_monitor(struct uplink *up)
     if (event & (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
                  ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)) {
         complain(up, "our key (curve handshake failed); is this node registered there?");
+        set_connected(up, 0, "our key was refused");
         uplink_close(up);
         up->reopen_after_ms = clock_mono_ms() + backoff_ms(up);
     } else if (event & ZMQ_EVENT_DISCONNECTED)

@@ -11,7 +11,10 @@
 
 #include "clock.h"
 #include "log.h"
+#include "ticket.h"
 #include "wire.h"
+
+#include <jansson.h>
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -45,10 +48,53 @@ int master_applied(struct db *db, const char *node, uint64_t *applied)
     return cursor(db, node, applied, 0);
 }
 
-/* The items as one JSON array text (the items are validated JSON objects). */
-static char *json_array_text(const char *const *items, const size_t *lens, size_t n)
+/* A time of the stream: RFC 3339, from 2000 on (a partition's month). */
+static int item_time(json_t *obj, const char *name, int nullable)
 {
-    size_t total = 2;
+    json_t *v = json_object_get(obj, name);
+    int64_t us;
+
+    if (v == NULL || json_is_null(v))
+        return nullable;
+    return json_is_string(v) && clock_parse(json_string_value(v), &us) == 0 &&
+           us >= INT64_C(946684800) * 1000000;
+}
+
+static int item_count(json_t *obj, const char *name)
+{
+    json_t *v = json_object_get(obj, name);
+
+    return json_is_integer(v) && json_integer_value(v) > 0 && json_integer_value(v) <= INT32_MAX;
+}
+
+/*
+ * Is this change one the master dataset can take: a ticket id, positive
+ * counters, times that parse, and an event of that ticket?  A change that
+ * is not would fail its whole batch again and again and block the stream,
+ * so it is logged and left out instead.
+ */
+static int item_valid(const char *text, size_t len)
+{
+    json_t *item = json_loadb(text, len, 0, NULL);
+    json_t *t = json_object_get(item, "ticket"), *e = json_object_get(item, "event");
+    const char *id = json_string_value(json_object_get(t, "id"));
+    const char *eid = json_string_value(json_object_get(e, "ticket_id"));
+    int ok = id != NULL && eid != NULL && ticket_id_valid(id) && strcmp(id, eid) == 0 &&
+             item_count(t, "owner_epoch") && item_count(t, "version") && item_count(e, "seq") &&
+             item_time(e, "at", 0) && item_time(t, "created_at", 0) &&
+             item_time(t, "updated_at", 0) && item_time(t, "deadline", 1) &&
+             json_is_string(json_object_get(t, "status")) &&
+             json_is_string(json_object_get(e, "hash"));
+
+    json_decref(item);
+    return ok;
+}
+
+/* The valid items as one JSON array text; the others are logged and dropped. */
+static char *json_array_text(const char *node, uint64_t first, const char *const *items,
+                             const size_t *lens, size_t n)
+{
+    size_t total = 2, kept = 0;
 
     for (size_t i = 0; i < n; i++)
         total += lens[i] + 1;
@@ -57,7 +103,12 @@ static char *json_array_text(const char *const *items, const size_t *lens, size_
         return NULL;
     *p++ = '[';
     for (size_t i = 0; i < n; i++) {
-        if (i > 0)
+        if (!item_valid(items[i], lens[i])) {
+            log_warnx("dropped message %llu of node '%s': not a ticket change",
+                      (unsigned long long)(first + i), node);
+            continue;
+        }
+        if (kept++ > 0)
             *p++ = ',';
         memcpy(p, items[i], lens[i]);
         p += lens[i];
@@ -169,7 +220,7 @@ enum master_result master_apply(struct db *db, const char *node, uint64_t first,
         *applied = last;
         return MASTER_APPLIED;
     }
-    batch = json_array_text(items + skip, lens + skip, n - skip);
+    batch = json_array_text(node, first + skip, items + skip, lens + skip, n - skip);
     if (batch == NULL || partitions(db, batch) < 0 || apply_rows(db, node, batch) < 0)
         goto fail;
     char upto[24], stream[12], at[CLOCK_RFC3339_LEN];

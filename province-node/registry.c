@@ -145,10 +145,12 @@ int registry_heartbeat(struct db *db, const char *code, const Fed__Load *load)
     const char *p[] = {code, at, v[0], v[1], v[2], v[3]};
 
     now_text(at);
-    snprintf(v[0], sizeof(v[0]), "%u", l->agents_online);
-    snprintf(v[1], sizeof(v[1]), "%u", l->agents_busy);
-    snprintf(v[2], sizeof(v[2]), "%u", l->queue_depth);
-    snprintf(v[3], sizeof(v[3]), "%u", l->oldest_wait_seconds);
+    /* Figures from the network, held to what the columns take. */
+    snprintf(v[0], sizeof(v[0]), "%u", l->agents_online > INT32_MAX ? INT32_MAX : l->agents_online);
+    snprintf(v[1], sizeof(v[1]), "%u", l->agents_busy > INT32_MAX ? INT32_MAX : l->agents_busy);
+    snprintf(v[2], sizeof(v[2]), "%u", l->queue_depth > INT32_MAX ? INT32_MAX : l->queue_depth);
+    snprintf(v[3], sizeof(v[3]), "%u",
+             l->oldest_wait_seconds > INT32_MAX ? INT32_MAX : l->oldest_wait_seconds);
     return db_exec(db,
                    "UPDATE nodes SET last_heartbeat_at = $2, agents_online = $3,"
                    " agents_busy = $4, queue_depth = $5, oldest_wait_seconds = $6"
