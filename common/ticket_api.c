@@ -18,6 +18,7 @@
 #include "kb_api.h"
 #include "log.h"
 #include "node.h"
+#include "restriction.h"
 #include "restriction_api.h"
 #include "unitdb.h"
 #include "workflow.h"
@@ -277,24 +278,6 @@ out:
 
 /* --- intake ------------------------------------------------------------- */
 
-/* Mobile 1[3-9]xxxxxxxxx, or a landline 0AA(A)-NNNNNNN(N) with optional dash. */
-static int phone_valid(const char *s)
-{
-    size_t len = strlen(s), digits = strspn(s, "0123456789");
-
-    if (digits == len && len == 11 && s[0] == '1' && s[1] >= '3')
-        return 1;
-    if (s[0] != '0')
-        return 0;
-    if (digits == len)
-        return len >= 10 && len <= 12;
-    if ((digits == 3 || digits == 4) && s[digits] == '-') {
-        size_t rest = strlen(s + digits + 1);
-        return strspn(s + digits + 1, "0123456789") == rest && rest >= 7 && rest <= 8;
-    }
-    return 0;
-}
-
 static int all_chars(const char *s, const char *set)
 {
     return strspn(s, set) == strlen(s);
@@ -314,7 +297,8 @@ static void handle_intake(struct http_request *req)
     const char *phone = input_text(citizen, "phone");
     const char *id_number = input_text(citizen, "id_number");
     const char *division = input_text(location, "division");
-    if (!phone_valid(phone)) {
+    char normalized[RESTRICTION_PHONE_MAX + 1];
+    if (restriction_phone_normalize(phone, normalized) < 0) {
         http_reply_invalid(req, "citizen.phone",
                            "'citizen.phone' is not a mobile or landline number");
         return;
