@@ -703,3 +703,58 @@ int ticketdb_settle(struct db *db, const char *id)
 
     return db_exec(db, "UPDATE tickets SET outcome = pending, pending = NULL WHERE id = $1", 1, p);
 }
+
+/* Reports one day, if its count changed.  Returns 1 if reported, 0, -1. */
+static int report_day(struct db *db, const char *node, int32_t day, int64_t now)
+{
+    char date[CALENDAR_DATE_LEN], from[CLOCK_RFC3339_LEN], to[CLOCK_RFC3339_LEN];
+    char at[CLOCK_RFC3339_LEN], stream[12];
+    const char *p[] = {date, from, to, at, stream, node};
+
+    calendar_day_format(day, date);
+    stamp(calendar_day_start(day), from);
+    stamp(calendar_day_start(day + 1), to);
+    stamp(now, at);
+    snprintf(stream, sizeof(stream), "%d", STREAM_TICKETS);
+    PGresult *res = db_query(db,
+                             "WITH n AS (SELECT count(*) AS events FROM ticket_events"
+                             "           WHERE at >= $2 AND at < $3),"
+                             " changed AS (INSERT INTO sync_reports (day, events, reported_at)"
+                             "    SELECT $1, n.events, $4 FROM n"
+                             "    ON CONFLICT (day) DO UPDATE SET events = EXCLUDED.events,"
+                             "    reported_at = EXCLUDED.reported_at"
+                             "    WHERE sync_reports.events <> EXCLUDED.events"
+                             "    RETURNING events)"
+                             " INSERT INTO outbox (stream, body, created_at)"
+                             " SELECT $5, jsonb_build_object('report', jsonb_build_object("
+                             "     'node', $6::text, 'day', $1::text, 'events', events))::text, $4"
+                             " FROM changed",
+                             6, p);
+    if (res == NULL)
+        return -1;
+    int n = atoi(PQcmdTuples(res));
+    PQclear(res);
+    return n;
+}
+
+int ticketdb_report(struct db *db, const char *node, int64_t now)
+{
+    int32_t today = calendar_day_of(now);
+    int reported = 0;
+
+    if (db_begin(db) < 0)
+        return -1;
+    for (int32_t day = today - 1; day <= today; day++) {
+        int rc = report_day(db, node, day, now);
+        if (rc < 0) {
+            db_rollback(db);
+            return -1;
+        }
+        reported += rc;
+    }
+    if ((reported > 0 && db_exec(db, "NOTIFY outbox", 0, NULL) < 0) || db_commit(db) < 0) {
+        db_rollback(db);
+        return -1;
+    }
+    return reported;
+}

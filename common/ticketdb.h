@@ -124,6 +124,14 @@ int ticketdb_event(struct db *db, const char *id, const struct ticket_event *e, 
  */
 long long ticketdb_announce_all(struct db *db, int64_t now);
 
+/*
+ * Reports to the province how many events yesterday and today (Beijing
+ * days) hold, when that changed since the last report: a message on the
+ * ticket stream, after the events it counts.  Returns the number of days
+ * reported, or -1.
+ */
+int ticketdb_report(struct db *db, const char *node, int64_t now);
+
 /* The ticket's events as a JSON array, oldest first; NULL on error. */
 json_t *ticketdb_events(struct db *db, const char *id);
 

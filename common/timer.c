@@ -9,8 +9,10 @@
  */
 #include "timer.h"
 
+#include "clock.h"
 #include "log.h"
 #include "statsdb.h"
+#include "ticketdb.h"
 
 #include <zmq.h>
 
@@ -32,6 +34,8 @@ int timer_run(struct node *node, void *control)
         if (changed > 0)
             log_info("marked %d orders due soon or overdue", changed);
         statsdb_refresh(db);
+        if (ticketdb_report(db, node->cfg.node_code, clock_now_us()) < 0)
+            log_warnx("cannot report the day's events to the province now");
     }
     db_free(db);
     return 0;

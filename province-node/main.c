@@ -36,6 +36,31 @@ static void handle_nodes(struct http_request *req)
     http_reply_json(req, 200, json_pack("{s:o}", "nodes", nodes));
 }
 
+/* Art 19: did every node's day arrive whole?  Its report against the
+ * master dataset. */
+static void handle_reconciliation(struct http_request *req)
+{
+    const char *node = http_query_param(req, "node"), *only = http_query_param(req, "mismatches");
+    struct db *db;
+
+    if (node != NULL && !config_code_valid(node, NODE_CITY) &&
+        !config_code_valid(node, NODE_PROVINCE)) {
+        http_reply_invalid(req, "node", "'node' must be a node code");
+        return;
+    }
+    if (only != NULL && strcmp(only, "true") != 0 && strcmp(only, "false") != 0) {
+        http_reply_invalid(req, "mismatches", "'mismatches' is true or false");
+        return;
+    }
+    if ((db = node_db(req, NULL)) == NULL)
+        return;
+    json_t *days = master_reconciliation(db, node, only != NULL && strcmp(only, "true") == 0);
+    if (days == NULL)
+        http_reply_error(req, 500, "internal", "the reconciliation could not be read");
+    else
+        http_reply_json(req, 200, json_pack("{s:o}", "days", days));
+}
+
 static void handle_links(struct http_request *req)
 {
     struct db *db = node_db(req, NULL);
@@ -219,6 +244,8 @@ static void handle_route(struct http_request *req)
 static const struct http_route routes[] = {
     {"GET", "/api/v1/federation/nodes", handle_nodes, ROLE_ADMIN | ROLE_AUDITOR, NULL},
     {"GET", "/api/v1/federation/links", handle_links, ROLE_ADMIN | ROLE_AUDITOR, NULL},
+    {"GET", "/api/v1/federation/reconciliation", handle_reconciliation,
+     ROLE_ADMIN | ROLE_MANAGER | ROLE_AUDITOR, NULL},
     {"GET", "/api/v1/master/tickets", handle_master_tickets,
      ROLE_ADMIN | ROLE_MANAGER | ROLE_AUDITOR, NULL},
     {"GET", "/api/v1/federation/load", handle_load, ROLE_ADMIN | ROLE_MANAGER | ROLE_AUDITOR, NULL},

@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "calendar.h"
 #include "ticket.h"
 #include "wire.h"
 
@@ -76,6 +77,18 @@ static int item_count(json_t *obj, const char *name)
 static int item_valid(const char *text, size_t len)
 {
     json_t *item = json_loadb(text, len, 0, NULL);
+    json_t *report = json_object_get(item, "report");
+
+    /* A daily report: a date and a count. */
+    if (report != NULL) {
+        int32_t day;
+        const char *date = json_string_value(json_object_get(report, "day"));
+        json_t *events = json_object_get(report, "events");
+        int ok = date != NULL && calendar_day_parse(date, &day) == 0 && json_is_integer(events) &&
+                 json_integer_value(events) >= 0;
+        json_decref(item);
+        return ok;
+    }
     json_t *t = json_object_get(item, "ticket"), *e = json_object_get(item, "event");
     const char *id = json_string_value(json_object_get(t, "id"));
     const char *eid = json_string_value(json_object_get(e, "ticket_id"));
@@ -153,6 +166,20 @@ static int partitions(struct db *db, const char *batch)
 static int apply_rows(struct db *db, const char *node, const char *batch)
 {
     const char *p[] = {batch, node};
+    char at[CLOCK_RFC3339_LEN];
+    const char *q[] = {batch, node, at};
+
+    clock_format(clock_now_us(), at);
+    if (db_exec(db,
+                "INSERT INTO node_reports (node, day, events, reported_at)"
+                " SELECT DISTINCT ON (r->>'day') $2, (r->>'day')::date, (r->>'events')::bigint, $3"
+                " FROM (SELECT i->'report' AS r, n FROM jsonb_array_elements($1::jsonb)"
+                "       WITH ORDINALITY AS x(i, n)) y"
+                " WHERE r IS NOT NULL ORDER BY r->>'day', n DESC"
+                " ON CONFLICT (node, day) DO UPDATE SET events = EXCLUDED.events,"
+                " reported_at = EXCLUDED.reported_at",
+                3, q) < 0)
+        return -1;
 
     /*
      * Only the owner of a ticket may change it, and until transfers exist
@@ -303,4 +330,33 @@ json_t *master_tickets(struct db *db, const char *node, const char *status, int 
     }
     PQclear(res);
     return list;
+}
+
+json_t *master_reconciliation(struct db *db, const char *node, int mismatches)
+{
+    const char *p[] = {node, mismatches ? "true" : "false"};
+    PGresult *res = db_query(db,
+                             "SELECT node, day::text, events, received FROM ("
+                             " SELECT r.node, r.day, r.events,"
+                             "  (SELECT count(*) FROM master_events m WHERE m.node = r.node"
+                             "   AND m.at >= (r.day::text || ' 00:00:00+08')::timestamptz"
+                             "   AND m.at < ((r.day + 1)::text || ' 00:00:00+08')::timestamptz)"
+                             "  AS received"
+                             " FROM node_reports r WHERE $1::text IS NULL OR r.node = $1) x"
+                             " WHERE NOT $2::boolean OR events <> received"
+                             " ORDER BY node, day",
+                             2, p);
+    if (res == NULL)
+        return NULL;
+    json_t *rows = json_array();
+    for (int i = 0; i < PQntuples(res); i++) {
+        long long reported = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+        long long received = strtoll(PQgetvalue(res, i, 3), NULL, 10);
+        json_array_append_new(rows, json_pack("{s:s,s:s,s:I,s:I,s:b}", "node",
+                                              PQgetvalue(res, i, 0), "day", PQgetvalue(res, i, 1),
+                                              "reported", (json_int_t)reported, "received",
+                                              (json_int_t)received, "match", reported == received));
+    }
+    PQclear(res);
+    return rows;
 }

@@ -41,6 +41,13 @@ json_t *master_links(struct db *db);
 json_t *master_tickets(struct db *db, const char *node, const char *status, int page, int page_size,
                        long long *total);
 
+/*
+ * Every day some node reported, with the events it reported and those the
+ * master dataset holds for that node and day, as a JSON array; only
+ * mismatches when 'mismatches' is set.  NULL on error.
+ */
+json_t *master_reconciliation(struct db *db, const char *node, int mismatches);
+
 /* The last number of 'node''s ticket stream the province applied. */
 int master_applied(struct db *db, const char *node, uint64_t *applied);
 

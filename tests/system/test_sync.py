@@ -229,3 +229,41 @@ def test_a_province_restored_from_a_backup_is_resynced_without_duplicates(federa
     wait_in_sync(fed, city)
     assert rows(fed.province, "SELECT count(*) FROM master_events WHERE node = '440100'") == \
         [(len(city_events(city)),)]
+
+
+def reconciliation(fed, **params):
+    response = fed.province.http("GET", "/api/v1/federation/reconciliation",
+                                 token=fed.province.admin_token, params=params)
+    assert response.status_code == 200, response.text
+    return response.json()["days"]
+
+
+def test_daily_reports_reconcile_with_the_master_dataset(federation):
+    fed = federation(GUANGZHOU, start=False)
+    for node in (fed.province, *fed.cities.values()):
+        node.settings["heartbeat_interval_ms"] = 200
+        node.settings["clock_interval_ms"] = 300
+        node.write_config()
+    fed.start()
+    fed.wait_connected("440100")
+    city = fed.cities["440100"]
+    office = Hotline(city)
+    for _ in range(3):
+        office.in_handling()
+    wait_in_sync(fed, city)
+
+    city.wait_for(lambda: any(d["node"] == "440100" and d["reported"] == len(city_events(city))
+                              for d in reconciliation(fed)),
+                  "the city's report of today")
+    [today] = [d for d in reconciliation(fed, node="440100") if d["reported"] > 0]
+    assert today["match"] is True and today["received"] == today["reported"]
+    assert reconciliation(fed, mismatches="true") == []
+
+    # An event lost at the province shows up as a mismatch of its day.
+    with closing(psycopg2.connect(fed.province.settings["database"])) as db, db.cursor() as cur:
+        cur.execute("DELETE FROM master_events WHERE node = '440100'"
+                    " AND (ticket_id, seq) = (SELECT ticket_id, seq FROM master_events"
+                    "                         WHERE node = '440100' LIMIT 1)")
+        db.commit()
+    [lost] = reconciliation(fed, mismatches="true")
+    assert (lost["node"], lost["received"]) == ("440100", today["reported"] - 1)
