@@ -138,15 +138,11 @@ int auth_revoke(struct db *db, long long id)
 
     snprintf(ids, sizeof(ids), "%lld", id);
     clock_format(clock_now_us(), at);
-    PGresult *res = db_query(db,
+    long long n = db_changed(db,
                              "UPDATE principals SET revoked_at = $2"
                              " WHERE id = $1 AND revoked_at IS NULL",
                              2, p);
-    if (res == NULL)
-        return -1;
-    int n = atoi(PQcmdTuples(res));
-    PQclear(res);
-    return n > 0;
+    return n < 0 ? -1 : n > 0;
 }
 
 int auth_admin_token_ensure(struct db *db, const char *path)

@@ -182,6 +182,17 @@ int db_exec(struct db *db, const char *sql, int n, const char *const *params)
     return res != NULL ? 0 : -1;
 }
 
+long long db_changed(struct db *db, const char *sql, int n, const char *const *params)
+{
+    PGresult *res = db_query(db, sql, n, params);
+
+    if (res == NULL)
+        return -1;
+    long long changed = atoll(PQcmdTuples(res));
+    PQclear(res);
+    return changed;
+}
+
 const char *db_sqlstate(const struct db *db)
 {
     return db->sqlstate;

@@ -80,6 +80,10 @@ PGresult *db_query(struct db *db, const char *sql, int n, const char *const *par
 /* As db_query, for statements whose result is not needed.  Returns 0 or -1. */
 int db_exec(struct db *db, const char *sql, int n, const char *const *params);
 
+/* As db_exec, for statements whose count of changed rows matters.  Returns
+ * that count, or -1 on error (logged). */
+long long db_changed(struct db *db, const char *sql, int n, const char *const *params);
+
 /* The SQLSTATE of the last failed statement, "" if none. */
 const char *db_sqlstate(const struct db *db);
 

@@ -73,7 +73,7 @@ int loaddb_presence_set(struct db *db, long long id, const char *state, int64_t 
 
     snprintf(ids, sizeof(ids), "%lld", id);
     clock_format(now, at);
-    PGresult *res = db_query(db,
+    long long n = db_changed(db,
                              "INSERT INTO agent_presence (principal_id, state, since, reported_at)"
                              " SELECT id, $2, $3, $3 FROM principals"
                              "  WHERE id = $1 AND role = 'operator' AND revoked_at IS NULL"
@@ -82,11 +82,7 @@ int loaddb_presence_set(struct db *db, long long id, const char *state, int64_t 
                              "         THEN agent_presence.since ELSE $3::timestamptz END,"
                              " reported_at = $3",
                              3, p);
-    if (res == NULL)
-        return -1;
-    int n = atoi(PQcmdTuples(res));
-    PQclear(res);
-    return n > 0;
+    return n < 0 ? -1 : n > 0;
 }
 
 json_t *loaddb_presence_list(struct db *db)

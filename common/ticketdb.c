@@ -643,15 +643,11 @@ int ticketdb_followup_done(struct db *db, long long id, const char *who, const c
 
     snprintf(ids, sizeof(ids), "%lld", id);
     stamp(now, at);
-    PGresult *res = db_query(db,
+    long long n = db_changed(db,
                              "UPDATE followups SET done_by = $2, channel = $3, outcome = $4,"
                              " done_at = $5 WHERE id = $1 AND done_at IS NULL",
                              5, p);
-    if (res == NULL)
-        return -1;
-    int n = atoi(PQcmdTuples(res));
-    PQclear(res);
-    return n > 0;
+    return n < 0 ? -1 : n > 0;
 }
 
 PGresult *ticketdb_repeats(struct db *db, const char *id, const char *phone_hash,
@@ -716,7 +712,7 @@ static int report_day(struct db *db, const char *node, int32_t day, int64_t now)
     stamp(calendar_day_start(day + 1), to);
     stamp(now, at);
     snprintf(stream, sizeof(stream), "%d", STREAM_TICKETS);
-    PGresult *res = db_query(db,
+    long long n = db_changed(db,
                              "WITH n AS (SELECT count(*) AS events FROM ticket_events"
                              "           WHERE at >= $2 AND at < $3),"
                              " changed AS (INSERT INTO sync_reports (day, events, reported_at)"
@@ -730,11 +726,7 @@ static int report_day(struct db *db, const char *node, int32_t day, int64_t now)
                              "     'node', $6::text, 'day', $1::text, 'events', events))::text, $4"
                              " FROM changed",
                              6, p);
-    if (res == NULL)
-        return -1;
-    int n = atoi(PQcmdTuples(res));
-    PQclear(res);
-    return n;
+    return n < 0 ? -1 : (int)n;
 }
 
 int ticketdb_report(struct db *db, const char *node, int64_t now)

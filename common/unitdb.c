@@ -20,18 +20,14 @@ int unitdb_create(struct db *db, const char *code, const char *name, const char 
         return -1;
     clock_format(clock_now_us(), at);
     const char *p[] = {code, name, node, list, at};
-    PGresult *res = db_query(db,
-                             "INSERT INTO units (code, name, node, categories, created_at)"
-                             " SELECT $1, $2, $3, array_agg(c), $5"
-                             " FROM jsonb_array_elements_text($4::jsonb) AS c"
-                             " ON CONFLICT (code) DO NOTHING",
-                             5, p);
+    long long created = db_changed(db,
+                                   "INSERT INTO units (code, name, node, categories, created_at)"
+                                   " SELECT $1, $2, $3, array_agg(c), $5"
+                                   " FROM jsonb_array_elements_text($4::jsonb) AS c"
+                                   " ON CONFLICT (code) DO NOTHING",
+                                   5, p);
     free(list);
-    if (res == NULL)
-        return -1;
-    int created = atoi(PQcmdTuples(res)) == 1;
-    PQclear(res);
-    return created;
+    return created < 0 ? -1 : created > 0;
 }
 
 int unitdb_exists(struct db *db, const char *code, const char *node)

@@ -64,15 +64,11 @@ int registry_remove(struct db *db, const char *code)
     const char *p[] = {code, at};
 
     now_text(at);
-    PGresult *res = db_query(db,
+    long long n = db_changed(db,
                              "UPDATE nodes SET removed_at = $2, connected = false"
                              " WHERE code = $1 AND removed_at IS NULL",
                              2, p);
-    if (res == NULL)
-        return -1;
-    int n = atoi(PQcmdTuples(res));
-    PQclear(res);
-    return n > 0;
+    return n < 0 ? -1 : n > 0;
 }
 
 int registry_admit(struct db *db, const uint8_t key[32], char code[8])
@@ -200,7 +196,7 @@ int registry_balancing_set(struct db *db, const char *code, int own, unsigned qu
 
     now_text(at);
     snprintf(threshold, sizeof(threshold), "%u", queue_threshold);
-    PGresult *res = db_query(db,
+    long long n = db_changed(db,
                              "INSERT INTO node_balancing"
                              " (code, queue_threshold, takes_overflow, region, updated_at)"
                              " SELECT $1, $2, $3, $4, $5"
@@ -209,11 +205,7 @@ int registry_balancing_set(struct db *db, const char *code, int own, unsigned qu
                              " ON CONFLICT (code) DO UPDATE SET queue_threshold = $2,"
                              " takes_overflow = $3, region = $4, updated_at = $5",
                              6, p);
-    if (res == NULL)
-        return -1;
-    int n = atoi(PQcmdTuples(res));
-    PQclear(res);
-    return n > 0;
+    return n < 0 ? -1 : n > 0;
 }
 
 static unsigned column(PGresult *res, int row, int col)
