@@ -38,6 +38,17 @@ struct field {
     size_t nfields;
 };
 
+/* Table rows for the two commonest fields: text of lo..hi characters, and one
+ * of a NULL-terminated list of values. */
+#define INPUT_TEXT(n, req, lo, hi)                                                                 \
+    {                                                                                              \
+        .name = n, .type = FIELD_TEXT, .required = req, .min = lo, .max = hi                       \
+    }
+#define INPUT_ENUM(n, req, v)                                                                      \
+    {                                                                                              \
+        .name = n, .type = FIELD_ENUM, .required = req, .values = v                                \
+    }
+
 /*
  * Checks 'obj' against 'fields'.  Returns 0, or -1 having answered 400
  * naming the first bad field under 'prefix' (NULL at the top level).

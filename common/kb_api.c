@@ -40,43 +40,35 @@
 #define GRAMS_TEXT_MAX    (NGRAM_MAX * 12 + 3)
 #define COUNT(a)          (sizeof(a) / sizeof((a)[0]))
 
-#define TEXT(n, req, lo, hi)                                                                       \
-    {                                                                                              \
-        .name = n, .type = FIELD_TEXT, .required = req, .min = lo, .max = hi                       \
-    }
-
 static const char *const decisions[] = {"approve", "reject", NULL};
 
 static const struct field create_fields[] = {
     {.name = "type", .type = FIELD_ENUM, .required = 1, .values = kb_type_names},
-    TEXT("unit", 0, 1, AUTH_MAX_UNIT),
-    TEXT("title", 1, 1, MAX_TITLE),
-    TEXT("text", 1, 1, MAX_TEXT),
-    TEXT("valid_from", 1, 1, 10),
-    TEXT("valid_until", 0, 1, 10),
-    TEXT("publication_date", 0, 1, 10),
-    TEXT("official_text", 0, 1, MAX_OFFICIAL_TEXT),
+    INPUT_TEXT("unit", 0, 1, AUTH_MAX_UNIT),
+    INPUT_TEXT("title", 1, 1, MAX_TITLE),
+    INPUT_TEXT("text", 1, 1, MAX_TEXT),
+    INPUT_TEXT("valid_from", 1, 1, 10),
+    INPUT_TEXT("valid_until", 0, 1, 10),
+    INPUT_TEXT("publication_date", 0, 1, 10),
+    INPUT_TEXT("official_text", 0, 1, MAX_OFFICIAL_TEXT),
     {.name = "publish", .type = FIELD_BOOL},
 };
 
 /* A new version names only what changes; null clears an optional field. */
 static const struct field version_fields[] = {
-    TEXT("title", 0, 1, MAX_TITLE),
-    TEXT("text", 0, 1, MAX_TEXT),
-    TEXT("valid_from", 0, 1, 10),
-    TEXT("valid_until", 0, 1, 10),
-    TEXT("publication_date", 0, 1, 10),
-    TEXT("official_text", 0, 1, MAX_OFFICIAL_TEXT),
+    INPUT_TEXT("title", 0, 1, MAX_TITLE),     INPUT_TEXT("text", 0, 1, MAX_TEXT),
+    INPUT_TEXT("valid_from", 0, 1, 10),       INPUT_TEXT("valid_until", 0, 1, 10),
+    INPUT_TEXT("publication_date", 0, 1, 10), INPUT_TEXT("official_text", 0, 1, MAX_OFFICIAL_TEXT),
     {.name = "publish", .type = FIELD_BOOL},
 };
 
 static const struct field review_fields[] = {
     {.name = "decision", .type = FIELD_ENUM, .required = 1, .values = decisions},
     {.name = "version", .type = FIELD_INT, .required = 1, .lo = 1, .hi = 1000000000},
-    TEXT("reason", 0, 1, 2000),
+    INPUT_TEXT("reason", 0, 1, 2000),
 };
 
-static const struct field correction_fields[] = {TEXT("note", 1, 1, 2000)};
+static const struct field correction_fields[] = {INPUT_TEXT("note", 1, 1, 2000)};
 
 /* A version about to be submitted, checked; strings borrowed. */
 struct draft {

@@ -46,34 +46,27 @@ static const char *const reject_reasons[] = {"outside_jurisdiction",
 static const char *const approve_refuse[] = {"approve", "refuse", NULL};
 static const char *const approve_send_back[] = {"approve", "send_back", NULL};
 
-#define TEXT(n, req, lo, hi)                                                                       \
-    {                                                                                              \
-        .name = n, .type = FIELD_TEXT, .required = req, .min = lo, .max = hi                       \
-    }
-#define ENUM(n, req, v)                                                                            \
-    {                                                                                              \
-        .name = n, .type = FIELD_ENUM, .required = req, .values = v                                \
-    }
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct field citizen_fields[] = {
-    ENUM("type", 1, citizen_types), TEXT("name", 1, 1, 100),    TEXT("phone", 1, 7, 16),
-    TEXT("id_number", 0, 1, 32),    TEXT("contact", 0, 1, 200),
+    INPUT_ENUM("type", 1, citizen_types), INPUT_TEXT("name", 1, 1, 100),
+    INPUT_TEXT("phone", 1, 7, 16),        INPUT_TEXT("id_number", 0, 1, 32),
+    INPUT_TEXT("contact", 0, 1, 200),
 };
 
 static const struct field location_fields[] = {
-    TEXT("division", 1, 6, 6),
-    TEXT("address", 1, 1, 500),
+    INPUT_TEXT("division", 1, 6, 6),
+    INPUT_TEXT("address", 1, 1, 500),
     {.name = "lat", .type = FIELD_NUMBER, .lo = -90, .hi = 90},
     {.name = "long", .type = FIELD_NUMBER, .lo = -180, .hi = 180},
 };
 
 static const struct field intake_fields[] = {
-    ENUM("source", 0, sources),
-    ENUM("kind", 1, kinds),
-    ENUM("channel", 1, channels),
-    ENUM("category", 1, ticket_categories),
-    TEXT("content", 1, 1, 4000),
+    INPUT_ENUM("source", 0, sources),
+    INPUT_ENUM("kind", 1, kinds),
+    INPUT_ENUM("channel", 1, channels),
+    INPUT_ENUM("category", 1, ticket_categories),
+    INPUT_TEXT("content", 1, 1, 4000),
     {.name = "citizen",
      .type = FIELD_OBJECT,
      .required = 1,
@@ -627,29 +620,31 @@ static int prepare_link(struct http_request *req, struct db *db, struct node *no
     return 0;
 }
 
-static const struct field answer_fields[] = {TEXT("answer", 1, 1, 4000), TEXT("kb_ref", 0, 1, 64)};
-static const struct field reject_fields[] = {ENUM("reason", 1, reject_reasons),
-                                             TEXT("explanation", 1, 1, 2000),
-                                             TEXT("duplicate_of", 0, 1, TICKET_ID_LEN)};
-static const struct field dispatch_fields[] = {TEXT("unit", 1, 1, 32),
+static const struct field answer_fields[] = {INPUT_TEXT("answer", 1, 1, 4000),
+                                             INPUT_TEXT("kb_ref", 0, 1, 64)};
+static const struct field reject_fields[] = {INPUT_ENUM("reason", 1, reject_reasons),
+                                             INPUT_TEXT("explanation", 1, 1, 2000),
+                                             INPUT_TEXT("duplicate_of", 0, 1, TICKET_ID_LEN)};
+static const struct field dispatch_fields[] = {INPUT_TEXT("unit", 1, 1, 32),
                                                {.name = "no_return", .type = FIELD_BOOL}};
-static const struct field return_fields[] = {TEXT("reason", 1, 1, 2000), TEXT("basis", 1, 1, 2000)};
-static const struct field return_review_fields[] = {ENUM("decision", 1, approve_refuse),
-                                                    TEXT("unit", 0, 1, 32),
-                                                    TEXT("note", 0, 1, 2000),
+static const struct field return_fields[] = {INPUT_TEXT("reason", 1, 1, 2000),
+                                             INPUT_TEXT("basis", 1, 1, 2000)};
+static const struct field return_review_fields[] = {INPUT_ENUM("decision", 1, approve_refuse),
+                                                    INPUT_TEXT("unit", 0, 1, 32),
+                                                    INPUT_TEXT("note", 0, 1, 2000),
                                                     {.name = "no_return", .type = FIELD_BOOL}};
-static const struct field extension_fields[] = {TEXT("reason", 1, 1, 2000)};
-static const struct field review_fields[] = {ENUM("decision", 1, approve_refuse),
-                                             TEXT("note", 0, 1, 2000)};
+static const struct field extension_fields[] = {INPUT_TEXT("reason", 1, 1, 2000)};
+static const struct field review_fields[] = {INPUT_ENUM("decision", 1, approve_refuse),
+                                             INPUT_TEXT("note", 0, 1, 2000)};
 static const struct field completion_fields[] = {
-    TEXT("handled_at", 1, 1, 40), TEXT("process", 1, 1, 4000), TEXT("result", 1, 1, 4000),
-    TEXT("basis", 1, 1, 2000)};
-static const struct field completion_review_fields[] = {ENUM("decision", 1, approve_send_back),
-                                                        TEXT("note", 0, 1, 2000)};
-static const struct field note_fields[] = {TEXT("text", 1, 1, 2000)};
-static const struct field supervise_fields[] = {TEXT("note", 1, 1, 2000)};
-static const struct field redo_fields[] = {TEXT("reason", 1, 1, 2000)};
-static const struct field link_fields[] = {TEXT("related", 1, 1, TICKET_ID_LEN)};
+    INPUT_TEXT("handled_at", 1, 1, 40), INPUT_TEXT("process", 1, 1, 4000),
+    INPUT_TEXT("result", 1, 1, 4000), INPUT_TEXT("basis", 1, 1, 2000)};
+static const struct field completion_review_fields[] = {
+    INPUT_ENUM("decision", 1, approve_send_back), INPUT_TEXT("note", 0, 1, 2000)};
+static const struct field note_fields[] = {INPUT_TEXT("text", 1, 1, 2000)};
+static const struct field supervise_fields[] = {INPUT_TEXT("note", 1, 1, 2000)};
+static const struct field redo_fields[] = {INPUT_TEXT("reason", 1, 1, 2000)};
+static const struct field link_fields[] = {INPUT_TEXT("related", 1, 1, TICKET_ID_LEN)};
 
 #define ACTION(f, p)                                                                               \
     {                                                                                              \
