@@ -16,6 +16,8 @@
 #include "uplink.h"
 
 #include "clock.h"
+#include "deliver.h"
+#include "inbox.h"
 #include "link.h"
 #include "loaddb.h"
 #include "log.h"
@@ -46,7 +48,8 @@ struct uplink {
     struct db *db;       /* the link thread's own connection: outbox, load */
     struct db_listener outbox;
     struct stream_sender tickets; /* every ticket change, to the master dataset */
-    int streaming;                /* 'tickets' started in this session */
+    char province[8];
+    int streaming; /* 'tickets' started in this session */
 };
 
 static int64_t backoff_ms(const struct uplink *up)
@@ -63,11 +66,7 @@ static void send_envelope(struct uplink *up, Fed__Envelope *env)
 
 static void envelope_init(struct uplink *up, Fed__Envelope *env)
 {
-    /* The province's code is not configured: it is the province of our code. */
-    static char province[8];
-
-    snprintf(province, sizeof(province), "%.2s0000", up->node->cfg.node_code);
-    link_envelope_init(env, up->node->cfg.node_code, province, up->node->incarnation);
+    link_envelope_init(env, up->node->cfg.node_code, up->province, up->node->incarnation);
 }
 
 static void send_hello(struct uplink *up)
@@ -118,32 +117,12 @@ static int send_batch(void *arg, int stream, const struct outbox_batch *b, uint6
 {
     struct uplink *up = arg;
     Fed__Envelope env;
-    Fed__Batch batch = FED__BATCH__INIT;
-    ProtobufCBinaryData items[OUTBOX_BATCH];
-
-    size_t n = 0, bytes = 0;
 
     envelope_init(up, &env);
-    /* As many as fit in one envelope; at least one (items are bounded). */
-    for (; n < b->n; n++) {
-        items[n].data = (uint8_t *)outbox_item(b, n, &items[n].len);
-        if (n > 0 && bytes + items[n].len + 16 > WIRE_MAX_SIZE - WIRE_MAX_HEADER)
-            break;
-        bytes += items[n].len + 16;
-    }
-    batch.n_items = n;
-    batch.items = items;
-    batch.oldest = oldest;
-    env.stream = (uint32_t)stream;
-    env.seq = b->first;
-    env.payload_case = FED__ENVELOPE__PAYLOAD_BATCH;
-    env.batch = &batch;
-    if (link_send(up->dealer, NULL, &env) < 0) {
-        if (zmq_errno() != EAGAIN)
-            log_warnx("cannot send a batch of %zu changes: %s", n, zmq_strerror(zmq_errno()));
-        return -1;
-    }
-    return (int)n;
+    int n = link_send_batch(up->dealer, NULL, &env, stream, b, oldest);
+    if (n < 0 && zmq_errno() != EAGAIN)
+        log_warnx("cannot send a batch of %zu changes: %s", b->n, zmq_strerror(zmq_errno()));
+    return n;
 }
 
 /*
@@ -156,7 +135,7 @@ static void pump(struct uplink *up)
     if (!up->connected || up->outbox.fd < 0)
         return;
     if (!up->streaming) {
-        if (stream_start(&up->tickets, up->db, STREAM_TICKETS, clock_mono_ms()) < 0)
+        if (stream_start(&up->tickets, up->db, STREAM_TICKETS, OUTBOX_UPLINK, clock_mono_ms()) < 0)
             return;
         up->streaming = 1;
     }
@@ -169,7 +148,8 @@ static void report(struct uplink *up)
 {
     struct outbox_figures f;
 
-    if (up->outbox.fd >= 0 && outbox_figures(up->db, STREAM_TICKETS, clock_now_us(), &f) == 0)
+    if (up->outbox.fd >= 0 &&
+        outbox_figures(up->db, STREAM_TICKETS, OUTBOX_UPLINK, clock_now_us(), &f) == 0)
         metrics_set_stream(f.queued, up->connected ? stream_in_flight(&up->tickets) : 0, f.acked,
                            f.lag);
 }
@@ -198,6 +178,49 @@ static void complain(struct uplink *up, const char *what)
     log_warnx("province refused %s", what);
 }
 
+static void send_ack(struct uplink *up, uint32_t stream, uint64_t seq, int resend)
+{
+    Fed__Envelope env;
+    Fed__Ack ack = FED__ACK__INIT;
+
+    envelope_init(up, &env);
+    ack.stream = stream;
+    ack.seq = seq;
+    ack.resend = resend;
+    env.stream = stream;
+    env.payload_case = FED__ENVELOPE__PAYLOAD_ACK_MSG;
+    env.ack_msg = &ack;
+    send_envelope(up, &env);
+}
+
+/* What the province sends this city: applied once, in order, then acknowledged. */
+static void on_batch(struct uplink *up, const Fed__Envelope *env)
+{
+    const Fed__Batch *b = env->batch;
+    const char *items[WIRE_MAX_BATCH];
+    size_t lens[WIRE_MAX_BATCH];
+    uint64_t applied;
+
+    if (env->stream != STREAM_DOWN || !up->connected || up->outbox.fd < 0)
+        return;
+    for (size_t i = 0; i < b->n_items; i++) {
+        items[i] = (const char *)b->items[i].data;
+        lens[i] = b->items[i].len;
+    }
+    switch (inbox_apply(up->db, up->province, STREAM_DOWN, env->seq, b->oldest, items, lens,
+                        b->n_items, deliver_apply, up->node, &applied)) {
+    case INBOX_APPLIED:
+        send_ack(up, STREAM_DOWN, applied, 0);
+        break;
+    case INBOX_GAP:
+        send_ack(up, STREAM_DOWN, applied, 1);
+        break;
+    case INBOX_FAILED:
+        log_warnx("cannot apply what the province sent now; it will be sent again");
+        break;
+    }
+}
+
 static void on_message(struct uplink *up)
 {
     Fed__Envelope *env = link_recv(up->dealer, NULL);
@@ -217,6 +240,9 @@ static void on_message(struct uplink *up)
             stream_ack(&up->tickets, up->db, env->ack_msg->seq, env->ack_msg->resend,
                        clock_mono_ms()) == 0)
             pump(up);
+        break;
+    case FED__ENVELOPE__PAYLOAD_BATCH:
+        on_batch(up, env);
         break;
     case FED__ENVELOPE__PAYLOAD_HEARTBEAT:
         if (up->connected)
@@ -328,6 +354,8 @@ int uplink_run(struct node *node, void *control)
     struct uplink up = {.node = node};
     int rc = -1;
 
+    /* The province's code is not configured: it is the province of our code. */
+    snprintf(up.province, sizeof(up.province), "%.2s0000", node->cfg.node_code);
     up.db = db_connect(node->cfg.database, DB_WAIT_SECONDS);
     if (up.db == NULL || uplink_open(&up) < 0)
         goto out;

@@ -235,6 +235,32 @@ out:
     return rc;
 }
 
+int link_send_batch(void *sock, const struct link_peer *peer, Fed__Envelope *env, int stream,
+                    const struct outbox_batch *b, uint64_t oldest)
+{
+    Fed__Batch batch = FED__BATCH__INIT;
+    ProtobufCBinaryData items[OUTBOX_BATCH];
+    size_t n = 0, bytes = 0;
+
+    /* As many as fit in one envelope; at least one (items are bounded). */
+    for (; n < b->n; n++) {
+        items[n].data = (uint8_t *)outbox_item(b, n, &items[n].len);
+        if (n > 0 && bytes + items[n].len + 16 > WIRE_MAX_SIZE - WIRE_MAX_HEADER)
+            break;
+        bytes += items[n].len + 16;
+    }
+    batch.n_items = n;
+    batch.items = items;
+    batch.oldest = oldest;
+    env->stream = (uint32_t)stream;
+    env->seq = b->first;
+    env->payload_case = FED__ENVELOPE__PAYLOAD_BATCH;
+    env->batch = &batch;
+    int rc = link_send(sock, peer, env);
+    env->batch = NULL;
+    return rc < 0 ? -1 : (int)n;
+}
+
 /* Discards the remaining frames of a multipart message. */
 static void drain(void *sock, zmq_msg_t *last)
 {

@@ -12,6 +12,7 @@
 #define HOTLINE_LINK_H
 
 #include "keys.h"
+#include "outbox.h"
 #include "wire.h"
 
 #include <stddef.h>
@@ -73,6 +74,15 @@ void link_envelope_init(Fed__Envelope *env, const char *from, const char *to, ui
  * be sent now (not logged: the caller knows whether that matters).
  */
 int link_send(void *sock, const struct link_peer *peer, const Fed__Envelope *env);
+
+/*
+ * Sends the first messages of outbox batch 'b' of 'stream' as one Batch in
+ * 'env' (header filled by the caller), as many as one envelope holds, to
+ * 'peer' as link_send() does.  Returns how many it sent (at least one), or
+ * -1 if it could not send now.
+ */
+int link_send_batch(void *sock, const struct link_peer *peer, Fed__Envelope *env, int stream,
+                    const struct outbox_batch *b, uint64_t oldest);
 
 /*
  * Receives one message without blocking.  On a ROUTER 'peer' gets the

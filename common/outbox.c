@@ -20,23 +20,24 @@ static void num(char *out, size_t cap, uint64_t v)
     snprintf(out, cap, "%" PRIu64, v);
 }
 
-static int state_row(struct db *db, const char *stream)
+static int state_row(struct db *db, const char *stream, const char *peer)
 {
-    const char *p[] = {stream};
+    const char *p[] = {stream, peer};
 
-    return db_exec(db, "INSERT INTO outbox_state (stream) VALUES ($1) ON CONFLICT DO NOTHING", 1,
-                   p);
+    return db_exec(
+        db, "INSERT INTO outbox_state (stream, peer) VALUES ($1, $2) ON CONFLICT DO NOTHING", 2, p);
 }
 
-int outbox_acked(struct db *db, int stream, uint64_t *acked)
+int outbox_acked(struct db *db, int stream, const char *peer, uint64_t *acked)
 {
     char s[12];
-    const char *p[] = {s};
+    const char *p[] = {s, peer};
 
     num(s, sizeof(s), (uint64_t)stream);
-    if (state_row(db, s) < 0)
+    if (state_row(db, s, peer) < 0)
         return -1;
-    PGresult *res = db_query(db, "SELECT acked_seq FROM outbox_state WHERE stream = $1", 1, p);
+    PGresult *res =
+        db_query(db, "SELECT acked_seq FROM outbox_state WHERE stream = $1 AND peer = $2", 2, p);
     if (res == NULL)
         return -1;
     *acked = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
@@ -45,39 +46,39 @@ int outbox_acked(struct db *db, int stream, uint64_t *acked)
 }
 
 /* The numbered messages after 'after', in order. */
-static PGresult *numbered(struct db *db, const char *stream, const char *after)
+static PGresult *numbered(struct db *db, const char *stream, const char *peer, const char *after)
 {
     char limit[12];
-    const char *p[] = {stream, after, limit};
+    const char *p[] = {stream, peer, after, limit};
 
     num(limit, sizeof(limit), OUTBOX_BATCH);
     return db_query(db,
-                    "SELECT seq, body FROM outbox WHERE stream = $1 AND seq > $2"
-                    " ORDER BY seq LIMIT $3",
-                    3, p);
+                    "SELECT seq, body FROM outbox WHERE stream = $1 AND peer = $2 AND seq > $3"
+                    " ORDER BY seq LIMIT $4",
+                    4, p);
 }
 
 /* Numbers the oldest unnumbered messages after the stream's last number. */
-static int number_new(struct db *db, const char *stream)
+static int number_new(struct db *db, const char *stream, const char *peer)
 {
     char limit[12];
-    const char *p[] = {stream, limit};
+    const char *p[] = {stream, peer, limit};
 
     num(limit, sizeof(limit), OUTBOX_BATCH);
-    if (db_begin(db) < 0 || state_row(db, stream) < 0)
+    if (db_begin(db) < 0 || state_row(db, stream, peer) < 0)
         goto fail;
     PGresult *res = db_query(db,
                              "WITH last AS (SELECT last_seq FROM outbox_state"
-                             "              WHERE stream = $1 FOR UPDATE),"
+                             "              WHERE stream = $1 AND peer = $2 FOR UPDATE),"
                              " next AS (SELECT id, row_number() OVER (ORDER BY id) AS n"
-                             "          FROM outbox WHERE stream = $1 AND seq IS NULL"
-                             "          ORDER BY id LIMIT $2),"
+                             "          FROM outbox WHERE stream = $1 AND peer = $2"
+                             "          AND seq IS NULL ORDER BY id LIMIT $3),"
                              " numbered AS (UPDATE outbox o SET seq = last.last_seq + next.n"
                              "              FROM next, last WHERE o.id = next.id RETURNING o.seq)"
                              " UPDATE outbox_state SET last_seq = last_seq +"
-                             " (SELECT count(*) FROM numbered) WHERE stream = $1"
+                             " (SELECT count(*) FROM numbered) WHERE stream = $1 AND peer = $2"
                              " RETURNING last_seq",
-                             2, p);
+                             3, p);
     if (res == NULL)
         goto fail;
     PQclear(res);
@@ -88,7 +89,7 @@ fail:
     return -1;
 }
 
-int outbox_next(struct db *db, int stream, uint64_t after, struct outbox_batch *b)
+int outbox_next(struct db *db, int stream, const char *peer, uint64_t after, struct outbox_batch *b)
 {
     char s[12], a[24];
 
@@ -96,7 +97,7 @@ int outbox_next(struct db *db, int stream, uint64_t after, struct outbox_batch *
     num(s, sizeof(s), (uint64_t)stream);
     num(a, sizeof(a), after);
     for (int round = 0; round < 2; round++) {
-        b->res = numbered(db, s, a);
+        b->res = numbered(db, s, peer, a);
         if (b->res == NULL)
             return -1;
         if (PQntuples(b->res) > 0) {
@@ -106,7 +107,7 @@ int outbox_next(struct db *db, int stream, uint64_t after, struct outbox_batch *
             return b->first == after + 1 ? 1 : -1;
         }
         outbox_batch_clear(b);
-        if (round == 0 && number_new(db, s) < 0)
+        if (round == 0 && number_new(db, s, peer) < 0)
             return -1;
     }
     return 0;
@@ -124,17 +125,19 @@ const char *outbox_item(const struct outbox_batch *b, size_t i, size_t *len)
     return PQgetvalue(b->res, (int)i, 1);
 }
 
-int outbox_ack(struct db *db, int stream, uint64_t seq)
+int outbox_ack(struct db *db, int stream, const char *peer, uint64_t seq)
 {
     char s[12], q[24];
-    const char *p[] = {s, q};
+    const char *p[] = {s, q, peer};
 
     num(s, sizeof(s), (uint64_t)stream);
     num(q, sizeof(q), seq);
     if (db_begin(db) < 0 ||
-        db_exec(db, "DELETE FROM outbox WHERE stream = $1 AND seq <= $2", 2, p) < 0 ||
-        db_exec(db, "UPDATE outbox_state SET acked_seq = $2 WHERE stream = $1 AND acked_seq < $2",
-                2, p) < 0 ||
+        db_exec(db, "DELETE FROM outbox WHERE stream = $1 AND peer = $3 AND seq <= $2", 3, p) < 0 ||
+        db_exec(db,
+                "UPDATE outbox_state SET acked_seq = $2"
+                " WHERE stream = $1 AND peer = $3 AND acked_seq < $2",
+                3, p) < 0 ||
         db_commit(db) < 0) {
         db_rollback(db);
         return -1;
@@ -142,19 +145,20 @@ int outbox_ack(struct db *db, int stream, uint64_t seq)
     return 0;
 }
 
-int outbox_figures(struct db *db, int stream, int64_t now, struct outbox_figures *f)
+int outbox_figures(struct db *db, int stream, const char *peer, int64_t now,
+                   struct outbox_figures *f)
 {
     char s[12], at[CLOCK_RFC3339_LEN];
-    const char *p[] = {s, at};
+    const char *p[] = {s, at, peer};
 
     num(s, sizeof(s), (uint64_t)stream);
     clock_format(now, at);
     PGresult *res = db_query(db,
                              "SELECT count(*), COALESCE(extract(epoch FROM $2::timestamptz"
                              " - min(created_at)), 0),"
-                             " (SELECT acked_seq FROM outbox_state WHERE stream = $1)"
-                             " FROM outbox WHERE stream = $1",
-                             2, p);
+                             " (SELECT acked_seq FROM outbox_state WHERE stream = $1 AND peer = $3)"
+                             " FROM outbox WHERE stream = $1 AND peer = $3",
+                             3, p);
     if (res == NULL)
         return -1;
     f->queued = strtoull(PQgetvalue(res, 0, 0), NULL, 10);

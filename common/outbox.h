@@ -32,8 +32,15 @@ struct outbox_figures {
     double lag;      /* seconds since the oldest unacknowledged message was written */
 };
 
-/* Reads the last acknowledged number of 'stream'.  Returns 0 or -1. */
-int outbox_acked(struct db *db, int stream, uint64_t *acked);
+/*
+ * A queue is a stream to one peer: 'peer' is a node code, or OUTBOX_UPLINK
+ * for the node's uplink (the province; at the province, its own master
+ * dataset).
+ */
+#define OUTBOX_UPLINK ""
+
+/* Reads the last acknowledged number of a queue.  Returns 0 or -1. */
+int outbox_acked(struct db *db, int stream, const char *peer, uint64_t *acked);
 
 /*
  * The next batch after number 'after': messages already numbered (a resend)
@@ -41,16 +48,18 @@ int outbox_acked(struct db *db, int stream, uint64_t *acked);
  * durably.  Returns 1 with 'b' filled, 0 if there is nothing to send, -1 on
  * error.  Release with outbox_batch_clear().
  */
-int outbox_next(struct db *db, int stream, uint64_t after, struct outbox_batch *b);
+int outbox_next(struct db *db, int stream, const char *peer, uint64_t after,
+                struct outbox_batch *b);
 void outbox_batch_clear(struct outbox_batch *b);
 
 /* The body of message i of 'b' and its length. */
 const char *outbox_item(const struct outbox_batch *b, size_t i, size_t *len);
 
 /* Forgets everything up to 'seq', which the peer has applied.  Returns 0 or -1. */
-int outbox_ack(struct db *db, int stream, uint64_t seq);
+int outbox_ack(struct db *db, int stream, const char *peer, uint64_t seq);
 
-/* Fills 'f' for 'stream' at 'now'.  Returns 0 or -1. */
-int outbox_figures(struct db *db, int stream, int64_t now, struct outbox_figures *f);
+/* Fills 'f' for a queue at 'now'.  Returns 0 or -1. */
+int outbox_figures(struct db *db, int stream, const char *peer, int64_t now,
+                   struct outbox_figures *f);
 
 #endif

@@ -10,10 +10,14 @@
 
 #include "log.h"
 
-int stream_start(struct stream_sender *s, struct db *db, int stream, int64_t now_ms)
+#include <stdio.h>
+
+int stream_start(struct stream_sender *s, struct db *db, int stream, const char *peer,
+                 int64_t now_ms)
 {
     s->stream = stream;
-    if (outbox_acked(db, stream, &s->acked) < 0)
+    snprintf(s->peer, sizeof(s->peer), "%s", peer);
+    if (outbox_acked(db, stream, s->peer, &s->acked) < 0)
         return -1;
     s->sent = s->acked;
     s->progress_ms = now_ms;
@@ -27,7 +31,7 @@ int stream_pump(struct stream_sender *s, struct db *db, stream_send_fn *send, vo
 
     while (s->sent - s->acked < STREAM_WINDOW) {
         struct outbox_batch b;
-        int rc = outbox_next(db, s->stream, s->sent, &b);
+        int rc = outbox_next(db, s->stream, s->peer, s->sent, &b);
         if (rc <= 0)
             return rc < 0 ? -1 : total;
         int n = send(arg, s->stream, &b, s->acked + 1);
@@ -51,7 +55,7 @@ int stream_ack(struct stream_sender *s, struct db *db, uint64_t seq, int resend,
         return 0;
     }
     if (seq > s->acked) {
-        if (outbox_ack(db, s->stream, seq) < 0)
+        if (outbox_ack(db, s->stream, s->peer, seq) < 0)
             return -1;
         s->acked = seq;
         s->progress_ms = now_ms;

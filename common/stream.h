@@ -20,6 +20,7 @@
 
 struct stream_sender {
     int stream;
+    char peer[8];        /* the queue's peer (outbox.h) */
     uint64_t sent;       /* the last number sent in this session */
     uint64_t acked;      /* the last number the peer applied */
     int64_t progress_ms; /* when the peer last acknowledged something new */
@@ -30,9 +31,11 @@ struct stream_sender {
  * send now. */
 typedef int stream_send_fn(void *arg, int stream, const struct outbox_batch *b, uint64_t oldest);
 
-/* Starts a session: everything after the acknowledged number is (re)sent.
- * Returns 0, or -1 if the outbox cannot be read. */
-int stream_start(struct stream_sender *s, struct db *db, int stream, int64_t now_ms);
+/* Starts a session of the queue of 'stream' to 'peer': everything after
+ * the acknowledged number is (re)sent.  Returns 0, or -1 if the outbox
+ * cannot be read. */
+int stream_start(struct stream_sender *s, struct db *db, int stream, const char *peer,
+                 int64_t now_ms);
 
 /*
  * Sends batches while the window allows, at 'now_ms'.  Returns the number

@@ -93,7 +93,7 @@ static int validate_batch(const Fed__Envelope *env, char *err, size_t errlen)
 {
     const Fed__Batch *b = env->batch;
 
-    if (env->stream != STREAM_TICKETS || env->seq == 0)
+    if ((env->stream != STREAM_TICKETS && env->stream != STREAM_DOWN) || env->seq == 0)
         return invalid(err, errlen, "batch: unknown stream or no sequence");
     if (b->oldest == 0 || b->oldest > env->seq)
         return invalid(err, errlen, "batch: oldest %llu after first %llu",

@@ -31,7 +31,8 @@
 /* Streams of sequenced messages (Envelope.stream); 0 is control. */
 enum wire_stream {
     STREAM_CONTROL = 0,
-    STREAM_TICKETS = 1, /* city to province: every ticket change */
+    STREAM_TICKETS = 1, /* node to province: ticket changes, transfer messages, reports */
+    STREAM_DOWN = 2,    /* province to a node: transfers, decisions, status, broadcasts */
 };
 
 /*

@@ -21,6 +21,7 @@
 #include "master.h"
 #include "outbox.h"
 #include "registry.h"
+#include "stream.h"
 
 #include <errno.h>
 #include <string.h>
@@ -33,6 +34,8 @@ struct peer {
     char code[8];
     struct link_peer addr;
     int64_t last_seen_ms;
+    struct stream_sender down; /* the node's STREAM_DOWN */
+    int streaming;             /* 'down' started in this session */
 };
 
 struct hub {
@@ -120,6 +123,7 @@ static void on_hello(struct hub *hub, const struct link_peer *from, const Fed__E
     }
     p->addr = *from;
     p->last_seen_ms = clock_mono_ms();
+    p->streaming = 0; /* a new session sends again what was not acknowledged */
     registry_session(hub->db, p->code, 1, h->incarnation);
     metrics_set_nodes_connected((int)hub->npeers);
     log_info("node '%s' connected from '%s' (%s)", p->code, from->address, h->software);
@@ -175,13 +179,13 @@ static void on_batch(struct hub *hub, const struct link_peer *from, const Fed__E
     }
     switch (master_apply(hub->db, from->user_id, env->seq, b->oldest, items, lens, b->n_items,
                          &applied)) {
-    case MASTER_APPLIED:
+    case INBOX_APPLIED:
         send_ack(hub, from, from->user_id, env->stream, applied, 0);
         break;
-    case MASTER_GAP:
+    case INBOX_GAP:
         send_ack(hub, from, from->user_id, env->stream, applied, 1);
         break;
-    case MASTER_FAILED:
+    case INBOX_FAILED:
         log_warnx("cannot apply the ticket stream of '%s' now; it will be sent again",
                   from->user_id);
         break;
@@ -198,19 +202,71 @@ static void apply_own(struct hub *hub)
     uint64_t acked, applied;
     struct outbox_batch b;
 
-    if (outbox_acked(hub->db, STREAM_TICKETS, &acked) < 0)
+    if (outbox_acked(hub->db, STREAM_TICKETS, OUTBOX_UPLINK, &acked) < 0)
         return;
     /* Applied here, not sent: a whole batch at a time, whatever its size. */
-    while (outbox_next(hub->db, STREAM_TICKETS, acked, &b) > 0) {
+    while (outbox_next(hub->db, STREAM_TICKETS, OUTBOX_UPLINK, acked, &b) > 0) {
         for (size_t i = 0; i < b.n; i++)
             items[i] = outbox_item(&b, i, &lens[i]);
-        enum master_result r =
+        enum inbox_result r =
             master_apply(hub->db, code, b.first, acked + 1, items, lens, b.n, &applied);
         outbox_batch_clear(&b);
-        if (r != MASTER_APPLIED || outbox_ack(hub->db, STREAM_TICKETS, applied) < 0)
+        if (r != INBOX_APPLIED || outbox_ack(hub->db, STREAM_TICKETS, OUTBOX_UPLINK, applied) < 0)
             return;
         acked = applied;
     }
+}
+
+/* What goes to a node: its STREAM_DOWN. */
+struct down_target {
+    struct hub *hub;
+    struct peer *peer;
+};
+
+/* Puts a batch of a node's outbox queue on the wire (stream_send_fn). */
+static int send_down(void *arg, int stream, const struct outbox_batch *b, uint64_t oldest)
+{
+    struct down_target *t = arg;
+    Fed__Envelope env;
+
+    link_envelope_init(&env, t->hub->node->cfg.node_code, t->peer->code, t->hub->node->incarnation);
+    int n = link_send_batch(t->hub->router, &t->peer->addr, &env, stream, b, oldest);
+    if (n < 0 && zmq_errno() != EAGAIN)
+        log_debug("cannot send a batch to '%s': %s", t->peer->code, zmq_strerror(zmq_errno()));
+    return n;
+}
+
+/* Sends a node what its window allows; the first pump of a session starts
+ * from its last acknowledgement. */
+static void pump(struct hub *hub, struct peer *p)
+{
+    struct down_target t = {hub, p};
+
+    if (!p->streaming) {
+        if (stream_start(&p->down, hub->db, STREAM_DOWN, p->code, clock_mono_ms()) < 0)
+            return;
+        p->streaming = 1;
+    }
+    if (stream_pump(&p->down, hub->db, send_down, &t, clock_mono_ms()) < 0)
+        log_warnx("cannot read the outbox of '%s' now", p->code);
+}
+
+static void pump_all(struct hub *hub)
+{
+    for (size_t i = 0; i < hub->npeers; i++)
+        pump(hub, &hub->peers[i]);
+}
+
+/* A node applied its STREAM_DOWN up to a number. */
+static void on_ack(struct hub *hub, const struct link_peer *from, const Fed__Envelope *env)
+{
+    struct peer *p = peer_find(hub, from->user_id);
+    const Fed__Ack *a = env->ack_msg;
+
+    if (a->stream != STREAM_DOWN || !p->streaming)
+        return;
+    if (stream_ack(&p->down, hub->db, a->seq, a->resend, clock_mono_ms()) == 0)
+        pump(hub, p);
 }
 
 static void on_ignored(struct hub *hub, const struct link_peer *from, const Fed__Envelope *env)
@@ -227,7 +283,7 @@ static const struct {
 } handlers[] = {
     {FED__ENVELOPE__PAYLOAD_HELLO, 0, on_hello},
     {FED__ENVELOPE__PAYLOAD_HEARTBEAT, 1, on_heartbeat},
-    {FED__ENVELOPE__PAYLOAD_ACK_MSG, 1, on_ignored},
+    {FED__ENVELOPE__PAYLOAD_ACK_MSG, 1, on_ack},
     {FED__ENVELOPE__PAYLOAD_BATCH, 1, on_batch},
     {FED__ENVELOPE__PAYLOAD_REFUSE, 1, on_ignored},
 };
@@ -297,6 +353,9 @@ static void on_tick(struct hub *hub)
         env.payload_case = FED__ENVELOPE__PAYLOAD_HEARTBEAT;
         env.heartbeat = &hb;
         send_to(hub, &p->addr, p->code, &env);
+        if (p->streaming)
+            stream_check(&p->down, now, limit);
+        pump(hub, p);
     }
 }
 
@@ -343,8 +402,10 @@ int hub_run(struct node *node, void *control)
             link_zap_handle(zap, admit, &hub);
         if (items[2].revents & ZMQ_POLLIN)
             on_message(&hub);
-        if (fd >= 0 && (items[3].revents & ZMQ_POLLIN) && db_notifications(hub.db) > 0)
+        if (fd >= 0 && (items[3].revents & ZMQ_POLLIN) && db_notifications(hub.db) > 0) {
             apply_own(&hub);
+            pump_all(&hub);
+        }
         if (clock_mono_ms() >= next_tick) {
             if (!db_alive(hub.db))
                 log_warnx("registry database unavailable");

@@ -22,33 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int cursor(struct db *db, const char *node, uint64_t *applied, int lock)
-{
-    char stream[12];
-    const char *p[] = {node, stream};
-
-    snprintf(stream, sizeof(stream), "%d", STREAM_TICKETS);
-    if (db_exec(db, "INSERT INTO inbox_state (peer, stream) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                2, p) < 0)
-        return -1;
-    PGresult *res = db_query(db,
-                             lock ? "SELECT last_applied FROM inbox_state"
-                                    " WHERE peer = $1 AND stream = $2 FOR UPDATE"
-                                  : "SELECT last_applied FROM inbox_state"
-                                    " WHERE peer = $1 AND stream = $2",
-                             2, p);
-    if (res == NULL)
-        return -1;
-    *applied = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
-    return 0;
-}
-
-int master_applied(struct db *db, const char *node, uint64_t *applied)
-{
-    return cursor(db, node, applied, 0);
-}
-
 /* A time of the stream: RFC 3339, from 2000 on (a partition's month). */
 static int item_time(json_t *obj, const char *name, int nullable)
 {
@@ -221,54 +194,24 @@ static int apply_rows(struct db *db, const char *node, const char *batch)
                    2, p);
 }
 
-enum master_result master_apply(struct db *db, const char *node, uint64_t first, uint64_t oldest,
-                                const char *const *items, const size_t *lens, size_t n,
-                                uint64_t *applied)
+/* Applies the new messages of a batch (inbox_apply_fn). */
+static int apply_batch(void *arg, struct db *db, const char *node, uint64_t first,
+                       const char *const *items, const size_t *lens, size_t n)
 {
-    uint64_t last;
-    char *batch = NULL;
+    (void)arg;
+    char *batch = json_array_text(node, first, items, lens, n);
+    int rc = batch == NULL || partitions(db, batch) < 0 || apply_rows(db, node, batch) < 0 ? -1 : 0;
 
-    if (db_begin(db) < 0 || cursor(db, node, &last, 1) < 0)
-        goto fail;
-    if (oldest > last + 1) {
-        log_warnx("node '%s' no longer holds its messages %llu to %llu: the province lost"
-                  " them; run 'resync' at the node",
-                  node, (unsigned long long)last + 1, (unsigned long long)oldest - 1);
-        last = oldest - 1;
-    }
-    if (first > last + 1) {
-        db_rollback(db);
-        *applied = last;
-        return MASTER_GAP;
-    }
-    size_t skip = (size_t)(last + 1 - first);
-    if (skip >= n) { /* all seen before: acknowledge again */
-        db_rollback(db);
-        *applied = last;
-        return MASTER_APPLIED;
-    }
-    batch = json_array_text(node, first + skip, items + skip, lens + skip, n - skip);
-    if (batch == NULL || partitions(db, batch) < 0 || apply_rows(db, node, batch) < 0)
-        goto fail;
-    char upto[24], stream[12], at[CLOCK_RFC3339_LEN];
-    const char *p[] = {node, stream, upto, at};
-    snprintf(upto, sizeof(upto), "%" PRIu64, first + n - 1);
-    snprintf(stream, sizeof(stream), "%d", STREAM_TICKETS);
-    clock_format(clock_now_us(), at);
-    if (db_exec(db,
-                "UPDATE inbox_state SET last_applied = $3, applied_at = $4"
-                " WHERE peer = $1 AND stream = $2",
-                4, p) < 0 ||
-        db_commit(db) < 0)
-        goto fail;
     free(batch);
-    *applied = first + n - 1;
-    return MASTER_APPLIED;
+    return rc;
+}
 
-fail:
-    free(batch);
-    db_rollback(db);
-    return MASTER_FAILED;
+enum inbox_result master_apply(struct db *db, const char *node, uint64_t first, uint64_t oldest,
+                               const char *const *items, const size_t *lens, size_t n,
+                               uint64_t *applied)
+{
+    return inbox_apply(db, node, STREAM_TICKETS, first, oldest, items, lens, n, apply_batch, NULL,
+                       applied);
 }
 
 json_t *master_links(struct db *db)

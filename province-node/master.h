@@ -7,16 +7,11 @@
 #define HOTLINE_MASTER_H
 
 #include "db.h"
+#include "inbox.h"
 
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
-
-enum master_result {
-    MASTER_APPLIED, /* applied, or all duplicates: acknowledge 'applied' */
-    MASTER_GAP,     /* a number is missing: ask again after 'applied' */
-    MASTER_FAILED,  /* the database failed: say nothing, the sender resends */
-};
 
 /*
  * Applies the messages first .. first + n - 1 of node 'node''s ticket
@@ -28,9 +23,9 @@ enum master_result {
  * restored from a backup), the province moves on from 'oldest' and says so
  * in the log; `resync` at the node fills the hole.
  */
-enum master_result master_apply(struct db *db, const char *node, uint64_t first, uint64_t oldest,
-                                const char *const *items, const size_t *lens, size_t n,
-                                uint64_t *applied);
+enum inbox_result master_apply(struct db *db, const char *node, uint64_t first, uint64_t oldest,
+                               const char *const *items, const size_t *lens, size_t n,
+                               uint64_t *applied);
 
 /* Every node's ticket stream as the province received it, as a JSON array:
  * peer, stream, last_applied, applied_at.  NULL on error. */
@@ -47,8 +42,5 @@ json_t *master_tickets(struct db *db, const char *node, const char *status, int 
  * mismatches when 'mismatches' is set.  NULL on error.
  */
 json_t *master_reconciliation(struct db *db, const char *node, int mismatches);
-
-/* The last number of 'node''s ticket stream the province applied. */
-int master_applied(struct db *db, const char *node, uint64_t *applied);
 
 #endif
