@@ -11,8 +11,11 @@
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <limits.h>
 #include <openssl/rand.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -134,4 +137,80 @@ fail : {
     errno = saved;
     return -1;
 }
+}
+
+#define NONCE_LEN 12
+#define TAG_LEN   16
+
+uint8_t *crypto_seal(const uint8_t key[CRYPTO_KEY_LEN], const char *aad, const char *plain,
+                     size_t len, size_t *outlen)
+{
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    uint8_t *out = malloc(NONCE_LEN + len + TAG_LEN);
+    int n, ok = ctx != NULL && out != NULL && len <= INT_MAX && crypto_random(out, NONCE_LEN) == 0;
+
+    ok = ok && EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, out) == 1 &&
+         EVP_EncryptUpdate(ctx, NULL, &n, (const uint8_t *)aad, (int)strlen(aad)) == 1 &&
+         EVP_EncryptUpdate(ctx, out + NONCE_LEN, &n, (const uint8_t *)plain, (int)len) == 1 &&
+         EVP_EncryptFinal_ex(ctx, out + NONCE_LEN + n, &n) == 1 &&
+         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_LEN, out + NONCE_LEN + len) == 1;
+    EVP_CIPHER_CTX_free(ctx);
+    if (!ok) {
+        free(out);
+        return NULL;
+    }
+    *outlen = NONCE_LEN + len + TAG_LEN;
+    return out;
+}
+
+char *crypto_open(const uint8_t key[CRYPTO_KEY_LEN], const char *aad, const uint8_t *in, size_t len)
+{
+    if (len < NONCE_LEN + TAG_LEN || len - NONCE_LEN - TAG_LEN > INT_MAX)
+        return NULL;
+    size_t plen = len - NONCE_LEN - TAG_LEN;
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    char *out = malloc(plen + 1);
+    int n;
+    int ok = ctx != NULL && out != NULL &&
+             EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, in) == 1 &&
+             EVP_DecryptUpdate(ctx, NULL, &n, (const uint8_t *)aad, (int)strlen(aad)) == 1 &&
+             EVP_DecryptUpdate(ctx, (uint8_t *)out, &n, in + NONCE_LEN, (int)plen) == 1 &&
+             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN,
+                                 (void *)(in + NONCE_LEN + plen)) == 1 &&
+             EVP_DecryptFinal_ex(ctx, (uint8_t *)out + n, &n) == 1;
+    EVP_CIPHER_CTX_free(ctx);
+    if (!ok) {
+        free(out);
+        return NULL;
+    }
+    out[plen] = '\0';
+    return out;
+}
+
+char *crypto_b64_encode(const uint8_t *in, size_t len)
+{
+    char *out = len <= INT_MAX / 2 ? malloc(4 * ((len + 2) / 3) + 1) : NULL;
+
+    if (out != NULL)
+        EVP_EncodeBlock((unsigned char *)out, in, (int)len);
+    return out;
+}
+
+uint8_t *crypto_b64_decode(const char *in, size_t *len)
+{
+    size_t n = strlen(in), pad = 0;
+
+    if (n % 4 != 0 || n > INT_MAX)
+        return NULL;
+    while (pad < 2 && pad < n && in[n - 1 - pad] == '=')
+        pad++;
+    uint8_t *out = malloc(n / 4 * 3 + 1);
+    int got = out != NULL ? EVP_DecodeBlock(out, (const unsigned char *)in, (int)n) : -1;
+    if (got < 0 || (size_t)got < pad) {
+        free(out);
+        return NULL;
+    }
+    /* EVP_DecodeBlock counts the padding as bytes. */
+    *len = (size_t)got - pad;
+    return out;
 }

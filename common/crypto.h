@@ -48,4 +48,28 @@ int crypto_secret_write(const char *path, const void *data, size_t len);
  */
 int crypto_secret_read(const char *path, char *buf, size_t cap, size_t *len);
 
+#define CRYPTO_KEY_LEN 32
+
+/*
+ * Seals 'len' bytes of 'plain' with AES-256-GCM under 'key', bound to the
+ * text 'aad', into a new buffer (nonce, ciphertext, tag) and stores its size
+ * in '*outlen'.  Returns the buffer (free with free()), or NULL.
+ */
+uint8_t *crypto_seal(const uint8_t key[CRYPTO_KEY_LEN], const char *aad, const char *plain,
+                     size_t len, size_t *outlen);
+
+/*
+ * Opens what crypto_seal made with the same key and 'aad'.  Returns the
+ * plain text with a NUL (free with free()), or NULL if it was altered.
+ */
+char *crypto_open(const uint8_t key[CRYPTO_KEY_LEN], const char *aad, const uint8_t *in,
+                  size_t len);
+
+/* Base64 of 'len' bytes, with a NUL (free with free()), or NULL. */
+char *crypto_b64_encode(const uint8_t *in, size_t len);
+
+/* Decodes base64 text into a new buffer and stores its size in '*len'.
+ * Returns the buffer (free with free()), or NULL if 'in' is not base64. */
+uint8_t *crypto_b64_decode(const char *in, size_t *len);
+
 #endif

@@ -19,9 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NONCE_LEN 12
-#define TAG_LEN   16
-
 static const char *const key_files[] = {"pii.key", "phone.key"};
 
 static int hex_decode(const char *hex, uint8_t *out, size_t len)
@@ -95,46 +92,12 @@ void pii_keys_wipe(struct pii_keys *k)
 uint8_t *pii_seal(const struct pii_keys *k, const char *aad, const char *plain, size_t len,
                   size_t *outlen)
 {
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    uint8_t *out = malloc(NONCE_LEN + len + TAG_LEN);
-    int n, ok = ctx != NULL && out != NULL && len <= INT_MAX && crypto_random(out, NONCE_LEN) == 0;
-
-    ok = ok && EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, k->seal, out) == 1 &&
-         EVP_EncryptUpdate(ctx, NULL, &n, (const uint8_t *)aad, (int)strlen(aad)) == 1 &&
-         EVP_EncryptUpdate(ctx, out + NONCE_LEN, &n, (const uint8_t *)plain, (int)len) == 1 &&
-         EVP_EncryptFinal_ex(ctx, out + NONCE_LEN + n, &n) == 1 &&
-         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_LEN, out + NONCE_LEN + len) == 1;
-    EVP_CIPHER_CTX_free(ctx);
-    if (!ok) {
-        free(out);
-        return NULL;
-    }
-    *outlen = NONCE_LEN + len + TAG_LEN;
-    return out;
+    return crypto_seal(k->seal, aad, plain, len, outlen);
 }
 
 char *pii_open(const struct pii_keys *k, const char *aad, const uint8_t *in, size_t len)
 {
-    if (len < NONCE_LEN + TAG_LEN || len - NONCE_LEN - TAG_LEN > INT_MAX)
-        return NULL;
-    size_t plen = len - NONCE_LEN - TAG_LEN;
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    char *out = malloc(plen + 1);
-    int n;
-    int ok = ctx != NULL && out != NULL &&
-             EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, k->seal, in) == 1 &&
-             EVP_DecryptUpdate(ctx, NULL, &n, (const uint8_t *)aad, (int)strlen(aad)) == 1 &&
-             EVP_DecryptUpdate(ctx, (uint8_t *)out, &n, in + NONCE_LEN, (int)plen) == 1 &&
-             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN,
-                                 (void *)(in + NONCE_LEN + plen)) == 1 &&
-             EVP_DecryptFinal_ex(ctx, (uint8_t *)out + n, &n) == 1;
-    EVP_CIPHER_CTX_free(ctx);
-    if (!ok) {
-        free(out);
-        return NULL;
-    }
-    out[plen] = '\0';
-    return out;
+    return crypto_open(k->seal, aad, in, len);
 }
 
 void pii_phone_hash(const struct pii_keys *k, const char *phone, char out[PII_HASH_LEN + 1])
