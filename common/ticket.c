@@ -34,7 +34,9 @@
 #define RUNNING_STATES                                                                             \
     (BIT(STATUS_HANDLING) | BIT(STATUS_RETURN_REQUESTED) | BIT(STATUS_EXTENSION_REQUESTED) |       \
      BIT(STATUS_COMPLETION_REQUESTED))
-#define ALL_STATES (BIT(STATUS_COUNT) - 1)
+/* Every state this node acts in: not while a transfer is decided elsewhere. */
+#define ALL_STATES                                                                                 \
+    ((BIT(STATUS_COUNT) - 1) & ~(BIT(STATUS_TRANSFER_PENDING) | BIT(STATUS_TRANSFERRED)))
 #define SAME       STATUS_COUNT /* the action leaves the status as it is */
 
 typedef int guard_fn(const struct ticket *t, const struct ticket_caller *caller,
@@ -99,6 +101,27 @@ static int guard_return(const struct ticket *t, const struct ticket_caller *call
         calendar_deadline(ctx->calendar, t->received_at, RETURN_WINDOW_DAYS, &provisional))
         return refuse(why, 409, "return_window_closed",
                       "a return must be applied for within 2 working days of receiving the order");
+    return 0;
+}
+
+/* Art 10, applied to transfers: a node that took over an appeal may decline
+ * it within 2 working days, unless the province decided it is its own. */
+static int guard_decline(const struct ticket *t, const struct ticket_caller *caller,
+                         const struct ticket_input *in, const struct ticket_context *ctx,
+                         struct ticket_refusal *why)
+{
+    int provisional;
+
+    (void)caller, (void)in;
+    if (t->handed_at == 0)
+        return refuse(why, 409, "not_transferred", "only an appeal transferred here may be declined");
+    if (t->transfer_final)
+        return refuse(why, 409, "decided",
+                      "the province decided this node handles the appeal; it cannot be declined");
+    if (ctx->now >
+        calendar_deadline(ctx->calendar, t->handed_at, RETURN_WINDOW_DAYS, &provisional))
+        return refuse(why, 409, "decline_window_closed",
+                      "a transfer must be declined within 2 working days of receiving it");
     return 0;
 }
 
@@ -181,6 +204,8 @@ static const struct transition transitions[] = {
     {BIT(STATUS_REDO_REQUESTED), ACTION_REDO_APPROVE, MG, NULL, STATUS_HANDLING},
     {BIT(STATUS_REDO_REQUESTED), ACTION_REDO_REFUSE, MG, NULL, STATUS_COMPLETED},
     {ALL_STATES, ACTION_LINK, OP | MG, NULL, SAME},
+    {BIT(STATUS_REGISTERED), ACTION_TRANSFER, OP | MG, NULL, STATUS_TRANSFER_PENDING},
+    {BIT(STATUS_REGISTERED), ACTION_DECLINE, OP | MG, guard_decline, STATUS_TRANSFER_PENDING},
 };
 
 #define NTRANSITIONS (sizeof(transitions) / sizeof(transitions[0]))
@@ -196,6 +221,8 @@ static const char *const status_names[STATUS_COUNT] = {
     [STATUS_COMPLETED] = "completed",
     [STATUS_REDO_REQUESTED] = "redo_requested",
     [STATUS_CLOSED] = "closed",
+    [STATUS_TRANSFER_PENDING] = "transfer_pending",
+    [STATUS_TRANSFERRED] = "transferred",
 };
 
 static const char *const kind_names[KIND_COUNT] = {
@@ -227,6 +254,8 @@ static const struct {
     [ACTION_REDO_APPROVE] = {"redo/review:approve", "redo/review"},
     [ACTION_REDO_REFUSE] = {"redo/review:refuse", "redo/review"},
     [ACTION_LINK] = {"link", "link"},
+    [ACTION_TRANSFER] = {"transfer", "transfer"},
+    [ACTION_DECLINE] = {"transfer/decline", "transfer/decline"},
 };
 
 static int name_parse(const char *const *names, int n, const char *s, int *out)
@@ -303,7 +332,7 @@ int ticket_running(enum ticket_status status)
 
 int ticket_closed(enum ticket_status status)
 {
-    return (OPEN_STATES & BIT(status)) == 0;
+    return ((OPEN_STATES | BIT(STATUS_TRANSFER_PENDING)) & BIT(status)) == 0;
 }
 
 int ticket_visible(const struct ticket *t, const struct ticket_caller *caller)

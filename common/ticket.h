@@ -29,6 +29,8 @@ enum ticket_status {
     STATUS_COMPLETED,
     STATUS_REDO_REQUESTED,
     STATUS_CLOSED,
+    STATUS_TRANSFER_PENDING, /* offered to another node, or declined: the province decides */
+    STATUS_TRANSFERRED,      /* another node owns it; this is a read-only copy */
     STATUS_COUNT
 };
 
@@ -62,6 +64,8 @@ enum ticket_action {
     ACTION_REDO_APPROVE,
     ACTION_REDO_REFUSE,
     ACTION_LINK,
+    ACTION_TRANSFER,
+    ACTION_DECLINE,
     ACTION_COUNT
 };
 
@@ -90,6 +94,8 @@ struct ticket {
     int rated;           /* the current round is rated */
     int emergency_hours; /* an emergency's period in hours (Art 14); 0 if none */
     int national;        /* handed down by the national platform (Art 11) */
+    int64_t handed_at;   /* when a transfer gave it to this node; 0 if none */
+    int transfer_final;  /* the province decided who owns it: no decline */
 };
 
 /* What the rules need besides the ticket: the time, the calendar, the periods. */

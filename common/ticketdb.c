@@ -29,7 +29,8 @@
     " t.no_return, t.due_soon, t.overdue, t.supervised, " US("t.created_at") ","                   \
     " " US("t.updated_at") ", t.redos, " US("t.rating_due") ", t.rated, t.rating_token_sha256,"    \
     " t.emergency_rule, t.emergency_version, t.emergency_line, t.emergency_hours,"                 \
-    " t.pending, t.outcome, t.source"                                                              \
+    " t.pending, t.outcome, t.source, t.owner_node, " US("t.handed_at") ", t.transfer_final,"      \
+    " t.remote_progress"                                                                           \
     " FROM tickets t LEFT JOIN units u ON u.code = t.unit_code"
 /* clang-format on */
 
@@ -164,6 +165,8 @@ void ticketdb_row_read(PGresult *res, int i, struct ticket *t)
     t->rated = flag(res, i, COL_RATED);
     t->emergency_hours = atoi(PQgetvalue(res, i, COL_EMERGENCY_HOURS));
     t->national = strcmp(PQgetvalue(res, i, COL_SOURCE), "national_platform") == 0;
+    t->handed_at = ticketdb_us(res, i, COL_HANDED_AT);
+    t->transfer_final = flag(res, i, COL_TRANSFER_FINAL);
 }
 
 int ticketdb_load(struct db *db, const char *id, int for_update, struct ticket_row *row)

@@ -60,6 +60,10 @@ enum ticket_column {
     COL_PENDING,
     COL_OUTCOME,
     COL_SOURCE,
+    COL_OWNER_NODE,
+    COL_HANDED_AT,
+    COL_TRANSFER_FINAL,
+    COL_REMOTE_PROGRESS,
 };
 
 /* A new ticket, as intake validated it.  Strings are UTF-8 and bounded. */

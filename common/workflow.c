@@ -238,7 +238,13 @@ enum workflow_result workflow_act(struct db *db, const struct hotline *h,
         db_rollback(db);
         return WORKFLOW_REFUSED;
     }
-    if (ticket_check(&row.t, req->action, &caller, &req->input, &ctx, why) < 0) {
+    /* Only the owner changes a ticket; a copy left by a transfer is read-only. */
+    int foreign = strcmp(PQgetvalue(row.res, 0, COL_OWNER_NODE), h->node_code) != 0;
+    if (foreign)
+        *why = (struct ticket_refusal){
+            409, "transferred", "the appeal was transferred to another node and is handled there",
+            NULL};
+    if (foreign || ticket_check(&row.t, req->action, &caller, &req->input, &ctx, why) < 0) {
         ticketdb_row_clear(&row);
         db_rollback(db);
         return WORKFLOW_REFUSED;

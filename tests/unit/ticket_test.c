@@ -286,12 +286,13 @@ static void allowed_actions_follow_the_table(void **state)
 
     (void)state;
     size_t n = ticket_allowed(&t, &operator, & ctx, names);
-    assert_int_equal(n, 5);
+    assert_int_equal(n, 6);
     assert_string_equal(names[0], "answer");
     assert_string_equal(names[1], "reject");
     assert_string_equal(names[2], "dispatch");
     assert_string_equal(names[3], "notes");
     assert_string_equal(names[4], "link");
+    assert_string_equal(names[5], "transfer");
     assert_int_equal(ticket_allowed(&t, &auditor, &ctx, names), 0);
 
     struct ticket h = dispatched(KIND_HELP, "2024-11-04T09:00:00+08:00");
@@ -377,6 +378,38 @@ static void names_round_trip(void **state)
     assert_string_equal(ticket_action_route(ACTION_RETURN_APPROVE), "return/review");
 }
 
+/* A transfer freezes the order until the province decides; the node that
+ * took it over may decline it within 2 working days, unless decided. */
+static void transfer_and_decline_window(void **state)
+{
+    struct ticket t = registered(KIND_HELP);
+    struct ticket_context fri = ctx_at("2024-11-08T10:00:00+08:00");
+    struct ticket_context tue = ctx_at("2024-11-12T23:00:00+08:00");
+    struct ticket_context wed = ctx_at("2024-11-13T00:00:01+08:00");
+    struct ticket_refusal why;
+    const char *names[ACTION_COUNT];
+
+    (void)state;
+    assert_int_equal(ticket_check(&t, ACTION_DECLINE, &operator, NULL, &fri, &why), -1);
+    assert_string_equal(why.code, "not_transferred");
+    assert_int_equal(ticket_check(&t, ACTION_TRANSFER, &auditor, NULL, &fri, &why), -1);
+    assert_int_equal(why.status, 403);
+    assert_int_equal(ticket_check(&t, ACTION_TRANSFER, &operator, NULL, &fri, &why), 0);
+    ticket_apply(&t, ACTION_TRANSFER, NULL, &fri);
+    assert_int_equal(t.status, STATUS_TRANSFER_PENDING);
+    assert_false(ticket_closed(t.status));
+    assert_int_equal(ticket_allowed(&t, &operator, &fri, names), 0);
+
+    struct ticket in = registered(KIND_HELP);
+    clock_parse("2024-11-08T09:00:00+08:00", &in.handed_at);
+    assert_int_equal(ticket_check(&in, ACTION_DECLINE, &operator, NULL, &tue, &why), 0);
+    assert_int_equal(ticket_check(&in, ACTION_DECLINE, &operator, NULL, &wed, &why), -1);
+    assert_string_equal(why.code, "decline_window_closed");
+    in.transfer_final = 1;
+    assert_int_equal(ticket_check(&in, ACTION_DECLINE, &operator, NULL, &tue, &why), -1);
+    assert_string_equal(why.code, "decided");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -392,6 +425,7 @@ int main(void)
         cmocka_unit_test(completion_and_review),
         cmocka_unit_test(due_soon_then_overdue),
         cmocka_unit_test(allowed_actions_follow_the_table),
+        cmocka_unit_test(transfer_and_decline_window),
         cmocka_unit_test(ratings_and_one_redo),
         cmocka_unit_test(unrated_window_closes),
         cmocka_unit_test(names_round_trip),
