@@ -23,6 +23,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "stream.h"
+#include "transferdb.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -79,6 +80,7 @@ static void send_hello(struct uplink *up)
     h.name = up->node->cfg.node_name;
     h.software = "city-node " HOTLINE_VERSION;
     h.incarnation = up->node->incarnation;
+    h.sign_key = (char *)up->node->hotline.sign.public_text;
     env.payload_case = FED__ENVELOPE__PAYLOAD_HELLO;
     env.hello = &h;
     send_envelope(up, &env);
@@ -134,6 +136,8 @@ static void pump(struct uplink *up)
 {
     if (!up->connected || up->outbox.fd < 0)
         return;
+    if (transferdb_progress_flush(up->node, up->db) < 0)
+        log_warnx("cannot queue the progress of transferred tickets now");
     if (!up->streaming) {
         if (stream_start(&up->tickets, up->db, STREAM_TICKETS, OUTBOX_UPLINK, clock_mono_ms()) < 0)
             return;
@@ -231,6 +235,10 @@ static void on_message(struct uplink *up)
     up->last_seen_ms = clock_mono_ms();
     switch (env->payload_case) {
     case FED__ENVELOPE__PAYLOAD_WELCOME:
+        /* The province is authenticated by its CURVE key: its signing key is its word. */
+        if (up->outbox.fd < 0 ||
+            transferdb_pin_key(up->db, up->province, env->welcome->sign_key, 1, clock_now_us()) < 0)
+            break;
         up->complained_ms = 0;
         set_connected(up, 1, NULL);
         pump(up);

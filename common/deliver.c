@@ -7,6 +7,7 @@
 #include "clock.h"
 #include "log.h"
 #include "outbox.h"
+#include "transferdb.h"
 #include "wire.h"
 
 #include <jansson.h>
@@ -24,6 +25,9 @@ static const struct {
     const char *kind;
     deliver_fn *apply;
 } kinds[] = {
+    {"offer", transferdb_on_offer},
+    {"decision", transferdb_on_decision},
+    {"progress", transferdb_on_progress},
     {NULL, NULL},
 };
 

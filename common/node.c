@@ -32,6 +32,9 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include "transfer.h"
+#include "transferdb.h"
+
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -120,7 +123,8 @@ static int command_init(struct node *node, struct db *db)
         db_rollback(db);
         return 1;
     }
-    if (keys_create(node->cfg.data_dir) < 0 || pii_keys_create(node->cfg.data_dir) < 0)
+    if (keys_create(node->cfg.data_dir) < 0 || pii_keys_create(node->cfg.data_dir) < 0 ||
+        sign_key_create(node->cfg.data_dir) < 0)
         return 1;
     printf("node '%s' initialised; keys and admin token in '%s'\n", node->cfg.node_code,
            node->cfg.data_dir);
@@ -150,7 +154,16 @@ static int command_verify(struct db *db)
         printf("broken chain: ticket %s event %d\n", ticket, seq);
         return 1;
     }
-    printf("verified %lld events in %lld tickets\n", events, tickets);
+    long long messages;
+    char transfer[TRANSFER_ID_MAX + 1];
+    if (transferdb_verify(db, &messages, transfer, sizeof(transfer)) < 0)
+        return 2;
+    if (transfer[0] != '\0') {
+        printf("bad signature: transfer %s\n", transfer);
+        return 1;
+    }
+    printf("verified %lld events in %lld tickets and %lld signed transfer messages\n", events,
+           tickets, messages);
     return 0;
 }
 
@@ -363,6 +376,9 @@ static int hotline_start(struct node *node)
     h->periods.national = c->period_national;
     h->periods.rating_window_days = c->rating_window_days;
     h->repeat_window_days = c->repeat_window_days;
+    /* A node initialised before it signed anything gets its key now. */
+    if (sign_key_create(c->data_dir) < 0 || sign_key_load(c->data_dir, &h->sign) < 0)
+        return -1;
     return pii_keys_load(c->data_dir, &h->pii);
 }
 

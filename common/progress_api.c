@@ -141,25 +141,41 @@ fail:
     return NULL;
 }
 
-static void reply_progress(struct http_request *req, struct db *db, const struct ticket_row *row)
+json_t *progress_view(struct db *db, const struct ticket_row *row)
 {
     const struct ticket *t = &row->t;
     char deadline[CLOCK_RFC3339_LEN];
     json_t *steps = timeline(db, t->id);
 
-    if (steps == NULL) {
-        http_reply_error(req, 500, "internal", "the progress could not be read");
-        return;
-    }
+    if (steps == NULL)
+        return NULL;
     clock_format_seconds(t->deadline, deadline);
-    http_reply_json(req, 200,
-                    json_pack("{s:s,s:s,s:o,s:o,s:b,s:o}", "id", t->id, "status",
-                              progress_status(t->status), "unit_name",
-                              PQgetisnull(row->res, 0, COL_UNIT_NAME)
-                                  ? json_null()
-                                  : json_string(PQgetvalue(row->res, 0, COL_UNIT_NAME)),
-                              "deadline", t->deadline != 0 ? json_string(deadline) : json_null(),
-                              "provisional", t->provisional, "timeline", steps));
+    return json_pack("{s:s,s:s,s:o,s:o,s:b,s:o}", "id", t->id, "status", progress_status(t->status),
+                     "unit_name",
+                     PQgetisnull(row->res, 0, COL_UNIT_NAME)
+                         ? json_null()
+                         : json_string(PQgetvalue(row->res, 0, COL_UNIT_NAME)),
+                     "deadline", t->deadline != 0 ? json_string(deadline) : json_null(),
+                     "provisional", t->provisional, "timeline", steps);
+}
+
+/* A copy left by a transfer answers what its owner last sent: the same
+ * answer at either node. */
+static void reply_progress(struct http_request *req, struct db *db, const struct ticket_row *row)
+{
+    json_t *view;
+
+    if (row->t.status == STATUS_TRANSFERRED && !PQgetisnull(row->res, 0, COL_REMOTE_PROGRESS)) {
+        json_t *remote = json_loads(PQgetvalue(row->res, 0, COL_REMOTE_PROGRESS), 0, NULL);
+        view = json_incref(json_object_get(remote, "view"));
+        json_decref(remote);
+    } else {
+        view = progress_view(db, row);
+    }
+    if (view == NULL)
+        http_reply_error(req, 500, "internal", "the progress could not be read");
+    else
+        http_reply_json(req, 200, view);
 }
 
 static void reply_too_many(struct http_request *req, int64_t wait)

@@ -9,11 +9,17 @@
 #define HOTLINE_PROGRESS_API_H
 
 #include "http.h"
+#include "ticketdb.h"
 
 #include <stddef.h>
 
 /* The route table; the handler expects http_app() to be the struct node. */
 extern const struct http_route progress_routes[];
 extern const size_t progress_routes_len;
+
+/* What a citizen's progress query answers for the ticket in 'row' (no
+ * personal data), or NULL on error.  The owner of a transferred ticket
+ * sends it to the nodes holding copies. */
+json_t *progress_view(struct db *db, const struct ticket_row *row);
 
 #endif

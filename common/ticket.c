@@ -37,7 +37,7 @@
 /* Every state this node acts in: not while a transfer is decided elsewhere. */
 #define ALL_STATES                                                                                 \
     ((BIT(STATUS_COUNT) - 1) & ~(BIT(STATUS_TRANSFER_PENDING) | BIT(STATUS_TRANSFERRED)))
-#define SAME       STATUS_COUNT /* the action leaves the status as it is */
+#define SAME STATUS_COUNT /* the action leaves the status as it is */
 
 typedef int guard_fn(const struct ticket *t, const struct ticket_caller *caller,
                      const struct ticket_input *in, const struct ticket_context *ctx,
@@ -114,12 +114,12 @@ static int guard_decline(const struct ticket *t, const struct ticket_caller *cal
 
     (void)caller, (void)in;
     if (t->handed_at == 0)
-        return refuse(why, 409, "not_transferred", "only an appeal transferred here may be declined");
+        return refuse(why, 409, "not_transferred",
+                      "only an appeal transferred here may be declined");
     if (t->transfer_final)
         return refuse(why, 409, "decided",
                       "the province decided this node handles the appeal; it cannot be declined");
-    if (ctx->now >
-        calendar_deadline(ctx->calendar, t->handed_at, RETURN_WINDOW_DAYS, &provisional))
+    if (ctx->now > calendar_deadline(ctx->calendar, t->handed_at, RETURN_WINDOW_DAYS, &provisional))
         return refuse(why, 409, "decline_window_closed",
                       "a transfer must be declined within 2 working days of receiving it");
     return 0;

@@ -12,9 +12,11 @@
 
 #include "calendar.h"
 #include "clock.h"
+#include "config.h"
 #include "emergencydb.h"
 #include "input.h"
 #include "ticket.h"
+#include "transferdb.h"
 #include "kb_api.h"
 #include "log.h"
 #include "node.h"
@@ -620,6 +622,43 @@ static int prepare_link(struct http_request *req, struct db *db, struct node *no
     return 0;
 }
 
+/* Art 3: an appeal registered at the wrong node goes to the right one, via
+ * the province; the ticket is frozen here until the province decides. */
+static int prepare_transfer(struct http_request *req, struct db *db, struct node *node,
+                            json_t *body, struct action_request *out, char **scratch)
+{
+    const char *to = input_text(body, "to");
+
+    (void)db;
+    if ((!config_code_valid(to, NODE_CITY) && !config_code_valid(to, NODE_PROVINCE)) ||
+        strncmp(to, node->cfg.node_code, 2) != 0) {
+        http_reply_invalid(req, "to", "'to' must be the code of a node of this province");
+        return -1;
+    }
+    if (strcmp(to, node->cfg.node_code) == 0) {
+        http_reply_invalid(req, "to", "'to' must be another node than this one");
+        return -1;
+    }
+    out->action = ACTION_TRANSFER;
+    out->reason = input_text(body, "reason");
+    out->detail = keep(json_pack("{s:s}", "to", to), scratch);
+    out->also = transferdb_offer;
+    out->also_arg = node;
+    return 0;
+}
+
+/* The node a transfer gave the appeal to declines it, within 2 working days. */
+static int prepare_decline(struct http_request *req, struct db *db, struct node *node, json_t *body,
+                           struct action_request *out, char **scratch)
+{
+    (void)req, (void)db, (void)scratch;
+    out->action = ACTION_DECLINE;
+    out->reason = input_text(body, "reason");
+    out->also = transferdb_decline;
+    out->also_arg = node;
+    return 0;
+}
+
 static const struct field answer_fields[] = {INPUT_TEXT("answer", 1, 1, 4000),
                                              INPUT_TEXT("kb_ref", 0, 1, 64)};
 static const struct field reject_fields[] = {INPUT_ENUM("reason", 1, reject_reasons),
@@ -645,6 +684,9 @@ static const struct field note_fields[] = {INPUT_TEXT("text", 1, 1, 2000)};
 static const struct field supervise_fields[] = {INPUT_TEXT("note", 1, 1, 2000)};
 static const struct field redo_fields[] = {INPUT_TEXT("reason", 1, 1, 2000)};
 static const struct field link_fields[] = {INPUT_TEXT("related", 1, 1, TICKET_ID_LEN)};
+static const struct field transfer_fields[] = {INPUT_TEXT("to", 1, 6, 6),
+                                               INPUT_TEXT("reason", 1, 1, 2000)};
+static const struct field decline_fields[] = {INPUT_TEXT("reason", 1, 1, 2000)};
 
 #define ACTION(f, p)                                                                               \
     {                                                                                              \
@@ -666,6 +708,8 @@ static const struct action_route note_route = ACTION(note_fields, prepare_note);
 static const struct action_route supervise_route = ACTION(supervise_fields, prepare_supervise);
 static const struct action_route redo_route = ACTION(redo_fields, prepare_redo);
 static const struct action_route link_route = ACTION(link_fields, prepare_link);
+static const struct action_route transfer_route = ACTION(transfer_fields, prepare_transfer);
+static const struct action_route decline_route = ACTION(decline_fields, prepare_decline);
 static const struct action_route redo_review_route = ACTION(review_fields, prepare_redo_review);
 
 /* Returns 1 if ticket 'id' exists and the caller may see it; else answers
@@ -747,6 +791,21 @@ static void handle_events(struct http_request *req)
         http_reply_error(req, 500, "internal", "the events could not be read");
     else
         http_reply_json(req, 200, json_pack("{s:o}", "events", events));
+}
+
+/* The transfers of a ticket, with every signed message: the evidence. */
+static void handle_transfers(struct http_request *req)
+{
+    const char *id = http_path_param(req, "id");
+    struct db *db = node_db(req, NULL);
+
+    if (db == NULL || !ticket_in_scope(req, db, id))
+        return;
+    json_t *list = transferdb_history(db, id);
+    if (list == NULL)
+        http_reply_error(req, 500, "internal", "the transfers could not be read");
+    else
+        http_reply_json(req, 200, json_pack("{s:o}", "transfers", list));
 }
 
 /* Reads a list filter from the query string.  Returns 0, or -1 having answered. */
@@ -859,6 +918,8 @@ const struct http_route ticket_routes[] = {
     {"GET", "/api/v1/tickets", handle_list, READERS, NULL},
     {"GET", "/api/v1/tickets/{id}", handle_get, READERS, NULL},
     {"GET", "/api/v1/tickets/{id}/events", handle_events, READERS, NULL},
+    {"GET", "/api/v1/tickets/{id}/transfers", handle_transfers,
+     ROLE_OPERATOR | ROLE_MANAGER | ROLE_AUDITOR, NULL},
     ACT("answer", ROLE_OPERATOR, answer_route),
     ACT("reject", ROLE_OPERATOR, reject_route),
     ACT("dispatch", ROLE_OPERATOR | ROLE_MANAGER, dispatch_route),
@@ -873,6 +934,8 @@ const struct http_route ticket_routes[] = {
     ACT("redo", ROLE_OPERATOR, redo_route),
     ACT("redo/review", ROLE_MANAGER, redo_review_route),
     ACT("link", ROLE_OPERATOR | ROLE_MANAGER, link_route),
+    ACT("transfer", ROLE_OPERATOR | ROLE_MANAGER, transfer_route),
+    ACT("decline", ROLE_OPERATOR | ROLE_MANAGER, decline_route),
 };
 
 const size_t ticket_routes_len = sizeof(ticket_routes) / sizeof(ticket_routes[0]);

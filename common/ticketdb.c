@@ -281,6 +281,11 @@ static int ticketdb_announce(struct db *db, const char *id, int seq, int64_t now
                 " WHERE t.id = $1 AND e.seq = $2",
                 4, p) < 0)
         return -1;
+    /* Other nodes hold copies of a ticket that was transferred: they get
+     * its progress answer (transferdb_progress_flush). */
+    if (db_exec(db, "UPDATE tickets SET progress_sent = false WHERE id = $1 AND owner_epoch > 1", 1,
+                p) < 0)
+        return -1;
     return db_exec(db, "NOTIFY outbox", 0, NULL);
 }
 
@@ -298,7 +303,7 @@ long long ticketdb_announce_all(struct db *db, int64_t now)
                              " SELECT $2, jsonb_build_object('ticket', " MASTER_TICKET ","
                              " 'event', to_jsonb(e))::text, $1"
                              " FROM tickets t JOIN ticket_events e ON e.ticket_id = t.id"
-                             " ORDER BY e.at, e.ticket_id, e.seq",
+                             " WHERE NOT e.copied ORDER BY e.at, e.ticket_id, e.seq",
                              2, p);
     if (res == NULL || db_exec(db, "NOTIFY outbox", 0, NULL) < 0 || db_commit(db) < 0) {
         PQclear(res);
@@ -717,7 +722,7 @@ static int report_day(struct db *db, const char *node, int32_t day, int64_t now)
     snprintf(stream, sizeof(stream), "%d", STREAM_TICKETS);
     long long n = db_changed(db,
                              "WITH n AS (SELECT count(*) AS events FROM ticket_events"
-                             "           WHERE at >= $2 AND at < $3),"
+                             "           WHERE at >= $2 AND at < $3 AND NOT copied),"
                              " changed AS (INSERT INTO sync_reports (day, events, reported_at)"
                              "    SELECT $1, n.events, $4 FROM n"
                              "    ON CONFLICT (day) DO UPDATE SET events = EXCLUDED.events,"

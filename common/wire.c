@@ -67,6 +67,8 @@ static int validate_hello(const Fed__Envelope *env, char *err, size_t errlen)
         return invalid(err, errlen, "hello: bad name");
     if (!text_ok(h->software, WIRE_MAX_TOKEN, 0))
         return invalid(err, errlen, "hello: bad software");
+    if (!text_ok(h->sign_key, WIRE_MAX_TOKEN, 1) || strlen(h->sign_key) != WIRE_SIGN_KEY_LEN)
+        return invalid(err, errlen, "hello: bad signing key");
     return 0;
 }
 
@@ -76,6 +78,8 @@ static int validate_welcome(const Fed__Envelope *env, char *err, size_t errlen)
 
     if (!code_ok(w->code) || !text_ok(w->name, WIRE_MAX_NAME, 1))
         return invalid(err, errlen, "welcome: bad code or name");
+    if (!text_ok(w->sign_key, WIRE_MAX_TOKEN, 1) || strlen(w->sign_key) != WIRE_SIGN_KEY_LEN)
+        return invalid(err, errlen, "welcome: bad signing key");
     return 0;
 }
 

@@ -22,6 +22,8 @@
 #define WIRE_MAX_NAME    100
 #define WIRE_MAX_TOKEN   64
 #define WIRE_MAX_MESSAGE 512
+/* An Ed25519 public key in base64. */
+#define WIRE_SIGN_KEY_LEN 44
 /* A batch carries at most this many items of at most this many bytes. */
 #define WIRE_MAX_BATCH 500
 #define WIRE_MAX_ITEM  (256 * 1024)

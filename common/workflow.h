@@ -11,6 +11,7 @@
 #include "db.h"
 #include "pii.h"
 #include "ticket.h"
+#include "sign.h"
 #include "ticketdb.h"
 
 /* What every command of a node needs, read-only once the node runs. */
@@ -19,6 +20,7 @@ struct hotline {
     struct ticket_periods periods;
     int repeat_window_days;
     struct pii_keys pii;
+    struct sign_key sign; /* for transfer messages (sign.h) */
 };
 
 /* An intake as the API validated it, personal data in clear. */

@@ -22,6 +22,7 @@
 #include "outbox.h"
 #include "registry.h"
 #include "stream.h"
+#include "transferdb.h"
 
 #include <errno.h>
 #include <string.h>
@@ -112,6 +113,13 @@ static void on_hello(struct hub *hub, const struct link_peer *from, const Fed__E
         refuse(hub, from, h->code, "not_registered", "the node is not registered");
         return;
     }
+    /* The first signing key a node shows is its key until it is registered again. */
+    if (transferdb_pin_key(hub->db, h->code, h->sign_key, 0, clock_now_us()) != 1) {
+        log_warnx("refused hello from '%s': another signing key than the one pinned", h->code);
+        refuse(hub, from, h->code, "sign_key_changed",
+               "the node signs with another key than before; register it again");
+        return;
+    }
     if (p == NULL) {
         if (hub->npeers == MAX_PEERS) {
             log_warnx("refused node '%s': too many sessions", h->code);
@@ -135,6 +143,7 @@ static void on_hello(struct hub *hub, const struct link_peer *from, const Fed__E
     w.name = hub->node->cfg.node_name;
     w.server_time_us = clock_now_us();
     w.incarnation = hub->node->incarnation;
+    w.sign_key = (char *)hub->node->hotline.sign.public_text;
     reply.payload_case = FED__ENVELOPE__PAYLOAD_WELCOME;
     reply.welcome = &w;
     send_to(hub, from, p->code, &reply);
@@ -177,8 +186,8 @@ static void on_batch(struct hub *hub, const struct link_peer *from, const Fed__E
         items[i] = (const char *)b->items[i].data;
         lens[i] = b->items[i].len;
     }
-    switch (master_apply(hub->db, from->user_id, env->seq, b->oldest, items, lens, b->n_items,
-                         &applied)) {
+    switch (master_apply(hub->node, hub->db, from->user_id, env->seq, b->oldest, items, lens,
+                         b->n_items, &applied)) {
     case INBOX_APPLIED:
         send_ack(hub, from, from->user_id, env->stream, applied, 0);
         break;
@@ -202,14 +211,15 @@ static void apply_own(struct hub *hub)
     uint64_t acked, applied;
     struct outbox_batch b;
 
-    if (outbox_acked(hub->db, STREAM_TICKETS, OUTBOX_UPLINK, &acked) < 0)
+    if (transferdb_progress_flush(hub->node, hub->db) < 0 ||
+        outbox_acked(hub->db, STREAM_TICKETS, OUTBOX_UPLINK, &acked) < 0)
         return;
     /* Applied here, not sent: a whole batch at a time, whatever its size. */
     while (outbox_next(hub->db, STREAM_TICKETS, OUTBOX_UPLINK, acked, &b) > 0) {
         for (size_t i = 0; i < b.n; i++)
             items[i] = outbox_item(&b, i, &lens[i]);
         enum inbox_result r =
-            master_apply(hub->db, code, b.first, acked + 1, items, lens, b.n, &applied);
+            master_apply(hub->node, hub->db, code, b.first, acked + 1, items, lens, b.n, &applied);
         outbox_batch_clear(&b);
         if (r != INBOX_APPLIED || outbox_ack(hub->db, STREAM_TICKETS, OUTBOX_UPLINK, applied) < 0)
             return;

@@ -12,7 +12,10 @@
 #include "clock.h"
 #include "hub.h"
 #include "input.h"
+#include "input.h"
 #include "master.h"
+#include "router.h"
+#include "transfer.h"
 #include "loaddb.h"
 #include "log.h"
 #include "metrics.h"
@@ -112,6 +115,90 @@ static void handle_master_tickets(struct http_request *req)
         http_reply_json(req, 200,
                         json_pack("{s:o,s:i,s:i,s:I}", "tickets", list, "page", page, "page_size",
                                   size, "total", (json_int_t)total));
+}
+
+static const char *const transfer_states[] = {"offered", "accepted", "declined",
+                                              "decided", "refused",  NULL};
+
+/* Transfers as the province routed them; ?status=declined lists those
+ * waiting for the managers' decision. */
+static void handle_transfers(struct http_request *req)
+{
+    const char *status = http_query_param(req, "status");
+    struct db *db;
+    size_t i = 0;
+
+    while (status != NULL && transfer_states[i] != NULL && strcmp(status, transfer_states[i]) != 0)
+        i++;
+    if (status != NULL && transfer_states[i] == NULL) {
+        http_reply_invalid(req, "status",
+                           "'status' is one of offered, accepted, declined, decided, refused");
+        return;
+    }
+    if ((db = node_db(req, NULL)) == NULL)
+        return;
+    json_t *list = router_list(db, status);
+    if (list == NULL)
+        http_reply_error(req, 500, "internal", "the transfers could not be read");
+    else
+        http_reply_json(req, 200, json_pack("{s:o}", "transfers", list));
+}
+
+static void handle_transfer(struct http_request *req)
+{
+    const char *id = http_path_param(req, "id");
+    struct db *db = node_db(req, NULL);
+    json_t *t = db != NULL && transfer_id_valid(id) ? router_get(db, id) : json_null();
+
+    if (db == NULL)
+        return;
+    if (t == NULL)
+        http_reply_error(req, 500, "internal", "the transfer could not be read");
+    else if (json_is_null(t))
+        http_reply_error(req, 404, "not_found", "no such transfer");
+    else
+        http_reply_json(req, 200, t);
+}
+
+static const struct field decide_fields[] = {INPUT_TEXT("owner", 1, 6, 6),
+                                             INPUT_TEXT("reason", 1, 1, 2000)};
+
+/* Art 10: after a decline, the province's managers say who handles the
+ * appeal; the designated node cannot decline it again. */
+static void handle_decide(struct http_request *req)
+{
+    const char *id = http_path_param(req, "id");
+    struct node *node;
+    struct db *db = node_db(req, &node);
+    json_t *body;
+
+    if (db == NULL)
+        return;
+    if (!transfer_id_valid(id)) {
+        http_reply_error(req, 404, "not_found", "no such transfer");
+        return;
+    }
+    body = http_body_json(req);
+    if (body == NULL || input_check(req, body, NULL, decide_fields,
+                                    sizeof(decide_fields) / sizeof(*decide_fields)) < 0)
+        return;
+    switch (router_decide(node, db, id, input_text(body, "owner"), input_text(body, "reason"))) {
+    case ROUTER_DONE:
+        http_reply_json(req, 200, router_get(db, id));
+        break;
+    case ROUTER_NOT_FOUND:
+        http_reply_error(req, 404, "not_found", "no such transfer");
+        break;
+    case ROUTER_CONFLICT:
+        http_reply_error(req, 409, "not_declined", "only a declined transfer waits for a decision");
+        break;
+    case ROUTER_INVALID:
+        http_reply_invalid(req, "owner", "'owner' must be the transfer's origin or its target");
+        break;
+    case ROUTER_FAILED:
+        http_reply_error(req, 500, "internal", "the decision could not be made");
+        break;
+    }
 }
 
 /*
@@ -251,6 +338,9 @@ static const struct http_route routes[] = {
     {"GET", "/api/v1/federation/load", handle_load, ROLE_ADMIN | ROLE_MANAGER | ROLE_AUDITOR, NULL},
     {"PUT", "/api/v1/federation/nodes/{code}/balancing", handle_balancing, ROLE_ADMIN, NULL},
     {"GET", "/api/v1/route", handle_route, ROLE_SERVICE | ROLE_ADMIN | ROLE_MANAGER, NULL},
+    {"GET", "/api/v1/transfers", handle_transfers, ROLE_MANAGER | ROLE_AUDITOR, NULL},
+    {"GET", "/api/v1/transfers/{id}", handle_transfer, ROLE_MANAGER | ROLE_AUDITOR, NULL},
+    {"POST", "/api/v1/transfers/{id}/decide", handle_decide, ROLE_MANAGER, NULL},
 };
 
 static int command_node_add(struct node *node, struct db *db, char **argv)

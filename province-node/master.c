@@ -9,6 +9,8 @@
  */
 #include "master.h"
 
+#include "router.h"
+
 #include "clock.h"
 #include "log.h"
 #include "calendar.h"
@@ -51,6 +53,13 @@ static int item_valid(const char *text, size_t len)
 {
     json_t *item = json_loadb(text, len, 0, NULL);
     json_t *report = json_object_get(item, "report");
+
+    /* Transfer messages and progress answers: the router checks them. */
+    if (json_object_size(item) == 1 && (json_is_object(json_object_get(item, "transfer")) ||
+                                        json_is_object(json_object_get(item, "progress")))) {
+        json_decref(item);
+        return 1;
+    }
 
     /* A daily report: a date and a count. */
     if (report != NULL) {
@@ -136,6 +145,13 @@ static int partitions(struct db *db, const char *batch)
     return 0;
 }
 
+/* The sender ($2) owns ticket t: the master dataset says so, or it is new
+ * here and numbered by the sender. */
+#define OWNED_BY_SENDER(t)                                                                         \
+    "(EXISTS (SELECT 1 FROM master_tickets m WHERE m.id = " t "->>'id' AND m.node = $2)"           \
+    " OR (left(" t "->>'id', 6) = $2"                                                              \
+    "     AND NOT EXISTS (SELECT 1 FROM master_tickets m WHERE m.id = " t "->>'id')))"
+
 static int apply_rows(struct db *db, const char *node, const char *batch)
 {
     const char *p[] = {batch, node};
@@ -155,10 +171,24 @@ static int apply_rows(struct db *db, const char *node, const char *batch)
         return -1;
 
     /*
-     * Only the owner of a ticket may change it, and until transfers exist
-     * the owner is the node that registered it: its code starts the id.
-     * What a node says about itself (owner_node) is not trusted alone.
+     * Only the owner of a ticket may change it: the node the master dataset
+     * names (a transfer's hand-off changes it), or for a ticket new here the
+     * node that registered it, whose code starts the id.  What a node says
+     * about itself (owner_node) is not trusted alone.
      */
+    PGresult *refused = db_query(db,
+                                 "SELECT DISTINCT i->'ticket'->>'id', m.node, m.owner_epoch"
+                                 " FROM jsonb_array_elements($1::jsonb) i"
+                                 " JOIN master_tickets m ON m.id = i->'ticket'->>'id'"
+                                 " WHERE m.node <> $2",
+                                 2, p);
+    if (refused == NULL)
+        return -1;
+    for (int i = 0; i < PQntuples(refused); i++)
+        log_warnx("refused a change of ticket '%s' from node '%s': node '%s' owns it (epoch %s)",
+                  PQgetvalue(refused, i, 0), node, PQgetvalue(refused, i, 1),
+                  PQgetvalue(refused, i, 2));
+    PQclear(refused);
     if (db_exec(db,
                 "INSERT INTO master_events (ticket_id, seq, node, at, action, from_status,"
                 " to_status, hash, data)"
@@ -166,52 +196,76 @@ static int apply_rows(struct db *db, const char *node, const char *batch)
                 " e->>'action', e->>'from_status', e->>'to_status', e->>'hash', e"
                 " FROM (SELECT i->'event' AS e, i->'ticket' AS t"
                 "       FROM jsonb_array_elements($1::jsonb) i) x"
-                " WHERE t->>'owner_node' = $2 AND left(e->>'ticket_id', 6) = $2"
-                " AND e->>'ticket_id' = t->>'id'"
-                " ON CONFLICT DO NOTHING",
+                " WHERE t->>'owner_node' = $2 AND e->>'ticket_id' = t->>'id'"
+                " AND " OWNED_BY_SENDER("t") " ON CONFLICT DO NOTHING",
                 2, p) < 0)
         return -1;
-    return db_exec(db,
-                   "INSERT INTO master_tickets (id, node, owner_epoch, version, status, kind,"
-                   " channel, category, unit_code, division, phone_hash, deadline, created_at,"
-                   " updated_at, data)"
-                   " SELECT DISTINCT ON (t->>'id') t->>'id', $2, (t->>'owner_epoch')::int,"
-                   " (t->>'version')::int, t->>'status', t->>'kind', t->>'channel',"
-                   " t->>'category', t->>'unit_code', t->>'division', t->>'phone_hash',"
-                   " (t->>'deadline')::timestamptz, (t->>'created_at')::timestamptz,"
-                   " (t->>'updated_at')::timestamptz, t"
-                   " FROM (SELECT i->'ticket' AS t FROM jsonb_array_elements($1::jsonb) i) x"
-                   " WHERE t->>'owner_node' = $2 AND left(t->>'id', 6) = $2"
-                   " ORDER BY t->>'id', (t->>'owner_epoch')::int DESC, (t->>'version')::int DESC"
-                   " ON CONFLICT (id) DO UPDATE SET node = EXCLUDED.node,"
-                   " owner_epoch = EXCLUDED.owner_epoch, version = EXCLUDED.version,"
-                   " status = EXCLUDED.status, unit_code = EXCLUDED.unit_code,"
-                   " deadline = EXCLUDED.deadline, updated_at = EXCLUDED.updated_at,"
-                   " data = EXCLUDED.data"
-                   " WHERE master_tickets.node = $2"
-                   " AND (master_tickets.owner_epoch, master_tickets.version)"
-                   "     < (EXCLUDED.owner_epoch, EXCLUDED.version)",
-                   2, p);
+    return db_exec(
+        db,
+        "INSERT INTO master_tickets (id, node, owner_epoch, version, status, kind,"
+        " channel, category, unit_code, division, phone_hash, deadline, created_at,"
+        " updated_at, data)"
+        " SELECT DISTINCT ON (t->>'id') t->>'id', $2, (t->>'owner_epoch')::int,"
+        " (t->>'version')::int, t->>'status', t->>'kind', t->>'channel',"
+        " t->>'category', t->>'unit_code', t->>'division', t->>'phone_hash',"
+        " (t->>'deadline')::timestamptz, (t->>'created_at')::timestamptz,"
+        " (t->>'updated_at')::timestamptz, t"
+        " FROM (SELECT i->'ticket' AS t FROM jsonb_array_elements($1::jsonb) i) x"
+        " WHERE t->>'owner_node' = $2 AND " OWNED_BY_SENDER(
+            "t") " ORDER BY t->>'id', (t->>'owner_epoch')::int DESC, (t->>'version')::int DESC"
+                 " ON CONFLICT (id) DO UPDATE SET node = EXCLUDED.node,"
+                 " owner_epoch = EXCLUDED.owner_epoch, version = EXCLUDED.version,"
+                 " status = EXCLUDED.status, unit_code = EXCLUDED.unit_code,"
+                 " deadline = EXCLUDED.deadline, updated_at = EXCLUDED.updated_at,"
+                 " data = EXCLUDED.data"
+                 " WHERE master_tickets.node = $2"
+                 " AND (master_tickets.owner_epoch, master_tickets.version)"
+                 "     < (EXCLUDED.owner_epoch, EXCLUDED.version)",
+        2, p);
 }
 
-/* Applies the new messages of a batch (inbox_apply_fn). */
+/* Routes the transfer messages and progress answers of a batch, after its
+ * ticket changes: an offer is checked against the owner it just synced. */
+static int route(const struct node *node, struct db *db, const char *sender,
+                 const char *const *items, const size_t *lens, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (memmem(items[i], lens[i] < 16 ? lens[i] : 16, "\"transfer\"", 10) == NULL &&
+            memmem(items[i], lens[i] < 16 ? lens[i] : 16, "\"progress\"", 10) == NULL)
+            continue;
+        json_t *item = json_loadb(items[i], lens[i], 0, NULL);
+        const char *kind = json_object_get(item, "transfer") != NULL ? "transfer" : "progress";
+        json_t *v = json_object_get(item, kind);
+        int rc = json_object_size(item) == 1 && json_is_object(v)
+                     ? router_apply(node, db, sender, kind, v)
+                     : 0;
+        json_decref(item);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Applies the new messages of a batch (inbox_apply_fn; 'arg' is the node). */
 static int apply_batch(void *arg, struct db *db, const char *node, uint64_t first,
                        const char *const *items, const size_t *lens, size_t n)
 {
-    (void)arg;
     char *batch = json_array_text(node, first, items, lens, n);
-    int rc = batch == NULL || partitions(db, batch) < 0 || apply_rows(db, node, batch) < 0 ? -1 : 0;
+    int rc = batch == NULL || partitions(db, batch) < 0 || apply_rows(db, node, batch) < 0 ||
+                     route(arg, db, node, items, lens, n) < 0
+                 ? -1
+                 : 0;
 
     free(batch);
     return rc;
 }
 
-enum inbox_result master_apply(struct db *db, const char *node, uint64_t first, uint64_t oldest,
-                               const char *const *items, const size_t *lens, size_t n,
-                               uint64_t *applied)
+enum inbox_result master_apply(const struct node *province, struct db *db, const char *node,
+                               uint64_t first, uint64_t oldest, const char *const *items,
+                               const size_t *lens, size_t n, uint64_t *applied)
 {
-    return inbox_apply(db, node, STREAM_TICKETS, first, oldest, items, lens, n, apply_batch, NULL,
-                       applied);
+    return inbox_apply(db, node, STREAM_TICKETS, first, oldest, items, lens, n, apply_batch,
+                       (void *)province, applied);
 }
 
 json_t *master_links(struct db *db)

@@ -8,6 +8,7 @@
 
 #include "db.h"
 #include "inbox.h"
+#include "node.h"
 
 #include <jansson.h>
 #include <stddef.h>
@@ -23,9 +24,9 @@
  * restored from a backup), the province moves on from 'oldest' and says so
  * in the log; `resync` at the node fills the hole.
  */
-enum inbox_result master_apply(struct db *db, const char *node, uint64_t first, uint64_t oldest,
-                               const char *const *items, const size_t *lens, size_t n,
-                               uint64_t *applied);
+enum inbox_result master_apply(const struct node *province, struct db *db, const char *node,
+                               uint64_t first, uint64_t oldest, const char *const *items,
+                               const size_t *lens, size_t n, uint64_t *applied);
 
 /* Every node's ticket stream as the province received it, as a JSON array:
  * peer, stream, last_applied, applied_at.  NULL on error. */

@@ -48,7 +48,9 @@ int registry_add(struct db *db, const char *code, const char *name, const char *
                 " VALUES ($1, $2, $3, $4)"
                 " ON CONFLICT (code) DO UPDATE SET name = $2, curve_public_key = $3,"
                 " registered_at = $4, removed_at = NULL",
-                4, p) < 0) {
+                4, p) < 0 ||
+        /* Registered again: the next hello pins its signing key anew. */
+        db_exec(db, "DELETE FROM node_keys WHERE code = $1", 1, p) < 0) {
         snprintf(err, errlen, "%s",
                  strcmp(db_sqlstate(db), "23505") == 0
                      ? "this key is already registered for another node"

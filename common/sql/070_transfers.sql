@@ -15,7 +15,7 @@ CREATE TABLE node_keys (
 );
 
 CREATE TABLE transfers (
-    id            text PRIMARY KEY,        -- <ticket id>/<n>
+    id            text PRIMARY KEY,        -- <ticket id>.<n>
     ticket_id     text NOT NULL,
     from_node     text NOT NULL,
     to_node       text NOT NULL,

@@ -41,8 +41,12 @@ def envelope(sender, payload_number, payload, stream=0, seq=0):
             field(payload_number, payload))
 
 
+SIGN_KEY = "MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqo="  # any 32 bytes, base64
+
+
 def hello(code, name):
-    return envelope(code, 11, field(1, code) + field(2, name) + field(3, "rogue 0") + field(4, 7))
+    return envelope(code, 11, field(1, code) + field(2, name) + field(3, "rogue 0") + field(4, 7) +
+                    field(5, SIGN_KEY))
 
 
 def batch(code, seq, items):

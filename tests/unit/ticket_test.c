@@ -398,7 +398,7 @@ static void transfer_and_decline_window(void **state)
     ticket_apply(&t, ACTION_TRANSFER, NULL, &fri);
     assert_int_equal(t.status, STATUS_TRANSFER_PENDING);
     assert_false(ticket_closed(t.status));
-    assert_int_equal(ticket_allowed(&t, &operator, &fri, names), 0);
+    assert_int_equal(ticket_allowed(&t, &operator, & fri, names), 0);
 
     struct ticket in = registered(KIND_HELP);
     clock_parse("2024-11-08T09:00:00+08:00", &in.handed_at);

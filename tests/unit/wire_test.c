@@ -24,6 +24,7 @@ static int make_hello(void **state)
     hello.name = "广州";
     hello.software = "city-node 0.1.0";
     hello.incarnation = 42;
+    hello.sign_key = "MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqo=";
     fed__envelope__init(&env);
     env.version = WIRE_VERSION;
     env.from = "440100";
