@@ -118,20 +118,21 @@ def test_service_registers_appeals_from_the_website(hotline):
 def test_operator_may_answer_reject_or_dispatch_a_consultation(hotline):
     ticket = hotline.create(kind="consultation")
 
-    assert set(ticket["allowed_actions"]) == {"answer", "reject", "dispatch", "notes", "link"}
+    assert set(ticket["allowed_actions"]) == {"answer", "reject", "dispatch", "notes", "link",
+                                                "transfer"}
 
 
 def test_operator_may_reject_or_dispatch_a_complaint(hotline):
     ticket = hotline.create(kind="complaint")
 
-    assert set(ticket["allowed_actions"]) == {"reject", "dispatch", "notes", "link"}
+    assert set(ticket["allowed_actions"]) == {"reject", "dispatch", "notes", "link", "transfer"}
 
 
 def test_allowed_actions_depend_on_the_caller(hotline):
     ticket_id = hotline.create(kind="consultation")["id"]
 
     assert set(hotline.show(ticket_id, hotline.manager)["allowed_actions"]) == \
-        {"dispatch", "notes", "supervise", "link"}
+        {"dispatch", "notes", "supervise", "link", "transfer"}
     assert hotline.show(ticket_id, hotline.auditor)["allowed_actions"] == []
 
 
