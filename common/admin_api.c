@@ -35,12 +35,6 @@ static const struct field unit_fields[] = {
      .values = ticket_categories},
 };
 
-static int unit_code_valid(const char *s)
-{
-    return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") ==
-           strlen(s);
-}
-
 static void handle_unit_create(struct http_request *req)
 {
     struct node *node;
@@ -51,7 +45,7 @@ static void handle_unit_create(struct http_request *req)
         input_check(req, body, NULL, unit_fields, sizeof(unit_fields) / sizeof(unit_fields[0])) < 0)
         return;
     const char *code = input_text(body, "code");
-    if (!unit_code_valid(code)) {
+    if (!unitdb_code_valid(code)) {
         http_reply_invalid(req, "code", "a unit code holds only letters, digits, '_' and '-'");
         return;
     }

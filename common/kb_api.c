@@ -565,19 +565,11 @@ static void handle_versions(struct http_request *req)
         http_reply_json(req, 200, json_pack("{s:o}", "versions", versions));
 }
 
-static int unit_code_valid(const char *s)
-{
-    size_t len = strlen(s);
-
-    return len >= 1 && len <= AUTH_MAX_UNIT &&
-           strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == len;
-}
-
 /* Reads the 'unit' query parameter.  Returns 0, or -1 having answered 400. */
 static int unit_param(struct http_request *req, const char **unit)
 {
     *unit = http_query_param(req, "unit");
-    if (*unit != NULL && !unit_code_valid(*unit)) {
+    if (*unit != NULL && !unitdb_code_valid(*unit)) {
         http_reply_invalid(req, "unit", "'unit' is a unit code");
         return -1;
     }

@@ -4,11 +4,20 @@
  */
 #include "unitdb.h"
 
+#include "auth.h"
 #include "clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+int unitdb_code_valid(const char *s)
+{
+    size_t len = strlen(s);
+
+    return len >= 1 && len <= AUTH_MAX_UNIT &&
+           strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == len;
+}
 
 int unitdb_create(struct db *db, const char *code, const char *name, const char *node,
                   json_t *categories)

@@ -10,6 +10,10 @@
 
 #include <jansson.h>
 
+/* Returns 1 if 's' has the form of a unit code: 1 to AUTH_MAX_UNIT letters,
+ * digits, '_' and '-', as the units table holds them; else 0. */
+int unitdb_code_valid(const char *s);
+
 /*
  * Creates unit 'code' named 'name' at 'node' handling 'categories' (a JSON
  * array of names).  Returns 1, 0 if the code is taken, -1 on error.
