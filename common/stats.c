@@ -90,6 +90,7 @@ static const struct column columns[] = {
 static const char *const group_names[STATS_GROUP_COUNT] = {
     [STATS_BY_NONE] = "none",         [STATS_BY_UNIT] = "unit",       [STATS_BY_KIND] = "kind",
     [STATS_BY_CATEGORY] = "category", [STATS_BY_CHANNEL] = "channel", [STATS_BY_DAY] = "day",
+    [STATS_BY_NODE] = "node",
 };
 
 int stats_group_parse(const char *s, enum stats_group *out)

@@ -69,10 +69,12 @@ enum stats_group {
     STATS_BY_CATEGORY,
     STATS_BY_CHANNEL,
     STATS_BY_DAY,
+    STATS_BY_NODE, /* the province's master dataset only */
     STATS_GROUP_COUNT
 };
 
-/* Parses a group_by value ("unit", "kind", ...).  Returns 0, or -1 if unknown. */
+/* Parses a group_by value ("unit", "kind", ...).  Returns 0, or -1 if unknown.
+ * Which of them a report offers is the report's choice. */
 int stats_group_parse(const char *s, enum stats_group *out);
 
 /* The name of a grouping as the API and stats_sum() spell it ("none" for

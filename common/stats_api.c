@@ -176,29 +176,62 @@ static json_t *text_or_null(const char *s)
 
 /* --- statistics ---------------------------------------------------------- */
 
+/* Text of a column of 'res', or NULL ('res' NULL or the column NULL). */
+static const char *column_or_null(PGresult *res, int i, int col)
+{
+    return res != NULL && !PQgetisnull(res, i, col) ? PQgetvalue(res, i, col) : NULL;
+}
+
 /* The group members of row 'i' of a statsdb_sum() result ('res' NULL: the
  * shape of the members). */
-static json_t *group_members(enum stats_group group, PGresult *res, int i)
+static json_t *group_members(const struct stats_api_source *src, enum stats_group group,
+                             PGresult *res, int i)
 {
-    const char *value = res != NULL ? PQgetvalue(res, i, 0) : NULL;
+    const char *value = column_or_null(res, i, 0);
+    const char *name = column_or_null(res, i, STATSDB_NAME_COLUMN);
 
     switch (group) {
     case STATS_BY_NONE:
         return json_object();
     case STATS_BY_UNIT:
-        return json_pack("{s:o,s:o}", "unit", text_or_null(value), "unit_name",
-                         text_or_null(res != NULL && !PQgetisnull(res, i, 1 + STATS_COUNTER_COUNT)
-                                          ? PQgetvalue(res, i, 1 + STATS_COUNTER_COUNT)
-                                          : NULL));
+        if (src->several_nodes)
+            return json_pack("{s:o,s:o,s:o}", "node",
+                             text_or_null(column_or_null(res, i, STATSDB_NODE_COLUMN)), "unit",
+                             text_or_null(value), "unit_name", text_or_null(name));
+        return json_pack("{s:o,s:o}", "unit", text_or_null(value), "unit_name", text_or_null(name));
+    case STATS_BY_NODE:
+        return json_pack("{s:o,s:o}", "node", text_or_null(value), "node_name", text_or_null(name));
     default:
         return json_pack("{s:o}", stats_group_name(group), text_or_null(value));
     }
 }
 
-static void handle_stats(struct http_request *req)
+/* Reads group_by= among the groupings of 'src'.  Returns 0, or -1 having
+ * answered 400 with the list of them. */
+static int group_read(struct http_request *req, const struct stats_api_source *src,
+                      enum stats_group *group)
 {
     const char *by = http_query_param(req, "group_by");
-    enum stats_group group = STATS_BY_NONE;
+    char list[128] = "";
+
+    *group = STATS_BY_NONE;
+    if (by == NULL || (stats_group_parse(by, group) == 0 && (src->groups & (1u << *group))))
+        return 0;
+    for (int g = STATS_BY_NONE + 1; g < STATS_GROUP_COUNT; g++) {
+        if (src->groups & (1u << g)) {
+            size_t len = strlen(list);
+            snprintf(list + len, sizeof(list) - len, "%s%s", len > 0 ? ", " : "",
+                     stats_group_name((enum stats_group)g));
+        }
+    }
+    http_reply_invalid(req, "group_by", "'group_by' is one of %s", list);
+    return -1;
+}
+
+void stats_api_reply(struct http_request *req, const struct stats_api_source *src,
+                     const char *of_node)
+{
+    enum stats_group group;
     struct stats_figures total = {{0}}, zero = {{0}};
     struct period p;
     struct node *node;
@@ -206,20 +239,14 @@ static void handle_stats(struct http_request *req)
     char *excluded = NULL;
     json_t *list = NULL, *rows = NULL;
 
-    if (period_read(req, &p) < 0)
-        return;
-    if (by != NULL && stats_group_parse(by, &group) < 0) {
-        http_reply_invalid(req, "group_by",
-                           "'group_by' is one of unit, kind, category, channel, day");
-        return;
-    }
-    if ((db = node_db(req, &node)) == NULL)
+    if (period_read(req, &p) < 0 || group_read(req, src, &group) < 0 ||
+        (db = node_db(req, &node)) == NULL)
         return;
     if (excluded_read(&node->cfg, &excluded, &list) < 0) {
         http_reply_error(req, 500, "internal", "out of memory");
         return;
     }
-    PGresult *res = statsdb_sum(db, p.from_text, p.to_text, group, excluded);
+    PGresult *res = src->sum(db, node, p.from_text, p.to_text, group, excluded, of_node);
     free(excluded);
     if (res == NULL)
         goto fail;
@@ -228,7 +255,7 @@ static void handle_stats(struct http_request *req)
         struct stats_figures f;
         statsdb_figures(res, i, 1, &f);
         stats_add(&total, &f);
-        json_t *row = group_members(group, res, i);
+        json_t *row = group_members(src, group, res, i);
         if (row == NULL || stats_json(row, &f) < 0) {
             json_decref(row);
             goto fail;
@@ -239,13 +266,13 @@ static void handle_stats(struct http_request *req)
     PQclear(res);
     res = NULL;
     if (wants_csv(req)) {
-        json_t *shape = group_members(group, NULL, 0);
+        json_t *shape = group_members(src, group, NULL, 0);
         char name[64];
         if (shape != NULL && stats_json(shape, &zero) < 0) {
             json_decref(shape);
             shape = NULL;
         }
-        snprintf(name, sizeof(name), "stats-%s-%s", p.from_text, p.to_text);
+        snprintf(name, sizeof(name), "%s-%s-%s", src->name, p.from_text, p.to_text);
         json_decref(list);
         reply_csv(req, shape, rows, name);
         return;
@@ -255,11 +282,13 @@ static void handle_stats(struct http_request *req)
         json_decref(sum);
         goto fail;
     }
-    reply_json(
-        req,
+    json_t *answer =
         json_pack("{s:s,s:s,s:o,s:o,s:o,s:o}", "from", p.from_text, "to", p.to_text, "group_by",
                   group == STATS_BY_NONE ? json_null() : json_string(stats_group_name(group)),
-                  "excluded_categories", list, "rows", rows, "total", sum));
+                  "excluded_categories", list, "rows", rows, "total", sum);
+    if (answer != NULL && src->several_nodes)
+        json_object_set_new(answer, "node", text_or_null(of_node));
+    reply_json(req, answer);
     return;
 
 fail:
@@ -267,6 +296,26 @@ fail:
     json_decref(rows);
     json_decref(list);
     http_reply_error(req, 500, "internal", "the statistics could not be read");
+}
+
+static PGresult *own_sum(struct db *db, const struct node *node, const char *from, const char *to,
+                         enum stats_group group, const char *excluded, const char *of_node)
+{
+    (void)node;
+    (void)of_node;
+    return statsdb_sum(db, from, to, group, excluded);
+}
+
+static const struct stats_api_source own_stats = {
+    .name = "stats",
+    .groups = 1u << STATS_BY_UNIT | 1u << STATS_BY_KIND | 1u << STATS_BY_CATEGORY |
+              1u << STATS_BY_CHANNEL | 1u << STATS_BY_DAY,
+    .sum = own_sum,
+};
+
+static void handle_stats(struct http_request *req)
+{
+    stats_api_reply(req, &own_stats, NULL);
 }
 
 /* --- assessment ---------------------------------------------------------- */

@@ -69,7 +69,8 @@ PGresult *statsdb_sum(struct db *db, const char *from, const char *to, enum stat
     const char *p[] = {from, to, stats_group_name(group), excluded};
 
     return db_query(db,
-                    "SELECT s.*, u.name FROM stats_sum($1::date, $2::date, $3, $4::text[]) s"
+                    "SELECT s.*, NULL::text, u.name"
+                    " FROM stats_sum($1::date, $2::date, $3, $4::text[]) s"
                     " LEFT JOIN units u ON $3 = 'unit' AND u.code = s.grp ORDER BY s.grp",
                     4, p);
 }

@@ -31,13 +31,19 @@
  */
 int statsdb_refresh(struct db *db);
 
+/* The columns of a statsdb_sum() row after the counters: the node of the
+ * row (of reports of several nodes), and the name of the unit or node. */
+#define STATSDB_NODE_COLUMN (1 + STATS_COUNTER_COUNT)
+#define STATSDB_NAME_COLUMN (2 + STATS_COUNTER_COUNT)
+
 /*
  * The sums of the roll-ups of days 'from' to 'to' (both included), one row
  * per value of 'group', ordered by it: column 0 the value ("" for the
  * totals and for events of no unit), columns 1 to STATS_COUNTER_COUNT the
- * counters, then the unit's name (NULL unless grouped by unit).  'excluded'
- * is an array literal of the categories the satisfaction rate leaves out,
- * "{a,b}".  Returns the result (PQclear it), or NULL on error.
+ * counters, then the node (always NULL here) and the unit's name (NULL
+ * unless grouped by unit).  'excluded' is an array literal of the
+ * categories the satisfaction rate leaves out, "{a,b}".  Returns the result
+ * (PQclear it), or NULL on error.
  */
 PGresult *statsdb_sum(struct db *db, const char *from, const char *to, enum stats_group group,
                       const char *excluded);
