@@ -261,6 +261,18 @@ int ticketdb_update(struct db *db, const struct ticket *t, const char *pending, 
 /* clang-format on */
 
 /*
+ * A change for the master dataset: the ticket, the event and, for a
+ * completion approved, the deadline then in force (stats_completions: a
+ * later redo gives the ticket another), so the province counts it on time
+ * or late as the node does.  From tickets t and ticket_events e.
+ */
+#define MASTER_ITEM                                                                                \
+    "(jsonb_build_object('ticket', " MASTER_TICKET ", 'event', to_jsonb(e))"                       \
+    " || COALESCE((SELECT jsonb_build_object('approval_deadline', c.deadline)"                     \
+    "              FROM stats_completions c WHERE c.ticket_id = e.ticket_id AND c.seq = e.seq),"   \
+    "             '{}'))::text"
+
+/*
  * Queues the change for the provincial master dataset, in the transaction
  * that made it: the ticket as it now is, without personal data, and the
  * event.  The link thread is woken when the transaction commits.
@@ -275,8 +287,7 @@ static int ticketdb_announce(struct db *db, const char *id, int seq, int64_t now
     stamp(now, at);
     if (db_exec(db,
                 "INSERT INTO outbox (stream, body, created_at)"
-                " SELECT $4, jsonb_build_object('ticket', " MASTER_TICKET ","
-                " 'event', to_jsonb(e))::text, $3"
+                " SELECT $4, " MASTER_ITEM ", $3"
                 " FROM tickets t JOIN ticket_events e ON e.ticket_id = t.id"
                 " WHERE t.id = $1 AND e.seq = $2",
                 4, p) < 0)
@@ -300,8 +311,7 @@ long long ticketdb_announce_all(struct db *db, int64_t now)
         return -1;
     PGresult *res = db_query(db,
                              "INSERT INTO outbox (stream, body, created_at)"
-                             " SELECT $2, jsonb_build_object('ticket', " MASTER_TICKET ","
-                             " 'event', to_jsonb(e))::text, $1"
+                             " SELECT $2, " MASTER_ITEM ", $1"
                              " FROM tickets t JOIN ticket_events e ON e.ticket_id = t.id"
                              " WHERE NOT e.copied ORDER BY e.at, e.ticket_id, e.seq",
                              2, p);

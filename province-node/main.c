@@ -9,6 +9,7 @@
  * province: its routes, its admin commands and its link thread.
  */
 #include "balance.h"
+#include "calendar.h"
 #include "clock.h"
 #include "hub.h"
 #include "input.h"
@@ -21,6 +22,9 @@
 #include "metrics.h"
 #include "node.h"
 #include "registry.h"
+#include "stats_api.h"
+#include "ticket.h"
+#include "unitdb.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,18 +43,28 @@ static void handle_nodes(struct http_request *req)
     http_reply_json(req, 200, json_pack("{s:o}", "nodes", nodes));
 }
 
+/* Reads node=, a node code of the federation, if given.  Returns 0, or -1
+ * having answered 400. */
+static int node_param(struct http_request *req, const char **node)
+{
+    *node = http_query_param(req, "node");
+    if (*node != NULL && !config_code_valid(*node, NODE_CITY) &&
+        !config_code_valid(*node, NODE_PROVINCE)) {
+        http_reply_invalid(req, "node", "'node' must be a node code");
+        return -1;
+    }
+    return 0;
+}
+
 /* Art 19: did every node's day arrive whole?  Its report against the
  * master dataset. */
 static void handle_reconciliation(struct http_request *req)
 {
-    const char *node = http_query_param(req, "node"), *only = http_query_param(req, "mismatches");
+    const char *node, *only = http_query_param(req, "mismatches");
     struct db *db;
 
-    if (node != NULL && !config_code_valid(node, NODE_CITY) &&
-        !config_code_valid(node, NODE_PROVINCE)) {
-        http_reply_invalid(req, "node", "'node' must be a node code");
+    if (node_param(req, &node) < 0)
         return;
-    }
     if (only != NULL && strcmp(only, "true") != 0 && strcmp(only, "false") != 0) {
         http_reply_invalid(req, "mismatches", "'mismatches' is true or false");
         return;
@@ -93,28 +107,115 @@ static int page_param(struct http_request *req, const char *name, int fallback, 
     return (int)v;
 }
 
+/* Reads the day 'name' (YYYY-MM-DD, Beijing time) if given, as the instant
+ * it starts ('next': the next day's, so the day is included).  Returns 0,
+ * or -1 having answered 400. */
+static int day_param(struct http_request *req, const char *name, int next, int64_t *at)
+{
+    const char *s = http_query_param(req, name);
+    int32_t day;
+
+    *at = 0;
+    if (s == NULL)
+        return 0;
+    if (calendar_day_parse(s, &day) < 0) {
+        http_reply_invalid(req, name, "'%s' must be a date YYYY-MM-DD", name);
+        return -1;
+    }
+    *at = calendar_day_start(day + next);
+    return 0;
+}
+
+static int is_category(const char *s)
+{
+    for (const char *const *c = ticket_categories; *c != NULL; c++) {
+        if (strcmp(*c, s) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Reads the filter of a page of the master dataset, the node's ticket
+ * listing's names.  Returns 0, or -1 having answered 400. */
+static int master_filter_read(struct http_request *req, struct master_filter *f)
+{
+    enum ticket_status st;
+    enum ticket_kind k;
+
+    *f = (struct master_filter){.status = http_query_param(req, "status"),
+                                .unit = http_query_param(req, "unit"),
+                                .kind = http_query_param(req, "kind"),
+                                .category = http_query_param(req, "category")};
+    if (node_param(req, &f->node) < 0)
+        return -1;
+    if (f->status != NULL && ticket_status_parse(f->status, &st) < 0) {
+        http_reply_invalid(req, "status", "unknown status");
+        return -1;
+    }
+    if (f->unit != NULL && !unitdb_code_valid(f->unit)) {
+        http_reply_invalid(req, "unit", "'unit' is a unit code");
+        return -1;
+    }
+    if (f->kind != NULL && ticket_kind_parse(f->kind, &k) < 0) {
+        http_reply_invalid(req, "kind", "unknown kind");
+        return -1;
+    }
+    if (f->category != NULL && !is_category(f->category)) {
+        http_reply_invalid(req, "category", "unknown category");
+        return -1;
+    }
+    if (day_param(req, "from", 0, &f->from) < 0 || day_param(req, "to", 1, &f->to) < 0)
+        return -1;
+    if (f->from != 0 && f->to != 0 && f->to <= f->from) {
+        http_reply_invalid(req, "to", "'to' must not be before 'from'");
+        return -1;
+    }
+    if ((f->page = page_param(req, "page", 1, 1000000)) < 0 ||
+        (f->page_size = page_param(req, "page_size", 50, 200)) < 0)
+        return -1;
+    return 0;
+}
+
 static void handle_master_tickets(struct http_request *req)
 {
-    const char *node = http_query_param(req, "node"), *status = http_query_param(req, "status");
-    int page, size;
+    struct master_filter f;
     long long total;
     struct db *db;
 
-    if (node != NULL && !config_code_valid(node, NODE_CITY) &&
-        !config_code_valid(node, NODE_PROVINCE)) {
-        http_reply_invalid(req, "node", "'node' must be a node code");
+    if (master_filter_read(req, &f) < 0 || (db = node_db(req, NULL)) == NULL)
         return;
-    }
-    if ((page = page_param(req, "page", 1, 1000000)) < 0 ||
-        (size = page_param(req, "page_size", 50, 200)) < 0 || (db = node_db(req, NULL)) == NULL)
-        return;
-    json_t *list = master_tickets(db, node, status, page, size, &total);
+    json_t *list = master_tickets(db, &f, &total);
     if (list == NULL)
         http_reply_error(req, 500, "internal", "the master dataset could not be read");
     else
         http_reply_json(req, 200,
-                        json_pack("{s:o,s:i,s:i,s:I}", "tickets", list, "page", page, "page_size",
-                                  size, "total", (json_int_t)total));
+                        json_pack("{s:o,s:i,s:i,s:I}", "tickets", list, "page", f.page, "page_size",
+                                  f.page_size, "total", (json_int_t)total));
+}
+
+static PGresult *master_sum(struct db *db, const struct node *node, const char *from,
+                            const char *to, enum stats_group group, const char *excluded,
+                            const char *of_node)
+{
+    return master_stats(db, from, to, group, excluded, of_node, node->cfg.node_code,
+                        node->cfg.node_name);
+}
+
+/* GET /api/v1/stats over the master dataset: every node, or one. */
+static const struct stats_api_source master_figures = {
+    .name = "master-stats",
+    .groups = 1u << STATS_BY_UNIT | 1u << STATS_BY_KIND | 1u << STATS_BY_CATEGORY |
+              1u << STATS_BY_CHANNEL | 1u << STATS_BY_DAY | 1u << STATS_BY_NODE,
+    .several_nodes = 1,
+    .sum = master_sum,
+};
+
+static void handle_master_stats(struct http_request *req)
+{
+    const char *node;
+
+    if (node_param(req, &node) == 0)
+        stats_api_reply(req, &master_figures, node);
 }
 
 static const char *const transfer_states[] = {"offered", "accepted", "declined",
@@ -335,6 +436,7 @@ static const struct http_route routes[] = {
      ROLE_ADMIN | ROLE_MANAGER | ROLE_AUDITOR, NULL},
     {"GET", "/api/v1/master/tickets", handle_master_tickets,
      ROLE_ADMIN | ROLE_MANAGER | ROLE_AUDITOR, NULL},
+    {"GET", "/api/v1/master/stats", handle_master_stats, ROLE_MANAGER | ROLE_AUDITOR, NULL},
     {"GET", "/api/v1/federation/load", handle_load, ROLE_ADMIN | ROLE_MANAGER | ROLE_AUDITOR, NULL},
     {"PUT", "/api/v1/federation/nodes/{code}/balancing", handle_balancing, ROLE_ADMIN, NULL},
     {"GET", "/api/v1/route", handle_route, ROLE_SERVICE | ROLE_ADMIN | ROLE_MANAGER, NULL},

@@ -43,9 +43,25 @@ static int item_count(json_t *obj, const char *name)
     return json_is_integer(v) && json_integer_value(v) > 0 && json_integer_value(v) <= INT32_MAX;
 }
 
+/* An event's detail: none, or the text of a JSON value, which statistics
+ * read (105_master_stats.sql). */
+static int item_detail(json_t *e)
+{
+    json_t *v = json_object_get(e, "detail");
+
+    if (v == NULL || json_is_null(v))
+        return 1;
+    if (!json_is_string(v))
+        return 0;
+    json_t *detail = json_loadb(json_string_value(v), json_string_length(v), JSON_DECODE_ANY, NULL);
+    json_decref(detail);
+    return detail != NULL;
+}
+
 /*
  * Is this change one the master dataset can take: a ticket id, positive
- * counters, times that parse, and an event of that ticket?  A change that
+ * counters, times that parse, and an event of that ticket whose detail is
+ * JSON?  A change that
  * is not would fail its whole batch again and again and block the stream,
  * so it is logged and left out instead.
  */
@@ -79,7 +95,8 @@ static int item_valid(const char *text, size_t len)
              item_time(e, "at", 0) && item_time(t, "created_at", 0) &&
              item_time(t, "updated_at", 0) && item_time(t, "deadline", 1) &&
              json_is_string(json_object_get(t, "status")) &&
-             json_is_string(json_object_get(e, "hash"));
+             json_is_string(json_object_get(e, "hash")) && item_detail(e) &&
+             item_time(item, "approval_deadline", 1);
 
     json_decref(item);
     return ok;
@@ -189,39 +206,57 @@ static int apply_rows(struct db *db, const char *node, const char *batch)
                   PQgetvalue(refused, i, 0), node, PQgetvalue(refused, i, 1),
                   PQgetvalue(refused, i, 2));
     PQclear(refused);
+    /* What the batch's tickets counted goes out now, and comes back below
+     * with the batch's events (105_master_stats.sql). */
+    if (db_exec(db, "SELECT master_stats_add($2, master_stats_firsts($1::jsonb), -1)", 2, p) < 0)
+        return -1;
+    /* A completion approved keeps the deadline then in force; a node that
+     * does not send it has it in the ticket it sends with the approval. */
     if (db_exec(db,
-                "INSERT INTO master_events (ticket_id, seq, node, at, action, from_status,"
-                " to_status, hash, data)"
-                " SELECT e->>'ticket_id', (e->>'seq')::int, $2, (e->>'at')::timestamptz,"
-                " e->>'action', e->>'from_status', e->>'to_status', e->>'hash', e"
-                " FROM (SELECT i->'event' AS e, i->'ticket' AS t"
-                "       FROM jsonb_array_elements($1::jsonb) i) x"
-                " WHERE t->>'owner_node' = $2 AND e->>'ticket_id' = t->>'id'"
-                " AND " OWNED_BY_SENDER("t") " ON CONFLICT DO NOTHING",
+                "WITH x AS (SELECT i->'event' AS e, i->'ticket' AS t, i->'approval_deadline' AS d"
+                "           FROM jsonb_array_elements($1::jsonb) i),"
+                " added AS (INSERT INTO master_events (ticket_id, seq, node, at, action,"
+                "   from_status, to_status, hash, data)"
+                "   SELECT e->>'ticket_id', (e->>'seq')::int, $2, (e->>'at')::timestamptz,"
+                "   e->>'action', e->>'from_status', e->>'to_status', e->>'hash', e FROM x"
+                "   WHERE t->>'owner_node' = $2 AND e->>'ticket_id' = t->>'id'"
+                "   AND " OWNED_BY_SENDER(
+                    "t") " ON CONFLICT DO NOTHING"
+                         "   RETURNING ticket_id, seq, action)"
+                         " INSERT INTO master_completions (ticket_id, seq, deadline)"
+                         " SELECT a.ticket_id, a.seq,"
+                         " (CASE WHEN x.d IS NULL THEN x.t->'deadline' ELSE x.d END #>> "
+                         "'{}')::timestamptz"
+                         " FROM added a JOIN x ON x.e->>'ticket_id' = a.ticket_id"
+                         " AND (x.e->>'seq')::int = a.seq"
+                         " WHERE a.action = 'completion/review:approve'"
+                         " ON CONFLICT DO NOTHING",
                 2, p) < 0)
         return -1;
-    return db_exec(
-        db,
-        "INSERT INTO master_tickets (id, node, owner_epoch, version, status, kind,"
-        " channel, category, unit_code, division, phone_hash, deadline, created_at,"
-        " updated_at, data)"
-        " SELECT DISTINCT ON (t->>'id') t->>'id', $2, (t->>'owner_epoch')::int,"
-        " (t->>'version')::int, t->>'status', t->>'kind', t->>'channel',"
-        " t->>'category', t->>'unit_code', t->>'division', t->>'phone_hash',"
-        " (t->>'deadline')::timestamptz, (t->>'created_at')::timestamptz,"
-        " (t->>'updated_at')::timestamptz, t"
-        " FROM (SELECT i->'ticket' AS t FROM jsonb_array_elements($1::jsonb) i) x"
-        " WHERE t->>'owner_node' = $2 AND " OWNED_BY_SENDER(
-            "t") " ORDER BY t->>'id', (t->>'owner_epoch')::int DESC, (t->>'version')::int DESC"
-                 " ON CONFLICT (id) DO UPDATE SET node = EXCLUDED.node,"
-                 " owner_epoch = EXCLUDED.owner_epoch, version = EXCLUDED.version,"
-                 " status = EXCLUDED.status, unit_code = EXCLUDED.unit_code,"
-                 " deadline = EXCLUDED.deadline, updated_at = EXCLUDED.updated_at,"
-                 " data = EXCLUDED.data"
-                 " WHERE master_tickets.node = $2"
-                 " AND (master_tickets.owner_epoch, master_tickets.version)"
-                 "     < (EXCLUDED.owner_epoch, EXCLUDED.version)",
-        2, p);
+    if (db_exec(
+            db,
+            "INSERT INTO master_tickets (id, node, owner_epoch, version, status, kind,"
+            " channel, category, unit_code, division, phone_hash, deadline, created_at,"
+            " updated_at, data)"
+            " SELECT DISTINCT ON (t->>'id') t->>'id', $2, (t->>'owner_epoch')::int,"
+            " (t->>'version')::int, t->>'status', t->>'kind', t->>'channel',"
+            " t->>'category', t->>'unit_code', t->>'division', t->>'phone_hash',"
+            " (t->>'deadline')::timestamptz, (t->>'created_at')::timestamptz,"
+            " (t->>'updated_at')::timestamptz, t"
+            " FROM (SELECT i->'ticket' AS t FROM jsonb_array_elements($1::jsonb) i) x"
+            " WHERE t->>'owner_node' = $2 AND " OWNED_BY_SENDER(
+                "t") " ORDER BY t->>'id', (t->>'owner_epoch')::int DESC, (t->>'version')::int DESC"
+                     " ON CONFLICT (id) DO UPDATE SET node = EXCLUDED.node,"
+                     " owner_epoch = EXCLUDED.owner_epoch, version = EXCLUDED.version,"
+                     " status = EXCLUDED.status, unit_code = EXCLUDED.unit_code,"
+                     " deadline = EXCLUDED.deadline, updated_at = EXCLUDED.updated_at,"
+                     " data = EXCLUDED.data"
+                     " WHERE master_tickets.node = $2"
+                     " AND (master_tickets.owner_epoch, master_tickets.version)"
+                     "     < (EXCLUDED.owner_epoch, EXCLUDED.version)",
+            2, p) < 0)
+        return -1;
+    return db_exec(db, "SELECT master_stats_add($2, master_stats_firsts($1::jsonb), 1)", 2, p);
 }
 
 /* Routes the transfer messages and progress answers of a batch, after its
@@ -294,29 +329,39 @@ json_t *master_links(struct db *db)
     return links;
 }
 
-json_t *master_tickets(struct db *db, const char *node, const char *status, int page, int page_size,
-                       long long *total)
+json_t *master_tickets(struct db *db, const struct master_filter *f, long long *total)
 {
-    char limit[12], offset[24];
-    const char *p[] = {node, status, limit, offset};
+    char from[CLOCK_RFC3339_LEN], to[CLOCK_RFC3339_LEN], limit[12], offset[24];
+    const char *p[] = {f->node,
+                       f->status,
+                       f->unit,
+                       f->kind,
+                       f->category,
+                       f->from != 0 ? from : NULL,
+                       f->to != 0 ? to : NULL,
+                       limit,
+                       offset};
 
-    snprintf(limit, sizeof(limit), "%d", page_size);
-    snprintf(offset, sizeof(offset), "%lld", (long long)(page - 1) * page_size);
-    PGresult *count = db_query(db,
-                               "SELECT count(*) FROM master_tickets"
-                               " WHERE ($1::text IS NULL OR node = $1)"
-                               " AND ($2::text IS NULL OR status = $2)",
-                               2, p);
+    clock_format(f->from, from);
+    clock_format(f->to, to);
+    snprintf(limit, sizeof(limit), "%d", f->page_size);
+    snprintf(offset, sizeof(offset), "%lld", (long long)(f->page - 1) * f->page_size);
+#define WHERE                                                                                      \
+    " WHERE ($1::text IS NULL OR node = $1) AND ($2::text IS NULL OR status = $2)"                 \
+    " AND ($3::text IS NULL OR unit_code = $3) AND ($4::text IS NULL OR kind = $4)"                \
+    " AND ($5::text IS NULL OR category = $5)"                                                     \
+    " AND ($6::timestamptz IS NULL OR created_at >= $6)"                                           \
+    " AND ($7::timestamptz IS NULL OR created_at < $7)"
+    PGresult *count = db_query(db, "SELECT count(*) FROM master_tickets" WHERE, 7, p);
     if (count == NULL)
         return NULL;
     *total = strtoll(PQgetvalue(count, 0, 0), NULL, 10);
     PQclear(count);
     PGresult *res = db_query(db,
-                             "SELECT data::text FROM master_tickets"
-                             " WHERE ($1::text IS NULL OR node = $1)"
-                             " AND ($2::text IS NULL OR status = $2)"
-                             " ORDER BY created_at, id LIMIT $3 OFFSET $4",
-                             4, p);
+                             "SELECT data::text FROM master_tickets" WHERE
+                             " ORDER BY created_at, id LIMIT $8 OFFSET $9",
+                             9, p);
+#undef WHERE
     if (res == NULL)
         return NULL;
     json_t *list = json_array();
@@ -327,6 +372,22 @@ json_t *master_tickets(struct db *db, const char *node, const char *status, int 
     }
     PQclear(res);
     return list;
+}
+
+PGresult *master_stats(struct db *db, const char *from, const char *to, enum stats_group group,
+                       const char *excluded, const char *of_node, const char *own_code,
+                       const char *own_name)
+{
+    const char *p[] = {from, to, stats_group_name(group), excluded, of_node, own_code, own_name};
+
+    return db_query(db,
+                    "SELECT s.*, CASE $3 WHEN 'unit' THEN u.name"
+                    " WHEN 'node' THEN COALESCE(n.name, CASE WHEN s.grp = $6 THEN $7 END) END"
+                    " FROM master_stats_sum($1::date, $2::date, $3, $4::text[], $5) s"
+                    " LEFT JOIN units u ON $3 = 'unit' AND u.node = s.node AND u.code = s.grp"
+                    " LEFT JOIN nodes n ON $3 = 'node' AND n.code = s.grp"
+                    " ORDER BY s.node, s.grp",
+                    7, p);
 }
 
 json_t *master_reconciliation(struct db *db, const char *node, int mismatches)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * master.h - the province's master dataset (Art 19): applying the ticket
- * stream of a node, exactly once, and reading it back.
+ * stream of a node, exactly once, and reading it back: its tickets, and
+ * the figures of GET /api/v1/stats over every node.
  */
 #ifndef HOTLINE_MASTER_H
 #define HOTLINE_MASTER_H
@@ -9,6 +10,7 @@
 #include "db.h"
 #include "inbox.h"
 #include "node.h"
+#include "stats.h"
 
 #include <jansson.h>
 #include <stddef.h>
@@ -32,10 +34,29 @@ enum inbox_result master_apply(const struct node *province, struct db *db, const
  * peer, stream, last_applied, applied_at.  NULL on error. */
 json_t *master_links(struct db *db);
 
-/* A page of master tickets, optionally of one node and one status, oldest
- * first, with the number of all matches in '*total'.  NULL on error. */
-json_t *master_tickets(struct db *db, const char *node, const char *status, int page, int page_size,
-                       long long *total);
+/* What a page of the master dataset holds: tickets matching every field
+ * set (NULL or 0: any). */
+struct master_filter {
+    const char *node, *status, *unit, *kind, *category;
+    int64_t from, to;    /* created_at in [from, to) */
+    int page, page_size; /* from 1 */
+};
+
+/* A page of master tickets matching 'f', oldest first, with the number of
+ * all matches in '*total'.  NULL on error. */
+json_t *master_tickets(struct db *db, const struct master_filter *f, long long *total);
+
+/*
+ * The sums of the master dataset's roll-ups of days 'from' to 'to' by
+ * 'group', of the node 'of_node' or (NULL) of every node, as statsdb_sum()
+ * lays them out; grouped by unit, a row per node and unit with its node,
+ * and the name of the unit where the province has it; grouped by node, the
+ * node's name from the registry, or 'own_name' for 'own_code'.  Returns the
+ * result (PQclear it), or NULL on error.
+ */
+PGresult *master_stats(struct db *db, const char *from, const char *to, enum stats_group group,
+                       const char *excluded, const char *of_node, const char *own_code,
+                       const char *own_name);
 
 /*
  * Every day some node reported, with the events it reported and those the
