@@ -265,8 +265,8 @@ def roll_up(db):
     return time.perf_counter() - start, days
 
 
-def measure(db, rounds):
-    """Alternates roll-up and scan queries of each period; checks they agree."""
+def measure(db, rounds, rollup=ROLLUP, scan=SCAN):
+    """Alternates the roll-up and scan queries of each period; checks they agree."""
     times = {period: {"rollup": [], "scan": []} for period in PERIODS}
     with db.cursor() as cur:
         # JIT compilation costs about a second per query here, which would
@@ -278,15 +278,34 @@ def measure(db, rounds):
                 order = ["rollup", "scan"] if r % 2 == 0 else ["scan", "rollup"]
                 results = {}
                 for way in order:
-                    seconds, rows = timed(cur, ROLLUP if way == "rollup" else SCAN, params)
+                    seconds, rows = timed(cur, rollup if way == "rollup" else scan, params)
                     times[period][way].append(seconds)
                     results[way] = rows
                 if results["rollup"] != results["scan"]:
                     sys.exit(f"{period}: the roll-ups and the scan disagree")
                 log(f"round {r + 1} {period}: roll-up {times[period]['rollup'][-1] * 1000:.1f} ms,"
-                    f" scan {times[period]['scan'][-1] * 1000:.1f} ms, {len(rows)} units")
+                    f" scan {times[period]['scan'][-1] * 1000:.1f} ms, {len(rows)} rows")
             db.rollback()
     return times
+
+
+def summarise(times):
+    """The medians of measure()'s times, by period, printed and as a dict."""
+    summary = {}
+    for period, (lo, hi) in PERIODS.items():
+        rollup = statistics.median(times[period]["rollup"])
+        scan = statistics.median(times[period]["scan"])
+        summary[period] = {
+            "from": lo, "to": hi,
+            "rollup_ms": [round(t * 1000, 2) for t in times[period]["rollup"]],
+            "scan_ms": [round(t * 1000, 2) for t in times[period]["scan"]],
+            "rollup_median_ms": round(rollup * 1000, 2),
+            "scan_median_ms": round(scan * 1000, 2),
+            "ratio": round(scan / rollup, 1),
+        }
+        print(f"{period:5} ({lo}..{hi}): roll-ups {rollup * 1000:9.1f} ms,"
+              f" scan {scan * 1000:10.1f} ms, scan / roll-ups = {scan / rollup:.0f}x")
+    return summary
 
 
 def main():
@@ -337,19 +356,7 @@ def main():
         "group_by": "unit",
         "results_equal": True,
     }
-    for period, (lo, hi) in PERIODS.items():
-        rollup = statistics.median(times[period]["rollup"])
-        scan = statistics.median(times[period]["scan"])
-        summary[period] = {
-            "from": lo, "to": hi,
-            "rollup_ms": [round(t * 1000, 2) for t in times[period]["rollup"]],
-            "scan_ms": [round(t * 1000, 2) for t in times[period]["scan"]],
-            "rollup_median_ms": round(rollup * 1000, 2),
-            "scan_median_ms": round(scan * 1000, 2),
-            "ratio": round(scan / rollup, 1),
-        }
-        print(f"{period:5} ({lo}..{hi}): roll-ups {rollup * 1000:9.1f} ms,"
-              f" scan {scan * 1000:10.1f} ms, scan / roll-ups = {scan / rollup:.0f}x")
+    summary.update(summarise(times))
     output = pathlib.Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(summary, indent=2) + "\n")

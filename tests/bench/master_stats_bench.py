@@ -1,0 +1,222 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+"""Statistics of the province's master dataset from its roll-ups against the
+same figures counted from master_events, and what keeping the roll-ups
+costs each batch of a node's ticket stream.
+
+Creates a throwaway PostgreSQL cluster, applies the province's migrations
+(`build/province-node init`), loads the synthetic city of stats_bench.py
+(a year, 2025, about five events per ticket) into the province's own
+tables and copies it into the master dataset as the tickets of several
+nodes, in monthly partitions as sync makes them.  Then it builds the
+roll-ups with the SQL the migration and the link thread run
+(master_stats_add), and measures, alternating the order round by round (stats_bench.measure),
+March and the whole year grouped by node: from the roll-ups
+(master_stats_sum, what GET /api/v1/master/stats runs) and scanning the
+events (master_stats_context and stats_counts summed).  Both must give
+the same rows.  Last, the roll-up work of one applied batch: the events of
+200 tickets taken out and counted again, as master.c does around a batch.
+
+    /usr/bin/python3 tests/bench/master_stats_bench.py                  # 4 million tickets
+    /usr/bin/python3 tests/bench/master_stats_bench.py --tickets 100000 # a quick run
+
+Prints the medians and writes build/bench/master_stats.json.
+"""
+
+import argparse
+import json
+import pathlib
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import closing
+
+import psycopg2
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "system"))
+sys.path.insert(0, str(REPO / "tests" / "bench"))
+
+from hotline import PostgresCluster  # noqa: E402
+from stats_bench import load, log, measure, summarise, tune  # noqa: E402
+
+NODES = ["440000", "440100", "440300", "441400"]
+BATCH = 200
+
+# The synthetic city's tickets and events as node 'code''s (the city's are
+# 440100-...); the event as the node sends it, in data.
+COPY = """
+INSERT INTO master_tickets (id, node, owner_epoch, version, status, kind, channel, category,
+                            unit_code, division, phone_hash, deadline, created_at, updated_at,
+                            data)
+SELECT %(code)s || substr(id, 7), %(code)s, 1, 1, status, kind, channel, category, unit_code,
+       division, phone_hash, deadline, created_at, updated_at,
+       jsonb_build_object('id', %(code)s || substr(id, 7))
+  FROM tickets;
+INSERT INTO master_events (ticket_id, seq, node, at, action, from_status, to_status, hash, data)
+SELECT %(code)s || substr(e.ticket_id, 7), e.seq, %(code)s, e.at, e.action, e.from_status,
+       e.to_status, e.hash,
+       jsonb_set(to_jsonb(e), '{ticket_id}', to_jsonb(%(code)s || substr(e.ticket_id, 7)))
+  FROM ticket_events e;
+INSERT INTO master_completions (ticket_id, seq, deadline)
+SELECT %(code)s || substr(ticket_id, 7), seq, deadline FROM stats_completions;
+"""
+
+SCAN = """
+SELECT e.node, sum(c.received), sum(c.dispatched), sum(c.completed), sum(c.completed_on_time),
+       sum(c.returns_approved), sum(c.extensions_approved), sum(c.supervised),
+       sum(c.handling_satisfied), sum(c.handling_very_dissatisfied)
+  FROM master_events e
+ CROSS JOIN LATERAL master_stats_context(e) x
+ CROSS JOIN LATERAL stats_counts(e.action, e.data ->> 'reason', x.on_time, x.rating,
+                                 x.replaced) c
+ WHERE e.at >= stats_day_start(%(lo)s) AND e.at < stats_day_start(%(hi)s::date + 1)
+ GROUP BY e.node ORDER BY e.node
+"""
+
+ROLLUP = """
+SELECT grp, received, dispatched, completed, completed_on_time, returns_approved,
+       extensions_approved, supervised, handling_satisfied, handling_very_dissatisfied
+  FROM master_stats_sum(%(lo)s, %(hi)s, 'node', %(excluded)s::text[], NULL)
+"""
+
+
+def migrate(folder, conninfo):
+    """The province's own schema: `province-node init` on a config of its own."""
+    binary = REPO / "build" / "province-node"
+    if not binary.exists():
+        sys.exit(f"{binary} not found: run `make` first")
+    data = folder / "data"
+    data.mkdir(mode=0o700)
+    config = folder / "node.conf"
+    config.write_text(f"node_code = 440000\nnode_name = bench\ndata_dir = {data}\n"
+                      f"database = {conninfo}\nfederation_bind = tcp://127.0.0.1:1\n")
+    subprocess.run([binary, "-f", config, "init"], check=True, capture_output=True)
+
+
+def copy(db):
+    """The master dataset: the city once per node, in monthly partitions."""
+    with db.cursor() as cur:
+        for month in range(13):
+            y, m = 2025 + month // 12, 1 + month % 12
+            ny, nm = (y + 1, 1) if m == 12 else (y, m + 1)
+            cur.execute(f"CREATE TABLE master_events_{y:04d}{m:02d} PARTITION OF master_events"
+                        f" FOR VALUES FROM ('{y:04d}-{m:02d}-01 00:00:00+08')"
+                        f" TO ('{ny:04d}-{nm:02d}-01 00:00:00+08')")
+        for code in NODES:
+            log(f"copying the city as node {code}")
+            cur.execute(COPY, {"code": code})
+            db.commit()
+        db.autocommit = True
+        cur.execute("VACUUM ANALYZE")
+        db.autocommit = False
+        cur.execute("SELECT count(*) FROM master_events")
+        return cur.fetchone()[0]
+
+
+def roll_up(db):
+    """The roll-ups from nothing, as the migration builds them."""
+    start = time.perf_counter()
+    with db.cursor() as cur:
+        for code in NODES:
+            cur.execute("SELECT master_stats_add(%s, jsonb_object_agg(id, 1), 1)"
+                        " FROM master_tickets WHERE node = %s", (code, code))
+            db.commit()
+        cur.execute("SELECT count(*) FROM master_stats_daily")
+        rows = cur.fetchone()[0]
+    db.commit()
+    return time.perf_counter() - start, rows
+
+
+def batches(db, rounds):
+    """The roll-up work around one applied batch: the events from each
+    ticket's first in the batch taken out and counted again, for the
+    tickets of the latest BATCH events of a node (what master.c runs, here
+    with events already held, so both steps do their full work).  Returns
+    the seconds of each batch and the events it counted."""
+    seconds, counted = [], []
+    with db.cursor() as cur:
+        for r in range(rounds):
+            cur.execute("SELECT jsonb_object_agg(ticket_id, seq) FROM"
+                        " (SELECT ticket_id, min(seq) AS seq FROM"
+                        "   (SELECT ticket_id, seq FROM master_events WHERE node = %s"
+                        "     ORDER BY at DESC OFFSET %s LIMIT %s) x GROUP BY 1) y",
+                        (NODES[1], r * BATCH, BATCH))
+            firsts = cur.fetchone()[0]
+            cur.execute("SELECT count(*) FROM jsonb_each_text(%s::jsonb) f JOIN master_events e"
+                        " ON e.ticket_id = f.key AND e.seq >= f.value::int", (json.dumps(firsts),))
+            counted.append(cur.fetchone()[0])
+            start = time.perf_counter()
+            for sign in (-1, 1):
+                cur.execute("SELECT master_stats_add(%s, %s::jsonb, %s)",
+                            (NODES[1], json.dumps(firsts), sign))
+            db.commit()
+            seconds.append(time.perf_counter() - start)
+    return seconds, counted
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tickets", type=int, default=1_000_000,
+                        help="tickets of each node (default 1000000)")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--output", default=str(REPO / "build" / "bench" / "master_stats.json"))
+    args = parser.parse_args()
+    if args.tickets < 1000 or args.tickets > 10_000_000 or args.rounds < 1:
+        parser.error("--tickets 1000..10000000, --rounds 1 or more")
+
+    cluster = PostgresCluster()
+    folder = pathlib.Path(tempfile.mkdtemp(prefix="hotline-bench-"))
+    try:
+        cluster.start()
+        tune(cluster)
+        with closing(psycopg2.connect(cluster.conninfo("postgres"))) as admin:
+            admin.autocommit = True
+            admin.cursor().execute("CREATE DATABASE bench")
+        conninfo = cluster.conninfo("bench")
+        migrate(folder, conninfo)
+        with closing(psycopg2.connect(conninfo)) as db:
+            start = time.perf_counter()
+            load(db, args.tickets)
+            events = copy(db)
+            load_seconds = time.perf_counter() - start
+            log(f"loaded {len(NODES)} x {args.tickets} tickets, {events} events"
+                f" in {load_seconds:.0f} s")
+            build_seconds, rollup_rows = roll_up(db)
+            log(f"rolled up ({rollup_rows} rows) in {build_seconds:.0f} s")
+            times = measure(db, args.rounds, ROLLUP, SCAN)
+            batch_seconds, batch_events = batches(db, max(args.rounds, 5))
+    finally:
+        cluster.stop()
+        subprocess.run(["rm", "-rf", str(folder)], check=False)
+
+    summary = {
+        "nodes": len(NODES),
+        "tickets": len(NODES) * args.tickets,
+        "events": events,
+        "load_seconds": round(load_seconds, 1),
+        "rollup_rows": rollup_rows,
+        "rollup_build_seconds": round(build_seconds, 1),
+        "rounds": args.rounds,
+        "group_by": "node",
+        "results_equal": True,
+        "batch": {
+            "events": BATCH,
+            "events_counted": batch_events,
+            "ms": [round(t * 1000, 2) for t in batch_seconds],
+            "median_ms": round(statistics.median(batch_seconds) * 1000, 2),
+        },
+    }
+    summary.update(summarise(times))
+    print(f"batch of {BATCH} events: roll-up work {summary['batch']['median_ms']:.1f} ms"
+          f" (median, events taken out and counted again: {batch_events})")
+    output = pathlib.Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(summary, indent=2) + "\n")
+    print(f"summary: {output}")
+
+
+if __name__ == "__main__":
+    main()
