@@ -44,7 +44,7 @@ static int item_count(json_t *obj, const char *name)
 }
 
 /* An event's detail: none, or the text of a JSON value, which statistics
- * read (105_master_stats.sql). */
+ * read (131_master_stats.sql). */
 static int item_detail(json_t *e)
 {
     json_t *v = json_object_get(e, "detail");
@@ -207,7 +207,7 @@ static int apply_rows(struct db *db, const char *node, const char *batch)
                   PQgetvalue(refused, i, 2));
     PQclear(refused);
     /* What the batch's tickets counted goes out now, and comes back below
-     * with the batch's events (105_master_stats.sql). */
+     * with the batch's events (131_master_stats.sql). */
     if (db_exec(db, "SELECT master_stats_add($2, master_stats_firsts($1::jsonb), -1)", 2, p) < 0)
         return -1;
     /* A completion approved keeps the deadline then in force; a node that

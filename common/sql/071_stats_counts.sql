@@ -1,10 +1,13 @@
 -- SPDX-License-Identifier: Apache-2.0
 -- The rules of counting an event, in one place: the node's roll-ups
 -- (stats_facts, over ticket_events) and the province's roll-ups of the
--- master dataset (province-node/sql/104_master_stats.sql, over
+-- master dataset (province-node/sql/131_master_stats.sql, over
 -- master_events) both count through stats_counts(), so the figures of a
 -- node and those the province holds of it cannot drift apart.  Same
--- decisions as 050_stats.sql; only where they are written changes.
+-- decisions as 050_stats.sql, and one more: events copied from another
+-- node with a transferred order (070_transfers.sql) are that node's, and
+-- count neither here nor as the unit holding the order, as in the node's
+-- daily report; the master dataset holds them as the other node's.
 
 -- The counters of one event: 'on_time' for a completion approved at or
 -- before the deadline in force then; 'rating' the detail of a rating and
@@ -83,7 +86,7 @@ CREATE FUNCTION stats_counted(action text) RETURNS boolean
                       'completion/review:approve', 'overdue', 'redo', 'redo/review:approve',
                       'supervise', 'rating');
 
--- As in 050_stats.sql, counted by stats_counts().
+-- As in 050_stats.sql, counted by stats_counts(), without copied events.
 CREATE OR REPLACE FUNCTION stats_facts(lo timestamptz, hi timestamptz)
     RETURNS TABLE (unit text, kind text, channel text, category text,
                    received int, answered int, dispatched int,
@@ -106,7 +109,7 @@ WITH ev AS MATERIALIZED (  -- each subquery once per event, not once per use
            CASE WHEN e.action = 'dispatch' THEN e.detail::jsonb ->> 'unit'
                 WHEN e.action IN ('register', 'answer', 'reject') THEN ''
                 ELSE (SELECT p.detail::jsonb ->> 'unit' FROM ticket_events p
-                       WHERE p.ticket_id = e.ticket_id AND p.seq < e.seq
+                       WHERE p.ticket_id = e.ticket_id AND p.seq < e.seq AND NOT p.copied
                          AND p.action IN ('dispatch', 'return/review:approve')
                        ORDER BY p.seq DESC LIMIT 1) END AS unit,
            CASE WHEN e.action = 'completion/review:approve' THEN
@@ -116,9 +119,10 @@ WITH ev AS MATERIALIZED (  -- each subquery once per event, not once per use
            CASE WHEN e.action = 'rating' THEN
                 (SELECT p.detail::jsonb FROM ticket_events p
                   WHERE p.ticket_id = e.ticket_id AND p.seq < e.seq AND p.action = 'rating'
+                    AND NOT p.copied
                   ORDER BY p.seq DESC LIMIT 1) END AS replaced
       FROM ticket_events e
-     WHERE e.at >= lo AND e.at < hi AND stats_counted(e.action)
+     WHERE e.at >= lo AND e.at < hi AND stats_counted(e.action) AND NOT e.copied
 )
 SELECT COALESCE(ev.unit, ''), t.kind, t.channel, t.category, c.*
   FROM ev

@@ -3,7 +3,7 @@
 -- GET /api/v1/stats, for every node, from daily roll-ups like the node's
 -- (common/sql/050_stats.sql), so a year costs what a month does.
 --
--- Each event is counted as its node counts it (stats_counts, 051): on the
+-- Each event is counted as its node counts it (stats_counts, 071): on the
 -- day of its `at`, under the unit holding the order then as that node's
 -- events show it, a completion on time against the deadline in force when
 -- it was approved (which the node sends with the approval), a second rating
