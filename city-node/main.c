@@ -7,6 +7,8 @@
  * province.
  */
 #include "clock.h"
+#include "inbox.h"
+#include "wire.h"
 #include "metrics.h"
 #include "node.h"
 #include "uplink.h"
@@ -33,21 +35,31 @@ static void handle_link(struct http_request *req)
                               beat));
 }
 
-/* The city's one link, its ticket stream to the province. */
+/* The city's one link: its ticket stream to the province, and the
+ * province's stream down, as far as applied here. */
 static void handle_links(struct http_request *req)
 {
-    uint64_t queued, in_flight, acked;
+    uint64_t queued, in_flight, acked, applied;
     double lag;
     char province[8];
-    struct node *node = http_app(req);
+    struct node *node;
+    struct db *db = node_db(req, &node);
 
-    metrics_stream(&queued, &in_flight, &acked, &lag);
+    if (db == NULL)
+        return;
     snprintf(province, sizeof(province), "%.2s0000", node->cfg.node_code);
+    if (inbox_applied(db, province, STREAM_DOWN, &applied) < 0) {
+        http_reply_error(req, 500, "internal", "the links could not be read");
+        return;
+    }
+    metrics_stream(&queued, &in_flight, &acked, &lag);
     http_reply_json(req, 200,
-                    json_pack("{s:[{s:s,s:s,s:b,s:I,s:I,s:I,s:f}]}", "links", "peer", province,
-                              "stream", "tickets", "connected", metrics_link_up(NULL), "queued",
-                              (json_int_t)queued, "in_flight", (json_int_t)in_flight, "last_acked",
-                              (json_int_t)acked, "lag_seconds", lag));
+                    json_pack("{s:[{s:s,s:s,s:b,s:I,s:I,s:I,s:f}],s:[{s:s,s:s,s:I}]}", "links",
+                              "peer", province, "stream", "tickets", "connected",
+                              metrics_link_up(NULL), "queued", (json_int_t)queued, "in_flight",
+                              (json_int_t)in_flight, "last_acked", (json_int_t)acked, "lag_seconds",
+                              lag, "receiving", "peer", province, "stream", "down", "last_applied",
+                              (json_int_t)applied));
 }
 
 static const struct http_route routes[] = {

@@ -254,6 +254,9 @@ static void handle_metrics(struct http_request *req)
         return;
     }
     http_server_metrics(http_server_of(req), out);
+    struct node *node = http_app(req);
+    if (node->kind->metrics != NULL)
+        node->kind->metrics(node, out);
     fclose(out);
     http_reply_text(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
     free(text);

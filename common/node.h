@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct node;
 
@@ -43,6 +44,8 @@ struct node_kind {
     int (*link_run)(struct node *node, void *control);
     /* Adds the kind's fields to the /healthz object. */
     void (*health)(json_t *obj);
+    /* Adds the kind's families to /metrics; may be NULL. */
+    void (*metrics)(struct node *node, FILE *out);
 };
 
 struct node {

@@ -145,6 +145,35 @@ int outbox_ack(struct db *db, int stream, const char *peer, uint64_t seq)
     return 0;
 }
 
+json_t *outbox_peer_queues(struct db *db, int64_t now)
+{
+    char at[CLOCK_RFC3339_LEN];
+    const char *p[] = {at};
+
+    clock_format(now, at);
+    PGresult *res = db_query(
+        db,
+        "SELECT COALESCE(jsonb_agg(jsonb_build_object('peer', q.peer, 'stream',"
+        " CASE q.stream WHEN 2 THEN 'down' ELSE q.stream::text END,"
+        " 'queued', q.queued, 'in_flight', q.in_flight, 'last_acked', q.acked,"
+        " 'lag_seconds', COALESCE(extract(epoch FROM $1::timestamptz - q.oldest), 0)::float8)"
+        " ORDER BY q.peer, q.stream), '[]')::text"
+        " FROM (SELECT COALESCE(s.peer, o.peer) AS peer, COALESCE(s.stream, o.stream) AS stream,"
+        "  COALESCE(o.queued, 0) AS queued, COALESCE(s.last_seq - s.acked_seq, 0) AS in_flight,"
+        "  COALESCE(s.acked_seq, 0) AS acked, o.oldest"
+        "  FROM outbox_state s FULL JOIN (SELECT stream, peer, count(*) AS queued,"
+        "   min(created_at) AS oldest FROM outbox GROUP BY stream, peer) o"
+        "   ON o.stream = s.stream AND o.peer = s.peer) q"
+        " WHERE q.peer <> ''",
+        1, p);
+
+    if (res == NULL)
+        return NULL;
+    json_t *out = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+    PQclear(res);
+    return out;
+}
+
 int outbox_figures(struct db *db, int stream, const char *peer, int64_t now,
                    struct outbox_figures *f)
 {

@@ -12,6 +12,8 @@
 
 #include "db.h"
 
+#include <jansson.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,6 +59,14 @@ const char *outbox_item(const struct outbox_batch *b, size_t i, size_t *len);
 
 /* Forgets everything up to 'seq', which the peer has applied.  Returns 0 or -1. */
 int outbox_ack(struct db *db, int stream, const char *peer, uint64_t seq);
+
+/*
+ * The queues to named peers (not the uplink) at 'now', as a JSON array of
+ * {peer, stream, queued, in_flight, last_acked, lag_seconds}; in flight
+ * counts what was numbered (sent at least once) and not acknowledged.
+ * NULL on error.
+ */
+json_t *outbox_peer_queues(struct db *db, int64_t now);
 
 /* Fills 'f' for a queue at 'now'.  Returns 0 or -1. */
 int outbox_figures(struct db *db, int stream, const char *peer, int64_t now,

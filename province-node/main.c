@@ -15,6 +15,7 @@
 #include "input.h"
 #include "input.h"
 #include "master.h"
+#include "outbox.h"
 #include "router.h"
 #include "transfer.h"
 #include "loaddb.h"
@@ -78,17 +79,51 @@ static void handle_reconciliation(struct http_request *req)
         http_reply_json(req, 200, json_pack("{s:o}", "days", days));
 }
 
+/* What each node's stream brought (links) and what waits for each node on
+ * its stream down (sending). */
 static void handle_links(struct http_request *req)
 {
     struct db *db = node_db(req, NULL);
     json_t *links = db != NULL ? master_links(db) : NULL;
+    json_t *sending = db != NULL ? outbox_peer_queues(db, clock_now_us()) : NULL;
 
     if (db == NULL)
         return;
-    if (links == NULL)
+    if (links == NULL || sending == NULL) {
+        json_decref(links);
+        json_decref(sending);
         http_reply_error(req, 500, "internal", "the links could not be read");
-    else
-        http_reply_json(req, 200, json_pack("{s:o}", "links", links));
+    } else {
+        http_reply_json(req, 200, json_pack("{s:o,s:o}", "links", links, "sending", sending));
+    }
+}
+
+/* The streams down, per node, for /metrics. */
+static void metrics(struct node *node, FILE *out)
+{
+    static const struct {
+        const char *name, *key, *help;
+    } gauges[] = {
+        {"hotline_down_queued", "queued", "Messages for a node not yet acknowledged."},
+        {"hotline_down_in_flight", "in_flight", "Messages sent to a node and not acknowledged."},
+        {"hotline_down_acked_seq", "last_acked", "The last number a node acknowledged."},
+        {"hotline_down_lag_seconds", "lag_seconds", "Age of the oldest message for a node."},
+    };
+    struct db *db = db_thread(node->cfg.database);
+    json_t *queues = db != NULL ? outbox_peer_queues(db, clock_now_us()) : NULL, *q;
+    size_t i;
+
+    for (size_t g = 0; queues != NULL && g < sizeof(gauges) / sizeof(gauges[0]); g++) {
+        fprintf(out, "# HELP %s %s\n# TYPE %s gauge\n", gauges[g].name, gauges[g].help,
+                gauges[g].name);
+        json_array_foreach(queues, i, q)
+        {
+            fprintf(out, "%s{peer=\"%s\"} %g\n", gauges[g].name,
+                    json_string_value(json_object_get(q, "peer")),
+                    json_number_value(json_object_get(q, gauges[g].key)));
+        }
+    }
+    json_decref(queues);
 }
 
 /* Reads a positive integer query parameter within 1..max; -1 having answered. */
@@ -491,6 +526,7 @@ static const struct node_kind province = {
     .ncommands = sizeof(commands) / sizeof(commands[0]),
     .link_run = hub_run,
     .health = health,
+    .metrics = metrics,
 };
 
 int main(int argc, char **argv)

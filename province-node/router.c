@@ -221,15 +221,15 @@ static int on_accept(const struct node *node, struct db *db, const char *sender,
 {
     const char *id = json_string_value(json_object_get(b, "transfer"));
     char at[CLOCK_RFC3339_LEN];
-    const char *p[] = {id, sender};
+    const char *p[] = {id, sender, at};
 
     clock_format(clock_now_us(), at);
     PGresult *res = db_query(db,
                              "UPDATE routed_transfers r SET status = 'accepted', owner = $2,"
-                             " updated_at = now() WHERE id = $1 AND to_node = $2"
+                             " updated_at = $3 WHERE id = $1 AND to_node = $2"
                              " AND status = 'offered'"
                              " RETURNING ticket_id, from_node, epoch, reason",
-                             2, p);
+                             3, p);
     if (res == NULL)
         return -1;
     if (PQntuples(res) != 1) {
@@ -263,11 +263,14 @@ static int on_accept(const struct node *node, struct db *db, const char *sender,
 static int on_decline(struct db *db, const char *sender, json_t *v, json_t *b, const char *key)
 {
     const char *id = json_string_value(json_object_get(b, "transfer"));
-    const char *p[] = {id, sender};
+    char at[CLOCK_RFC3339_LEN];
+    const char *p[] = {id, sender, at};
+
+    clock_format(clock_now_us(), at);
     long long n = db_changed(db,
-                             "UPDATE routed_transfers SET status = 'declined', updated_at = now()"
+                             "UPDATE routed_transfers SET status = 'declined', updated_at = $3"
                              " WHERE id = $1 AND owner = $2 AND status = 'accepted'",
-                             2, p);
+                             3, p);
     if (n < 0)
         return -1;
     if (n == 0) {
@@ -374,12 +377,14 @@ enum router_result router_decide(const struct node *node, struct db *db, const c
         goto out;
     }
     const char *epoch = PQgetvalue(res, 0, 4);
-    const char *q[] = {id, owner};
+    char at[CLOCK_RFC3339_LEN];
+    const char *q[] = {id, owner, at};
     const char *m[] = {ticket, owner, epoch};
+    clock_format(clock_now_us(), at);
     if (db_exec(db,
-                "UPDATE routed_transfers SET status = 'decided', owner = $2, updated_at = now()"
+                "UPDATE routed_transfers SET status = 'decided', owner = $2, updated_at = $3"
                 " WHERE id = $1",
-                2, q) < 0 ||
+                3, q) < 0 ||
         db_exec(db, "UPDATE master_tickets SET node = $2, owner_epoch = $3 WHERE id = $1", 3, m) <
             0 ||
         decide(node, db, id, ticket, from, to, owner, atoll(epoch), "decided", 1, reason,

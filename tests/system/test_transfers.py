@@ -186,6 +186,12 @@ def test_target_offline_gets_the_offer_when_back_and_only_once(federation):
         lambda: rows(fed.province, "SELECT count(*) FROM routed_transfers")[0][0] == 3,
         "the province to hold the offers")
     assert all(status_at(gz, tid) == "transfer_pending" for tid in ids)
+    # The province shows what waits for the city, on the API and in /metrics.
+    sending = fed.province.http("GET", "/api/v1/federation/links",
+                                token=fed.province.admin_token).json()["sending"]
+    [down] = [q for q in sending if q["peer"] == "440300"]
+    assert down["stream"] == "down" and down["queued"] == 3
+    assert 'hotline_down_queued{peer="440300"} 3' in fed.province.http("GET", "/metrics").text
     fed.cities["440300"].start()
     fed.wait_connected("440300")
     for tid in ids:
@@ -195,6 +201,13 @@ def test_target_offline_gets_the_offer_when_back_and_only_once(federation):
                 "SELECT count(*) FROM transfers WHERE status = 'accepted'")[0][0] == 3
     assert rows(fed.cities["440300"], "SELECT count(*) FROM ticket_events"
                 " WHERE action = 'transfer/in'")[0][0] == 3
+    fed.province.wait_for(
+        lambda: [q["queued"] for q in fed.province.http(
+            "GET", "/api/v1/federation/links", token=fed.province.admin_token).json()["sending"]
+            if q["peer"] == "440300"] == [0], "the queue to the city to drain")
+    receiving = sz.node.http("GET", "/api/v1/federation/links",
+                             token=sz.node.admin_token).json()["receiving"]
+    assert receiving[0]["stream"] == "down" and receiving[0]["last_applied"] >= 3
 
 
 def test_bad_transfers_change_nothing(federation):
