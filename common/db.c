@@ -198,6 +198,18 @@ const char *db_sqlstate(const struct db *db)
     return db->sqlstate;
 }
 
+int db_attempt(struct db *db, int (*fn)(void *arg, struct db *db), void *arg)
+{
+    if (db_exec(db, "SAVEPOINT attempt", 0, NULL) < 0)
+        return -1;
+    int rc = fn(arg, db);
+    if (rc < 0 && (strncmp(db->sqlstate, "22", 2) == 0 || strncmp(db->sqlstate, "23", 2) == 0))
+        rc = 1;
+    if (rc > 0 && db_exec(db, "ROLLBACK TO SAVEPOINT attempt", 0, NULL) < 0)
+        return -1;
+    return rc;
+}
+
 int db_begin(struct db *db)
 {
     return db_exec(db, "BEGIN", 0, NULL);

@@ -84,6 +84,15 @@ int db_exec(struct db *db, const char *sql, int n, const char *const *params);
  * that count, or -1 on error (logged). */
 long long db_changed(struct db *db, const char *sql, int n, const char *const *params);
 
+/*
+ * Runs 'fn' inside a savepoint of the open transaction.  'fn' returns 0
+ * when done, 1 when what it was given is unusable, -1 on failure.  A
+ * failure on the data (SQLSTATE classes 22 and 23: a value or a constraint
+ * the database refuses) counts as unusable; unusable work is undone.
+ * Returns 0, 1, or -1 when the database itself failed.
+ */
+int db_attempt(struct db *db, int (*fn)(void *arg, struct db *db), void *arg);
+
 /* The SQLSTATE of the last failed statement, "" if none. */
 const char *db_sqlstate(const struct db *db);
 

@@ -42,17 +42,35 @@ static deliver_fn *handler(json_t *msg)
     return NULL;
 }
 
-/* Applies one message; 'what' names it in the log.  Returns 0 or -1. */
+struct attempt {
+    const struct node *node;
+    deliver_fn *fn;
+    json_t *value;
+};
+
+static int attempt(void *arg, struct db *db)
+{
+    struct attempt *a = arg;
+
+    return a->fn(a->node, db, a->value);
+}
+
+/*
+ * Applies one message (db_attempt): a message whose data the database
+ * refuses is dropped like a malformed one, so it cannot block the stream;
+ * an unavailable database fails the whole batch, to be resent.  'what'
+ * names it in the log.  Returns 0 or -1.
+ */
 static int apply_one(const struct node *node, struct db *db, const char *text, size_t len,
                      const char *what)
 {
     json_t *msg = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
-    deliver_fn *fn = handler(msg);
-    int rc = fn == NULL ? 1 : fn(node, db, json_object_iter_value(json_object_iter(msg)));
+    struct attempt a = {node, handler(msg), json_object_iter_value(json_object_iter(msg))};
+    int rc = a.fn != NULL ? db_attempt(db, attempt, &a) : 1;
 
     json_decref(msg);
     if (rc > 0)
-        log_warnx("dropped %s: not a message this node understands", what);
+        log_warnx("dropped %s: not a message this node can apply", what);
     return rc < 0 ? -1 : 0;
 }
 

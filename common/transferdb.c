@@ -420,8 +420,10 @@ static int take_over(const struct node *node, struct db *db, json_t *body)
                 " unit_code = NULL, received_at = NULL, deadline = NULL, handed_at = $4,"
                 " transfer_final = $5, remote_progress = NULL, progress_sent = true,"
                 " updated_at = $6, version = version + 1,"
-                " (event_seq, event_hash) = (SELECT seq, hash FROM ticket_events"
-                "   WHERE ticket_id = $1 ORDER BY seq DESC LIMIT 1)"
+                " event_seq = COALESCE((SELECT max(seq) FROM ticket_events WHERE ticket_id = $1),"
+                "   0),"
+                " event_hash = (SELECT hash FROM ticket_events WHERE ticket_id = $1"
+                "   ORDER BY seq DESC LIMIT 1)"
                 " WHERE id = $1",
                 6, p) < 0)
         return -1;

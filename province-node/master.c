@@ -261,7 +261,20 @@ static int apply_rows(struct db *db, const char *node, const char *batch)
 
 /* Routes the transfer messages and progress answers of a batch, after its
  * ticket changes: an offer is checked against the owner it just synced. */
-static int route(const struct node *node, struct db *db, const char *sender,
+struct routed {
+    const struct node *node;
+    const char *sender, *kind;
+    json_t *value;
+};
+
+static int route_one(void *arg, struct db *db)
+{
+    struct routed *r = arg;
+
+    return router_apply(r->node, db, r->sender, r->kind, r->value);
+}
+
+static int route(const struct node *node, struct db *db, const char *sender, uint64_t first,
                  const char *const *items, const size_t *lens, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -270,10 +283,14 @@ static int route(const struct node *node, struct db *db, const char *sender,
             continue;
         json_t *item = json_loadb(items[i], lens[i], 0, NULL);
         const char *kind = json_object_get(item, "transfer") != NULL ? "transfer" : "progress";
-        json_t *v = json_object_get(item, kind);
-        int rc = json_object_size(item) == 1 && json_is_object(v)
-                     ? router_apply(node, db, sender, kind, v)
+        struct routed r = {node, sender, kind, json_object_get(item, kind)};
+        /* A message the database refuses is dropped; it must not block the stream. */
+        int rc = json_object_size(item) == 1 && json_is_object(r.value)
+                     ? db_attempt(db, route_one, &r)
                      : 0;
+        if (rc > 0)
+            log_warnx("dropped message %llu of node '%s': not a message the province can apply",
+                      (unsigned long long)(first + i), sender);
         json_decref(item);
         if (rc < 0)
             return -1;
@@ -287,7 +304,7 @@ static int apply_batch(void *arg, struct db *db, const char *node, uint64_t firs
 {
     char *batch = json_array_text(node, first, items, lens, n);
     int rc = batch == NULL || partitions(db, batch) < 0 || apply_rows(db, node, batch) < 0 ||
-                     route(arg, db, node, items, lens, n) < 0
+                     route(arg, db, node, first, items, lens, n) < 0
                  ? -1
                  : 0;
 

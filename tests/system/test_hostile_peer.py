@@ -105,3 +105,139 @@ def test_a_registered_but_hostile_city_cannot_write_what_it_does_not_own(federat
         context.term()
 
     assert master_ids(fed) & {"440100-20241104-000001", "440100-20241104-000002"} == set()
+
+
+# --- Transfers: signatures, origins and owner epochs. ---
+
+import base64
+import os
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from zmq.utils import z85
+
+from lifecycle import Hotline
+
+
+class Rogue:
+    """A registered node speaking the protocol itself, with a real signing key."""
+
+    def __init__(self, fed):
+        self.fed = fed
+        self.public, self.secret = zmq.curve_keypair()
+        self.signer = Ed25519PrivateKey.generate()
+        raw = self.signer.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        self.sign_key = base64.b64encode(raw).decode()
+        self.seq = 0
+        fed.province.run("node-add", ROGUE[0], ROGUE[1], self.public.decode())
+        self.context = zmq.Context()
+        self.sock = self.context.socket(zmq.DEALER)
+        self.sock.curve_publickey, self.sock.curve_secretkey = self.public, self.secret
+        self.sock.curve_serverkey = fed.province.public_key().encode()
+        self.sock.linger = 0
+        self.sock.connect(fed.province.settings["federation_bind"])
+        self.sock.send(envelope(ROGUE[0], 11, field(1, ROGUE[0]) + field(2, ROGUE[1]) +
+                                field(3, "rogue 0") + field(4, 7) + field(5, self.sign_key)))
+        fed.province.wait_log(f"node '{ROGUE[0]}' connected")
+
+    def close(self):
+        self.sock.close()
+        self.context.term()
+
+    def send(self, *items):
+        self.sock.send(batch(ROGUE[0], self.seq + 1, list(items)))
+        self.seq += len(items)
+
+    def signed(self, body, signer=None):
+        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        signature = (signer or self.signer).sign(text.encode())
+        return {"body": text, "signature": base64.b64encode(signature).decode()}
+
+    def seal_for_province(self, ticket_id, plain):
+        """Personal data sealed as a node seals it for the province."""
+        mine = X25519PrivateKey.from_private_bytes(z85.decode(self.secret))
+        theirs = X25519PublicKey.from_public_bytes(
+            z85.decode(self.fed.province.public_key().encode()))
+        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                   info=b"12345 federation transit v1").derive(mine.exchange(theirs))
+        nonce = os.urandom(12)
+        sealed = nonce + AESGCM(key).encrypt(nonce, plain.encode(), ticket_id.encode())
+        return base64.b64encode(sealed).decode()
+
+
+def offer(ticket_id, sender, to, epoch=1):
+    return {"kind": "offer", "transfer": f"{ticket_id}.1", "ticket": ticket_id, "from": sender,
+            "to": to, "epoch": epoch, "reason": "属广州管辖", "at": "2024-11-04T10:00:00+08:00"}
+
+
+def master_owner(fed, ticket_id):
+    with closing(psycopg2.connect(fed.province.settings["database"])) as db, db.cursor() as cur:
+        cur.execute("SELECT node, owner_epoch, version FROM master_tickets WHERE id = %s",
+                    (ticket_id,))
+        return cur.fetchone()
+
+
+def routed(fed):
+    with closing(psycopg2.connect(fed.province.settings["database"])) as db, db.cursor() as cur:
+        cur.execute("SELECT id FROM routed_transfers")
+        return {row[0] for row in cur.fetchall()}
+
+
+def test_forged_and_stale_transfer_messages_are_refused(federation):
+    fed = federation(GUANGZHOU)
+    fed.wait_connected("440100")
+    gz = Hotline(fed.cities["440100"])
+    theirs = gz.create()["id"]
+    rogue = Rogue(fed)
+    mine = "440700-20241104-000001"
+    try:
+        rogue.send(forged_ticket(mine, ROGUE[0]))
+        fed.province.wait_for(lambda: master_owner(fed, mine) is not None,
+                              "the rogue's own ticket to arrive")
+
+        # Speaking for another node, with our own valid signature.
+        rogue.send({"transfer": rogue.signed(offer(theirs, "440100", "440000"))})
+        fed.province.wait_log("it speaks for node '440100'")
+        # Our own name, someone else's signature.
+        stranger = Ed25519PrivateKey.generate()
+        rogue.send({"transfer": rogue.signed(offer(mine, ROGUE[0], "440100"), stranger)})
+        fed.province.wait_log("the signature is not the signing node's")
+        # A ticket we do not own, properly signed.
+        rogue.send({"transfer": rogue.signed(offer(theirs, ROGUE[0], "440000"))})
+        fed.province.wait_log(f"it does not own ticket '{theirs}'")
+        # An old epoch of our own ticket.
+        rogue.send({"transfer": rogue.signed(offer(mine, ROGUE[0], "440100", epoch=3))})
+        fed.province.wait_log(f"it does not own ticket '{mine}' at epoch 3")
+        assert routed(fed) == set()
+        assert master_owner(fed, theirs)[0] == "440100"
+
+        # Now a real transfer of our ticket to Guangzhou: a full row, shaped
+        # as Guangzhou's own, with the citizen sealed for the province.
+        with closing(psycopg2.connect(fed.cities["440100"].settings["database"])) as db, \
+                db.cursor() as cur:
+            cur.execute("SELECT to_jsonb(t) - 'citizen_pii' - 'pii_key_id' - 'remote_progress'"
+                        " FROM tickets t WHERE id = %s", (theirs,))
+            [snapshot] = cur.fetchone()
+        snapshot.update(id=mine, owner_node=ROGUE[0], owner_epoch=1, event_seq=0,
+                        event_hash=None)
+        citizen = json.dumps({"name": "陈先生", "phone": "13900139000"}, ensure_ascii=False)
+        rogue.send({"transfer": {**rogue.signed(offer(mine, ROGUE[0], "440100")),
+                                 "ticket": snapshot, "events": [],
+                                 "pii": rogue.seal_for_province(mine, citizen)}})
+        fed.province.wait_for(lambda: master_owner(fed, mine)[:2] == ("440100", 2),
+                              "Guangzhou to accept the rogue's ticket")
+        # The old owner's change, at the old epoch, is refused and logged.
+        stale = forged_ticket(mine, ROGUE[0])
+        stale["ticket"]["version"] = 1000
+        stale["event"]["seq"] = 2
+        rogue.send(stale)
+        fed.province.wait_log(f"refused a change of ticket '{mine}' from node '{ROGUE[0]}':"
+                              " node '440100' owns it (epoch 2)")
+        assert master_owner(fed, mine)[:2] == ("440100", 2)
+        gz.do(gz.operator, mine, "dispatch", {"unit": "water"})
+    finally:
+        rogue.close()
