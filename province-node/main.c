@@ -326,7 +326,8 @@ static void handle_decide(struct http_request *req)
         http_reply_error(req, 404, "not_found", "no such transfer");
         break;
     case ROUTER_CONFLICT:
-        http_reply_error(req, 409, "not_declined", "only a declined transfer waits for a decision");
+        http_reply_error(req, 409, "not_waiting",
+                         "only a declined or unanswered transfer waits for a decision");
         break;
     case ROUTER_INVALID:
         http_reply_invalid(req, "owner", "'owner' must be the transfer's origin or its target");

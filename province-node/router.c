@@ -368,7 +368,10 @@ enum router_result router_decide(const struct node *node, struct db *db, const c
     }
     const char *ticket = PQgetvalue(res, 0, 0), *from = PQgetvalue(res, 0, 1),
                *to = PQgetvalue(res, 0, 2);
-    if (strcmp(PQgetvalue(res, 0, 3), "declined") != 0) {
+    /* Declined, or offered to a node that has not answered: the province
+     * decides timeouts too. */
+    const char *status = PQgetvalue(res, 0, 3);
+    if (strcmp(status, "declined") != 0 && strcmp(status, "offered") != 0) {
         rr = ROUTER_CONFLICT;
         goto out;
     }

@@ -33,8 +33,9 @@ enum router_result {
     ROUTER_FAILED
 };
 
-/* The managers' decision on a declined transfer: 'owner' (its origin or
- * its target) handles the ticket, for good.  One transaction. */
+/* The managers' decision on a declined transfer, or on an offer its target
+ * has not answered: 'owner' (the origin or the target) handles the ticket,
+ * for good.  One transaction. */
 enum router_result router_decide(const struct node *node, struct db *db, const char *id,
                                  const char *owner, const char *reason);
 

@@ -123,7 +123,7 @@ def test_decline_and_the_provinces_final_decision(federation):
     assert decided.status_code == 200, decided.text
     assert decided.json()["status"] == "decided"
     assert_error(prov.post(f"/api/v1/transfers/{tr}/decide", prov.manager,
-                           {"owner": "440100", "reason": "x"}), 409, "not_declined")
+                           {"owner": "440100", "reason": "x"}), 409, "not_waiting")
 
     wait_status(sz, tid, "registered")
     # Final: the designated node cannot decline it again.
@@ -208,6 +208,32 @@ def test_target_offline_gets_the_offer_when_back_and_only_once(federation):
     receiving = sz.node.http("GET", "/api/v1/federation/links",
                              token=sz.node.admin_token).json()["receiving"]
     assert receiving[0]["stream"] == "down" and receiving[0]["last_applied"] >= 3
+
+
+def test_the_province_decides_an_offer_its_target_never_answered(federation):
+    fed, office = offices(federation, GUANGZHOU, SHENZHEN)
+    gz, sz, prov = office["440100"], office["440300"], office[PROVINCE[0]]
+    fed.cities["440300"].stop()
+    tid = gz.create()["id"]
+    transfer(gz, tid, "440300")
+    tr = f"{tid}.1"
+    prov.node.wait_for(
+        lambda: prov.node.http("GET", f"/api/v1/transfers/{tr}", prov.manager).json()
+        .get("status") == "offered", "the province to hold the offer")
+    decided = prov.post(f"/api/v1/transfers/{tr}/decide", prov.manager,
+                        {"owner": "440100", "reason": "深圳中心长时间未接收，由广州办理"})
+    assert decided.status_code == 200, decided.text
+    wait_status(gz, tid, "registered")
+    gz.do(gz.operator, tid, "dispatch", {"unit": "water"})
+
+    # The target, back, gets the offer and the decision, in order: a copy.
+    fed.cities["440300"].start()
+    fed.wait_connected("440300")
+    wait_status(sz, tid, "transferred")
+    fed.province.wait_log(f"refused an acceptance of transfer '{tr}' from node '440300'")
+    [(owner, epoch)] = rows(fed.province, "SELECT node, owner_epoch FROM master_tickets"
+                                          " WHERE id = %s", (tid,))
+    assert (owner, epoch) == ("440100", 2)
 
 
 def test_bad_transfers_change_nothing(federation):
