@@ -238,6 +238,8 @@ def test_forged_and_stale_transfer_messages_are_refused(federation):
         fed.province.wait_log(f"refused a change of ticket '{mine}' from node '{ROGUE[0]}':"
                               " node '440100' owns it (epoch 2)")
         assert master_owner(fed, mine)[:2] == ("440100", 2)
+        gz.node.wait_for(lambda: gz.get(mine).json().get("status") == "registered",
+                         "Guangzhou to take the ticket over")
         gz.do(gz.operator, mine, "dispatch", {"unit": "water"})
     finally:
         rogue.close()
