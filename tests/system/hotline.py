@@ -390,10 +390,16 @@ class Federation:
         self.cities = {}
 
     def add_city(self, code, name):
+        """A city initialised with the province's phone.key, as README's
+        "adding a city" says: restrictions and repeats match callers by the
+        phone's keyed hash, which must be the same at every node."""
         city = self.workspace.new_node(
             "city", code, name,
             province_endpoint=self.province.settings["federation_bind"],
             province_public_key=self.province.public_key())
+        phone_key = city.data_dir / "phone.key"
+        shutil.copyfile(self.province.data_dir / "phone.key", phone_key)
+        phone_key.chmod(0o600)
         city.init()
         self.cities[code] = city
         return city
