@@ -70,6 +70,8 @@ static const struct field review_fields[] = {
 
 static const struct field correction_fields[] = {INPUT_TEXT("note", 1, 1, 2000)};
 
+static const struct field withdrawal_fields[] = {INPUT_TEXT("reason", 1, 1, 2000)};
+
 /* A version about to be submitted, checked; strings borrowed. */
 struct draft {
     const char *title, *text, *valid_from, *valid_until, *publication_date, *official_text;
@@ -488,6 +490,34 @@ static void handle_review(struct http_request *req)
     }
 }
 
+/* POST /api/v1/kb/{id}/withdraw {reason}: readers no longer see the entry. */
+static void handle_withdraw(struct http_request *req)
+{
+    struct kb_version shown = {0};
+    struct kb_entry e;
+    struct db *db;
+    json_t *body;
+
+    if ((db = node_db(req, NULL)) == NULL || !entry_of_path(req, db, &e, &shown))
+        return;
+    kbdb_version_clear(&shown);
+    body = http_body_json(req);
+    if (body == NULL ||
+        input_check(req, body, NULL, withdrawal_fields, COUNT(withdrawal_fields)) < 0)
+        return;
+    struct kb_author by = author_of(http_principal(req), clock_now_us());
+    int done =
+        e.published > 0 ? kbdb_withdraw(db, e.id, e.published, input_text(body, "reason"), &by) : 0;
+    if (done < 0) {
+        http_reply_error(req, 500, "internal", "the withdrawal could not be saved");
+    } else if (done == 0) {
+        http_reply_error(req, 409, "not_published", "the entry has no published version");
+    } else {
+        log_info("knowledge-base entry %lld: version %d withdrawn", e.id, e.published);
+        reply_entry(req, db, e.id, 200);
+    }
+}
+
 /* POST /api/v1/kb/{id}/corrections {note} */
 static void handle_correction_file(struct http_request *req)
 {
@@ -743,6 +773,7 @@ const struct http_route kb_routes[] = {
     {"GET", "/api/v1/kb/{id}/versions", handle_versions, READERS, NULL},
     {"POST", "/api/v1/kb/{id}/versions", handle_version_add, EDITORS, NULL},
     {"POST", "/api/v1/kb/{id}/review", handle_review, ROLE_MANAGER, NULL},
+    {"POST", "/api/v1/kb/{id}/withdraw", handle_withdraw, ROLE_MANAGER, NULL},
     {"POST", "/api/v1/kb/{id}/corrections", handle_correction_file, ROLE_MANAGER, NULL},
     {"GET", "/api/v1/kb/{id}/corrections", handle_entry_corrections, EDITORS, NULL},
 };

@@ -30,7 +30,8 @@
 #define VERSION_COLUMNS                                                                            \
     "v.version, v.state, v.title, v.body, " DATE("v.valid_from") ", " DATE("v.valid_until") ","    \
     " " DATE("v.publication_date") ", v.official_text, v.late, " US("v.submitted_at") ","          \
-    " v.submitted_by, v.submitted_role, " US("v.reviewed_at") ", v.reviewed_by, v.review_reason"
+    " v.submitted_by, v.submitted_role, " US("v.reviewed_at") ", v.reviewed_by, v.review_reason," \
+    " " US("v.withdrawn_at") ", v.withdrawn_by, v.withdrawn_reason"
 /* clang-format on */
 
 enum version_column {
@@ -49,6 +50,9 @@ enum version_column {
     V_REVIEWED_AT,
     V_REVIEWED_BY,
     V_REASON,
+    V_WITHDRAWN_AT,
+    V_WITHDRAWN_BY,
+    V_WITHDRAWN_REASON,
     V_COUNT, /* search rows go on: */
     S_ID = V_COUNT,
     S_TYPE,
@@ -127,7 +131,7 @@ static json_t *nullable(const char *s)
 /* The version in row 'i' of 'res' (version columns first). */
 static json_t *version_row_json(PGresult *res, int i)
 {
-    return json_pack(
+    json_t *obj = json_pack(
         "{s:i,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:b,s:o,s:s,s:s,s:o,s:o,s:o}", "version",
         atoi(PQgetvalue(res, i, V_VERSION)), "state", PQgetvalue(res, i, V_STATE), "title",
         PQgetvalue(res, i, V_TITLE), "text", PQgetvalue(res, i, V_TEXT), "valid_from",
@@ -138,6 +142,17 @@ static json_t *version_row_json(PGresult *res, int i)
         PQgetvalue(res, i, V_SUBMITTED_BY), "submitted_role", PQgetvalue(res, i, V_SUBMITTED_ROLE),
         "reviewed_at", time_json(us_at(res, i, V_REVIEWED_AT)), "reviewed_by",
         nullable(text_at(res, i, V_REVIEWED_BY)), "reason", nullable(text_at(res, i, V_REASON)));
+
+    /* Withdrawn by the office, or by a newer submission (null). */
+    if (obj != NULL)
+        json_object_set_new(obj, "withdrawn",
+                            PQgetisnull(res, i, V_WITHDRAWN_AT)
+                                ? json_null()
+                                : json_pack("{s:o,s:s,s:s}", "at",
+                                            time_json(us_at(res, i, V_WITHDRAWN_AT)), "by",
+                                            PQgetvalue(res, i, V_WITHDRAWN_BY), "reason",
+                                            PQgetvalue(res, i, V_WITHDRAWN_REASON)));
+    return obj;
 }
 
 /* --- writing ------------------------------------------------------------ */
@@ -323,6 +338,41 @@ int kbdb_review(struct db *db, long long id, int version, int approve, const cha
     return 1;
 fail:
     PQclear(res);
+    db_rollback(db);
+    return -1;
+}
+
+int kbdb_withdraw(struct db *db, long long id, int version, const char *reason,
+                  const struct kb_author *by)
+{
+    char key[24], number[16], at[CLOCK_RFC3339_LEN];
+
+    snprintf(key, sizeof(key), "%lld", id);
+    snprintf(number, sizeof(number), "%d", version);
+    clock_format(by->at, at);
+    const char *p[] = {key, number, at, by->name, reason};
+    const char *touch[] = {key, at};
+    if (db_begin(db) < 0)
+        return -1;
+    /* The entry's row first, as every write does. */
+    long long n = db_exec(db, "SELECT 1 FROM kb_entries WHERE id = $1 FOR UPDATE", 1, p) < 0
+                      ? -1
+                      : db_changed(db,
+                                   "UPDATE kb_versions SET state = 'withdrawn', withdrawn_at = $3,"
+                                   " withdrawn_by = $4, withdrawn_reason = $5"
+                                   " WHERE entry_id = $1 AND version = $2 AND state = 'published'",
+                                   5, p);
+    if (n < 0)
+        goto fail;
+    if (n == 0) {
+        db_rollback(db);
+        return 0;
+    }
+    if (db_exec(db, "UPDATE kb_entries SET updated_at = $2 WHERE id = $1", 2, touch) < 0 ||
+        db_commit(db) < 0)
+        goto fail;
+    return 1;
+fail:
     db_rollback(db);
     return -1;
 }

@@ -99,6 +99,14 @@ int kbdb_review(struct db *db, long long id, int version, int approve, const cha
                 const struct kb_author *by);
 
 /*
+ * Withdraws the published version 'version' of entry 'id' for 'reason':
+ * readers no longer see the entry until another version is published.
+ * Returns 1, 0 if that version is not the published one, -1 on error.
+ */
+int kbdb_withdraw(struct db *db, long long id, int version, const char *reason,
+                  const struct kb_author *by);
+
+/*
  * Every version of entry 'id', oldest first; with 'all' false only the
  * published and superseded ones.  NULL on error.
  */

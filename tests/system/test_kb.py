@@ -224,6 +224,33 @@ def test_a_unit_keeps_only_its_own_entries(kb, hotline):
                  "unit")
 
 
+def test_manager_withdraws_a_published_entry_and_readers_no_longer_see_it(kb, hotline):
+    entry = kb.published(LIFT)
+    eid = entry["id"]
+
+    assert_error(kb.post(f"/api/v1/kb/{eid}/withdraw", hotline.manager, {}), 400,
+                 "invalid_field", "reason")
+    assert kb.titles("电梯停运") == ["电梯停运报修"]
+    response = kb.post(f"/api/v1/kb/{eid}/withdraw", hotline.manager,
+                       {"reason": "报修渠道已调整，条目停用。"})
+
+    assert response.status_code == 200, response.text
+    withdrawn = response.json()
+    assert (withdrawn["state"], withdrawn["version"]) == ("withdrawn", 1)
+    assert withdrawn["withdrawn"]["by"] == "值班长李强"
+    assert withdrawn["withdrawn"]["reason"] == "报修渠道已调整，条目停用。"
+    assert kb.titles("电梯停运") == []
+    assert_error(kb.show(eid, hotline.operator), 404, "not_found")
+    assert kb.versions(eid, hotline.water) == [(1, "withdrawn")]
+    assert_error(kb.post(f"/api/v1/kb/{eid}/withdraw", hotline.manager, {"reason": "再次"}),
+                 409, "not_published")
+    # A new version published puts it back.
+    kb.revise(hotline.water, eid, {"text": "电梯停运请拨打96333电梯应急处置热线。"})
+    kb.approve(eid, 2)
+    assert kb.entry(eid)["version"] == 2
+    assert kb.entry(eid)["withdrawn"] is None
+
+
 @pytest.mark.parametrize("role, method, path", [
     ("operator", "POST", "/api/v1/kb"),
     ("auditor", "GET", "/api/v1/kb"),
@@ -232,6 +259,8 @@ def test_a_unit_keeps_only_its_own_entries(kb, hotline):
     ("water", "POST", "/api/v1/kb/KB-0001/corrections"),
     ("operator", "GET", "/api/v1/kb/corrections"),
     ("operator", "POST", "/api/v1/kb/KB-0001/versions"),
+    ("water", "POST", "/api/v1/kb/KB-0001/withdraw"),
+    ("operator", "POST", "/api/v1/kb/KB-0001/withdraw"),
 ])
 def test_roles_that_may_not(kb, hotline, role, method, path):
     kb.published(LIFT)
