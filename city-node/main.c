@@ -6,6 +6,7 @@
  * what makes it a city: its routes and its link thread, the uplink to the
  * province.
  */
+#include "broadcast.h"
 #include "clock.h"
 #include "inbox.h"
 #include "wire.h"
@@ -62,9 +63,45 @@ static void handle_links(struct http_request *req)
                               (json_int_t)applied));
 }
 
+/*
+ * The province's broadcasts as this city holds them.  Data held while the
+ * province is away too long only warns: calls are taken as ever.
+ */
+static void handle_broadcasts(struct http_request *req)
+{
+    struct node *node;
+    struct db *db = node_db(req, &node);
+    json_t *held = db != NULL ? broadcast_held(db) : NULL;
+    char province[8];
+
+    if (db == NULL)
+        return;
+    if (held == NULL) {
+        http_reply_error(req, 500, "internal", "the broadcasts held could not be read");
+        return;
+    }
+    int up = metrics_link_up(NULL);
+    int64_t silent = metrics_link_silent_ms() / 1000;
+    int stale = !up && silent >= node->cfg.broadcast_stale_seconds;
+    snprintf(province, sizeof(province), "%.2s0000", node->cfg.node_code);
+    json_object_set_new(held, "province", json_string(province));
+    json_object_set_new(held, "connected", json_boolean(up));
+    json_object_set_new(held, "stale", json_boolean(stale));
+    json_object_set_new(held, "warning",
+                        stale ? json_sprintf("no word from the province for %lld s: the knowledge"
+                                             " base, calendar and restrictions held here may be"
+                                             " out of date",
+                                             (long long)silent)
+                              : json_null());
+    http_reply_json(req, 200, held);
+}
+
+#define BROADCAST_READERS (ROLE_ADMIN | ROLE_MANAGER | ROLE_AUDITOR | ROLE_OPERATOR)
+
 static const struct http_route routes[] = {
     {"GET", "/api/v1/federation/link", handle_link, ROLE_ADMIN | ROLE_AUDITOR, NULL},
     {"GET", "/api/v1/federation/links", handle_links, ROLE_ADMIN | ROLE_AUDITOR, NULL},
+    {"GET", "/api/v1/federation/broadcasts", handle_broadcasts, BROADCAST_READERS, NULL},
 };
 
 static void health(json_t *obj)
@@ -81,6 +118,7 @@ static const struct node_kind city = {
     .nroutes = sizeof(routes) / sizeof(routes[0]),
     .link_run = uplink_run,
     .health = health,
+    .share = broadcast_send_up,
 };
 
 int main(int argc, char **argv)

@@ -228,7 +228,7 @@ static void year_replace(struct http_request *req, int year, const struct calsto
     char err[256], source[64];
 
     snprintf(source, sizeof(source), "principal %lld", http_principal(req)->id);
-    int rc = db != NULL ? calstore_add_year(db, year, list, n, source, err, sizeof(err)) : -1;
+    int rc = db != NULL ? calstore_add_year(db, node, year, list, n, source, err, sizeof(err)) : -1;
     if (rc == 1)
         http_reply_invalid(req, "days", "%s", err);
     else if (rc < 0)

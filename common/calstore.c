@@ -14,6 +14,7 @@
  */
 #include "calstore.h"
 
+#include "broadcast.h"
 #include "clock.h"
 #include "log.h"
 
@@ -275,33 +276,147 @@ fail:
     return -1;
 }
 
-int calstore_add_year(struct db *db, int year, const struct calstore_day *days, size_t n,
-                      const char *source, char *err, size_t errlen)
+/* Replaces the dates of 'year', checked, in the caller's transaction. */
+static int year_replace(struct db *db, int year, const struct calstore_day *days, size_t n,
+                        const char *source)
 {
     char a[CALENDAR_DATE_LEN], b[CALENDAR_DATE_LEN], at[CLOCK_RFC3339_LEN];
     const char *p[] = {a, b};
     int32_t first, last;
 
-    if (year_check(year, days, n, err, errlen) < 0)
-        return 1;
     (void)year_bounds(year, &first, &last);
     calendar_day_format(first, a);
     calendar_day_format(last, b);
     clock_format(clock_now_us(), at);
     /* The version row first: its lock makes concurrent changes of a year
      * wait for each other instead of colliding on the dates. */
-    if (db_begin(db) < 0 || version_bump(db) < 0 ||
+    if (version_bump(db) < 0 ||
         db_exec(db, "DELETE FROM calendar_days WHERE day BETWEEN $1 AND $2", 2, p) < 0)
-        goto fail;
+        return -1;
     for (size_t i = 0; i < n; i++)
         if (day_insert(db, days[i].day, days[i].kind, days[i].name, source, at, 0) < 0)
-            goto fail;
-    if (db_commit(db) < 0)
-        goto fail;
+            return -1;
+    return 0;
+}
+
+int calstore_add_year(struct db *db, const struct node *node, int year,
+                      const struct calstore_day *days, size_t n, const char *source, char *err,
+                      size_t errlen)
+{
+    char key[16];
+
+    if (year_check(year, days, n, err, errlen) < 0)
+        return 1;
+    snprintf(key, sizeof(key), "%d", year);
+    if (db_begin(db) < 0 || year_replace(db, year, days, n, source) < 0 ||
+        broadcast_share(node, db, BROADCAST_CALENDAR, key) < 0 || db_commit(db) < 0) {
+        db_rollback(db);
+        return -1;
+    }
     log_info("calendar: year %d replaced with %zu dates by '%s'", year, n, source);
     return 0;
+}
 
-fail:
-    db_rollback(db);
-    return -1;
+/* --- the calendar between nodes ------------------------------------------ */
+
+/* The year a key names: "2027".  Returns 0, or -1. */
+static int key_year(const char *key, int *year)
+{
+    if (strlen(key) != 4 || strspn(key, "0123456789") != 4)
+        return -1;
+    *year = atoi(key);
+    return year_bounds(*year, &(int32_t){0}, &(int32_t){0});
+}
+
+json_t *calstore_year_json(struct db *db, const char *key)
+{
+    char a[CALENDAR_DATE_LEN], b[CALENDAR_DATE_LEN];
+    const char *p[] = {a, b};
+    int32_t first, last;
+    int year;
+
+    if (key_year(key, &year) < 0)
+        return json_null();
+    (void)year_bounds(year, &first, &last);
+    calendar_day_format(first, a);
+    calendar_day_format(last, b);
+    PGresult *res = db_query(db,
+                             "SELECT to_char(day, 'YYYY-MM-DD'), kind, name FROM calendar_days"
+                             " WHERE day BETWEEN $1 AND $2 ORDER BY day",
+                             2, p);
+    if (res == NULL)
+        return NULL;
+    json_t *days = json_array();
+    for (int i = 0; i < PQntuples(res); i++)
+        json_array_append_new(
+            days,
+            json_pack("{s:s,s:s,s:o}", "date", PQgetvalue(res, i, 0), "kind", PQgetvalue(res, i, 1),
+                      "name",
+                      PQgetisnull(res, i, 2) ? json_null() : json_string(PQgetvalue(res, i, 2))));
+    PQclear(res);
+    if (json_array_size(days) == 0) {
+        json_decref(days);
+        return json_null();
+    }
+    return json_pack("{s:i,s:o}", "year", year, "days", days);
+}
+
+/*
+ * Reads {"year", "days": [{"date", "kind", "name"}...]} named 'key' into a
+ * new array (names point into 'data'), checked as calstore_add_year checks
+ * an admin's.  Returns the array (free it), or NULL if anything is wrong.
+ */
+static struct calstore_day *year_read(const char *key, json_t *data, int *year, size_t *n)
+{
+    json_t *days = json_object_get(data, "days"), *y = json_object_get(data, "year");
+    char err[256];
+
+    if (key_year(key, year) < 0 || !json_is_integer(y) || json_integer_value(y) != *year ||
+        json_object_size(data) != 2 || !json_is_array(days) || json_array_size(days) == 0 ||
+        json_array_size(days) > 366)
+        return NULL;
+    *n = json_array_size(days);
+    struct calstore_day *list = calloc(*n, sizeof(*list));
+    for (size_t i = 0; list != NULL && i < *n; i++) {
+        json_t *d = json_array_get(days, i), *name = json_object_get(d, "name");
+        const char *date = json_string_value(json_object_get(d, "date"));
+        const char *kind = json_string_value(json_object_get(d, "kind"));
+        if (date == NULL || kind == NULL || calendar_day_parse(date, &list[i].day) < 0 ||
+            calendar_kind_parse(kind, &list[i].kind) < 0 ||
+            (name != NULL && !json_is_null(name) && !json_is_string(name))) {
+            free(list);
+            return NULL;
+        }
+        list[i].name = json_string_value(name);
+    }
+    if (list != NULL && year_check(*year, list, *n, err, sizeof(err)) < 0) {
+        free(list);
+        return NULL;
+    }
+    return list;
+}
+
+int calstore_year_valid(const char *key, json_t *data)
+{
+    int year;
+    size_t n;
+    struct calstore_day *list = year_read(key, data, &year, &n);
+
+    free(list);
+    return list != NULL;
+}
+
+int calstore_year_apply(struct db *db, const char *key, json_t *data)
+{
+    int year;
+    size_t n;
+    struct calstore_day *list = year_read(key, data, &year, &n);
+
+    if (list == NULL)
+        return 1;
+    int rc = year_replace(db, year, list, n, "province broadcast");
+    free(list);
+    if (rc == 0)
+        log_info("calendar: year %d replaced with %zu dates by the province", year, n);
+    return rc;
 }

@@ -11,6 +11,8 @@
 #include "calendar.h"
 #include "db.h"
 
+#include <jansson.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,16 +45,37 @@ int calstore_seed(struct db *db);
  */
 const struct calendar *calstore_get(struct db *db);
 
+struct node;
+
 /*
  * Replaces every date of 'year' with the 'n' dates of 'days', in one
  * transaction of its own, recording 'source' (who made the change) and the
- * node's clock, and moves calendar_version.  The dates must all lie in
- * 'year', each once, and pass calendar_check; at least one is needed, as a
- * year without dates is not covered.  Returns 0; 1 if the dates are refused,
- * with the reason in 'err' and nothing changed; -1 if the database failed
- * (logged).
+ * node's clock, moves calendar_version and shares the year (broadcast.h)
+ * for 'node'.  The dates must all lie in 'year', each once, and pass
+ * calendar_check; at least one is needed, as a year without dates is not
+ * covered.  Returns 0; 1 if the dates are refused, with the reason in 'err'
+ * and nothing changed; -1 if the database failed (logged).
  */
-int calstore_add_year(struct db *db, int year, const struct calstore_day *days, size_t n,
-                      const char *source, char *err, size_t errlen);
+int calstore_add_year(struct db *db, const struct node *node, int year,
+                      const struct calstore_day *days, size_t n, const char *source, char *err,
+                      size_t errlen);
+
+/*
+ * The year a broadcast key names ("2027") as a broadcast carries it:
+ * {"year", "days": [{"date", "kind", "name"}...]}, the dates listed here;
+ * JSON null when the year has none.  NULL on a database error.
+ */
+json_t *calstore_year_json(struct db *db, const char *key);
+
+/* Returns 1 if 'data' is a year in that form that calstore_add_year would
+ * take, named 'key', else 0. */
+int calstore_year_valid(const char *key, json_t *data);
+
+/*
+ * Replaces the year with 'data' from the province, in the caller's
+ * transaction.  Returns 0, 1 if 'data' is not valid (nothing changed), -1
+ * on a database error.
+ */
+int calstore_year_apply(struct db *db, const char *key, json_t *data);
 
 #endif

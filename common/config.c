@@ -70,6 +70,7 @@ static const struct option options[] = {
     {"assessment_weight_redo", OPT_INT, BOTH, AT(assessment_weight_redo), "10", 0, 100},
     {"assessment_penalty_supervised", OPT_INT, BOTH, AT(assessment_penalty_supervised), "2", 0,
      100},
+    {"broadcast_stale_seconds", OPT_INT, NODE_CITY, AT(broadcast_stale_seconds), "3600", 1, 604800},
     {"province_endpoint", OPT_ENDPOINT, NODE_CITY, AT(province_endpoint), NULL, 0, 0},
     {"province_public_key", OPT_KEY, NODE_CITY, AT(province_public_key), NULL, 0, 0},
     {"federation_bind", OPT_ENDPOINT, NODE_PROVINCE, AT(federation_bind), NULL, 0, 0},

@@ -50,6 +50,7 @@ struct config {
     int assessment_weight_on_time, assessment_weight_satisfaction;
     int assessment_weight_returns, assessment_weight_redo;
     int assessment_penalty_supervised;
+    int broadcast_stale_seconds;                     /* city: link down this long warns */
     char *province_endpoint;                         /* city */
     char province_public_key[CURVE_KEY_Z85_LEN + 1]; /* city */
     char *federation_bind;                           /* province */

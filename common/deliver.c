@@ -4,6 +4,7 @@
  */
 #include "deliver.h"
 
+#include "broadcast.h"
 #include "clock.h"
 #include "log.h"
 #include "outbox.h"
@@ -28,6 +29,7 @@ static const struct {
     {"offer", transferdb_on_offer},
     {"decision", transferdb_on_decision},
     {"progress", transferdb_on_progress},
+    {"broadcast", broadcast_deliver},
     {NULL, NULL},
 };
 

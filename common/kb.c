@@ -112,6 +112,20 @@ int kb_id_parse(const char *s, long long *n)
     return 0;
 }
 
+void kb_copy_id_format(const char *origin, long long n, char out[KB_ID_LEN + 1])
+{
+    snprintf(out, KB_ID_LEN + 1, "%.6s-KB-%04lld", origin, n);
+}
+
+int kb_copy_id_parse(const char *s, char origin[7], long long *n)
+{
+    if (strspn(s, "0123456789") != 6 || s[0] == '0' || s[6] != '-' || kb_id_parse(s + 7, n) < 0)
+        return -1;
+    memcpy(origin, s, 6);
+    origin[6] = '\0';
+    return 0;
+}
+
 int kb_may_edit(const struct principal *who, const char *owner)
 {
     if (who->role == ROLE_MANAGER)
@@ -195,7 +209,9 @@ static int hit_order(const void *a, const void *b)
 
     if (x->score != y->score)
         return x->score > y->score ? -1 : 1;
-    return (x->id > y->id) - (x->id < y->id);
+    if (x->id != y->id)
+        return (x->id > y->id) - (x->id < y->id);
+    return (x->row > y->row) - (x->row < y->row);
 }
 
 void kb_rank(struct kb_hit *hits, size_t n)

@@ -16,8 +16,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* "KB-0001": the prefix and at least four digits. */
-#define KB_ID_LEN 24
+/* "KB-0001": the prefix and at least four digits; an entry another node
+ * keeps has that node's code in front, "440000-KB-0001". */
+#define KB_ID_LEN 32
+
+/* Bounds of a version's text, in characters. */
+#define KB_MAX_TITLE         200
+#define KB_MAX_TEXT          20000
+#define KB_MAX_OFFICIAL_TEXT 100000
 
 enum kb_type {
     KB_DUTY,          /* 职责 */
@@ -76,6 +82,16 @@ void kb_id_format(long long n, char out[KB_ID_LEN + 1]);
 /* Parses an API id: "KB-" and 1 to 15 digits, not zero.  Returns 0 and
  * writes the number, or -1. */
 int kb_id_parse(const char *s, long long *n);
+
+/* Writes the id of entry 'n' of node 'origin' ("440000-KB-0001"). */
+void kb_copy_id_format(const char *origin, long long n, char out[KB_ID_LEN + 1]);
+
+/*
+ * Parses the id of an entry as another node names it: a node code (six
+ * digits, not starting with 0), '-' and an API id.  Returns 0 and writes
+ * the code and the number, or -1.
+ */
+int kb_copy_id_parse(const char *s, char origin[7], long long *n);
 
 /*
  * Whether 'who' may submit versions of an entry of unit 'owner': a manager
@@ -161,7 +177,8 @@ struct kb_hit {
     double score;
 };
 
-/* Sorts 'hits' best first: higher score, then the older entry (lower id). */
+/* Sorts 'hits' best first: higher score, then the older entry (lower id),
+ * then the earlier row (this node's entries before copies). */
 void kb_rank(struct kb_hit *hits, size_t n);
 
 #endif

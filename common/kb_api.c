@@ -9,7 +9,10 @@
  * own copy of the calendar.  A handler checks the path, then the caller's
  * right to the entry, then the body, then the rules (kb.c), and makes one
  * change through kbdb.c.  An entry nobody published is not revealed to
- * those who may not see it: 404, as if it did not exist.
+ * those who may not see it: 404, as if it did not exist.  The entries the
+ * province publishes are held at a city as copies (broadcast.h), named
+ * "440000-KB-0001": read and searched like the city's own, changed by
+ * nobody here (403 read_only).
  */
 #include "kb_api.h"
 
@@ -29,36 +32,36 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define READERS           (ROLE_OPERATOR | ROLE_MANAGER | ROLE_UNIT)
-#define EDITORS           (ROLE_MANAGER | ROLE_UNIT)
-#define MAX_TITLE         200
-#define MAX_TEXT          20000
-#define MAX_OFFICIAL_TEXT 100000
-#define MAX_QUERY         200
-#define DEFAULT_LIMIT     20
-#define MAX_LIMIT         100
-#define GRAMS_TEXT_MAX    (NGRAM_MAX * 12 + 3)
-#define COUNT(a)          (sizeof(a) / sizeof((a)[0]))
+#define READERS        (ROLE_OPERATOR | ROLE_MANAGER | ROLE_UNIT)
+#define EDITORS        (ROLE_MANAGER | ROLE_UNIT)
+#define MAX_QUERY      200
+#define DEFAULT_LIMIT  20
+#define MAX_LIMIT      100
+#define GRAMS_TEXT_MAX (NGRAM_MAX * 12 + 3)
+#define COUNT(a)       (sizeof(a) / sizeof((a)[0]))
 
 static const char *const decisions[] = {"approve", "reject", NULL};
 
 static const struct field create_fields[] = {
     {.name = "type", .type = FIELD_ENUM, .required = 1, .values = kb_type_names},
     INPUT_TEXT("unit", 0, 1, AUTH_MAX_UNIT),
-    INPUT_TEXT("title", 1, 1, MAX_TITLE),
-    INPUT_TEXT("text", 1, 1, MAX_TEXT),
+    INPUT_TEXT("title", 1, 1, KB_MAX_TITLE),
+    INPUT_TEXT("text", 1, 1, KB_MAX_TEXT),
     INPUT_TEXT("valid_from", 1, 1, 10),
     INPUT_TEXT("valid_until", 0, 1, 10),
     INPUT_TEXT("publication_date", 0, 1, 10),
-    INPUT_TEXT("official_text", 0, 1, MAX_OFFICIAL_TEXT),
+    INPUT_TEXT("official_text", 0, 1, KB_MAX_OFFICIAL_TEXT),
     {.name = "publish", .type = FIELD_BOOL},
 };
 
 /* A new version names only what changes; null clears an optional field. */
 static const struct field version_fields[] = {
-    INPUT_TEXT("title", 0, 1, MAX_TITLE),     INPUT_TEXT("text", 0, 1, MAX_TEXT),
-    INPUT_TEXT("valid_from", 0, 1, 10),       INPUT_TEXT("valid_until", 0, 1, 10),
-    INPUT_TEXT("publication_date", 0, 1, 10), INPUT_TEXT("official_text", 0, 1, MAX_OFFICIAL_TEXT),
+    INPUT_TEXT("title", 0, 1, KB_MAX_TITLE),
+    INPUT_TEXT("text", 0, 1, KB_MAX_TEXT),
+    INPUT_TEXT("valid_from", 0, 1, 10),
+    INPUT_TEXT("valid_until", 0, 1, 10),
+    INPUT_TEXT("publication_date", 0, 1, 10),
+    INPUT_TEXT("official_text", 0, 1, KB_MAX_OFFICIAL_TEXT),
     {.name = "publish", .type = FIELD_BOOL},
 };
 
@@ -109,17 +112,56 @@ static int entry_load(struct http_request *req, struct db *db, long long n, stru
     return 1;
 }
 
-/* entry_load for the {id} of the path. */
-static int entry_of_path(struct http_request *req, struct db *db, struct kb_entry *e,
-                         struct kb_version *shown)
+/*
+ * Reads an entry id: this node's ("KB-0001", or with the node's own code in
+ * front) or another node's ("440000-KB-0001"), whose copy this node holds.
+ * Returns 1 with the number, 2 with the origin of a copy, 0 if neither.
+ */
+static int id_read(const struct node *node, const char *id, char origin[7], long long *n)
 {
-    long long n;
+    if (kb_copy_id_parse(id, origin, n) == 0)
+        return strcmp(origin, node->cfg.node_code) == 0 ? 1 : 2;
+    return kb_id_parse(id, n) == 0;
+}
 
-    if (kb_id_parse(http_path_param(req, "id"), &n) < 0) {
-        http_reply_error(req, 404, "not_found", "no such knowledge-base entry");
-        return 0;
+/*
+ * The entry the {id} of the path names.  This node's is loaded as
+ * entry_load does: returns 1.  A copy of another node's entry is stored in
+ * '*copy' and 2 returned; a handler that edits passes no 'copy', as copies
+ * are read-only here: 403.  Returns 0 having answered.
+ */
+static int entry_of_path(struct http_request *req, struct db *db, struct kb_entry *e,
+                         struct kb_version *shown, json_t **copy)
+{
+    const char *id = http_path_param(req, "id");
+    char origin[7];
+    json_t *found = NULL;
+    long long n;
+    int rc;
+
+    switch (id_read(http_app(req), id, origin, &n)) {
+    case 1:
+        return entry_load(req, db, n, e, shown);
+    case 2:
+        rc = kbdb_copy(db, id, &found);
+        if (rc < 0) {
+            reply_database_error(req);
+            return 0;
+        }
+        if (rc > 0 && copy != NULL) {
+            *copy = found;
+            return 2;
+        }
+        json_decref(found);
+        if (rc > 0) {
+            http_reply_error(req, 403, "read_only",
+                             "entry '%s' is kept by node %s; it is read-only here", id, origin);
+            return 0;
+        }
+        break;
     }
-    return entry_load(req, db, n, e, shown);
+    http_reply_error(req, 404, "not_found", "no such knowledge-base entry");
+    return 0;
 }
 
 /* Returns 1 if the caller may edit 'e', else answers 403 and returns 0. */
@@ -152,6 +194,7 @@ static json_t *entry_json(const struct kb_entry *e, const struct kb_version *sho
     json_object_set_new(obj, "type", json_string(kb_type_names[e->type]));
     json_object_set_new(obj, "unit", json_string(e->unit));
     json_object_set_new(obj, "unit_name", json_string(e->unit_name));
+    json_object_set_new(obj, "origin", json_null());
     json_object_set_new(obj, "latest_version", json_integer(e->latest));
     json_object_set_new(obj, "pending_version",
                         e->pending > 0 ? json_integer(e->pending) : json_null());
@@ -375,7 +418,7 @@ static void handle_create(struct http_request *req)
                    : 0;
     struct kb_author by = author_of(who, now);
     long long n = content_make(&d, late, title_grams, text_grams, &c) == 0
-                      ? kbdb_create(db, type, unit, &c, publish, &by)
+                      ? kbdb_create(db, node, type, unit, &c, publish, &by)
                       : -1;
     if (n < 0) {
         http_reply_error(req, 500, "internal", "the entry could not be saved");
@@ -398,7 +441,7 @@ static void handle_version_add(struct http_request *req)
     struct db *db;
     json_t *body;
 
-    if ((db = node_db(req, &node)) == NULL || !entry_of_path(req, db, &e, &shown))
+    if ((db = node_db(req, &node)) == NULL || !entry_of_path(req, db, &e, &shown, NULL))
         return;
     kbdb_version_clear(&shown);
     if (!may_edit(req, &e))
@@ -428,7 +471,7 @@ static void handle_version_add(struct http_request *req)
                    : 0;
     struct kb_author by = author_of(who, now);
     int version = content_make(&d, late, title_grams, text_grams, &c) == 0
-                      ? kbdb_add_version(db, e.id, e.latest, &c, publish, &by)
+                      ? kbdb_add_version(db, node, e.id, e.latest, &c, publish, &by)
                       : -1;
     if (version < 0) {
         http_reply_error(req, 500, "internal", "the version could not be saved");
@@ -448,10 +491,11 @@ static void handle_review(struct http_request *req)
 {
     struct kb_version shown = {0}, v = {0};
     struct kb_entry e;
+    struct node *node;
     struct db *db;
     json_t *body;
 
-    if ((db = node_db(req, NULL)) == NULL || !entry_of_path(req, db, &e, &shown))
+    if ((db = node_db(req, &node)) == NULL || !entry_of_path(req, db, &e, &shown, NULL))
         return;
     kbdb_version_clear(&shown);
     body = http_body_json(req);
@@ -477,7 +521,7 @@ static void handle_review(struct http_request *req)
     }
     struct kb_author by = author_of(http_principal(req), clock_now_us());
     int done = state == KB_PENDING
-                   ? kbdb_review(db, e.id, version, approve, approve ? NULL : reason, &by)
+                   ? kbdb_review(db, node, e.id, version, approve, approve ? NULL : reason, &by)
                    : 0;
     if (done < 0) {
         http_reply_error(req, 500, "internal", "the review could not be saved");
@@ -495,10 +539,11 @@ static void handle_withdraw(struct http_request *req)
 {
     struct kb_version shown = {0};
     struct kb_entry e;
+    struct node *node;
     struct db *db;
     json_t *body;
 
-    if ((db = node_db(req, NULL)) == NULL || !entry_of_path(req, db, &e, &shown))
+    if ((db = node_db(req, &node)) == NULL || !entry_of_path(req, db, &e, &shown, NULL))
         return;
     kbdb_version_clear(&shown);
     body = http_body_json(req);
@@ -506,8 +551,9 @@ static void handle_withdraw(struct http_request *req)
         input_check(req, body, NULL, withdrawal_fields, COUNT(withdrawal_fields)) < 0)
         return;
     struct kb_author by = author_of(http_principal(req), clock_now_us());
-    int done =
-        e.published > 0 ? kbdb_withdraw(db, e.id, e.published, input_text(body, "reason"), &by) : 0;
+    int done = e.published > 0
+                   ? kbdb_withdraw(db, node, e.id, e.published, input_text(body, "reason"), &by)
+                   : 0;
     if (done < 0) {
         http_reply_error(req, 500, "internal", "the withdrawal could not be saved");
     } else if (done == 0) {
@@ -528,7 +574,7 @@ static void handle_correction_file(struct http_request *req)
     json_t *body;
     int provisional;
 
-    if ((db = node_db(req, &node)) == NULL || !entry_of_path(req, db, &e, &shown))
+    if ((db = node_db(req, &node)) == NULL || !entry_of_path(req, db, &e, &shown, NULL))
         return;
     kbdb_version_clear(&shown);
     body = http_body_json(req);
@@ -566,10 +612,17 @@ static void handle_get(struct http_request *req)
 {
     struct kb_version shown = {0};
     struct kb_entry e;
+    json_t *copy = NULL;
     struct db *db;
+    int found;
 
-    if ((db = node_db(req, NULL)) == NULL || !entry_of_path(req, db, &e, &shown))
+    if ((db = node_db(req, NULL)) == NULL ||
+        (found = entry_of_path(req, db, &e, &shown, &copy)) == 0)
         return;
+    if (found == 2) {
+        http_reply_json(req, 200, copy);
+        return;
+    }
     json_t *obj = entry_json(&e, &shown);
     kbdb_version_clear(&shown);
     if (obj == NULL)
@@ -578,15 +631,34 @@ static void handle_get(struct http_request *req)
         http_reply_json(req, 200, obj);
 }
 
-/* GET /api/v1/kb/{id}/versions */
+/* GET /api/v1/kb/{id}/versions: of a copy, the one version held here. */
 static void handle_versions(struct http_request *req)
 {
+    static const char *const entry_only[] = {"id",
+                                             "type",
+                                             "unit",
+                                             "unit_name",
+                                             "origin",
+                                             "latest_version",
+                                             "pending_version",
+                                             "open_corrections",
+                                             "created_at",
+                                             "updated_at"};
     struct kb_version shown = {0};
     struct kb_entry e;
+    json_t *copy = NULL;
     struct db *db;
+    int found;
 
-    if ((db = node_db(req, NULL)) == NULL || !entry_of_path(req, db, &e, &shown))
+    if ((db = node_db(req, NULL)) == NULL ||
+        (found = entry_of_path(req, db, &e, &shown, &copy)) == 0)
         return;
+    if (found == 2) {
+        for (size_t i = 0; i < COUNT(entry_only); i++)
+            json_object_del(copy, entry_only[i]);
+        http_reply_json(req, 200, json_pack("{s:[o]}", "versions", copy));
+        return;
+    }
     kbdb_version_clear(&shown);
     json_t *versions = kbdb_versions(db, e.id, kb_may_edit(http_principal(req), e.unit));
     if (versions == NULL)
@@ -641,7 +713,7 @@ static void handle_entry_corrections(struct http_request *req)
     struct kb_entry e;
     struct db *db;
 
-    if ((db = node_db(req, NULL)) == NULL || !entry_of_path(req, db, &e, &shown))
+    if ((db = node_db(req, NULL)) == NULL || !entry_of_path(req, db, &e, &shown, NULL))
         return;
     kbdb_version_clear(&shown);
     if (!may_edit(req, &e))
@@ -739,15 +811,29 @@ static void handle_search(struct http_request *req)
 
 json_t *kb_api_answer_detail(struct http_request *req, struct db *db, const char *ref)
 {
-    char id[KB_ID_LEN + 1];
+    char id[KB_ID_LEN + 1], origin[7];
     struct kb_entry e;
+    json_t *copy = NULL;
     long long n;
     int found = 0;
 
     if (ref == NULL)
         return json_pack("{s:n,s:n}", "kb_ref", "kb_version");
-    if (kb_id_parse(ref, &n) == 0)
+    switch (id_read(http_app(req), ref, origin, &n)) {
+    case 1:
         found = kbdb_entry(db, n, &e);
+        break;
+    case 2:
+        /* A copy holds the published version only. */
+        found = kbdb_copy(db, ref, &copy);
+        if (found > 0) {
+            json_t *detail = json_pack("{s:O,s:O}", "kb_ref", json_object_get(copy, "id"),
+                                       "kb_version", json_object_get(copy, "version"));
+            json_decref(copy);
+            return detail;
+        }
+        break;
+    }
     if (found < 0) {
         reply_database_error(req);
         return NULL;

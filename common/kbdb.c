@@ -2,9 +2,10 @@
 /*
  * kbdb.c - SQL for the knowledge base.
  *
- * Runs in HTTP workers, each on its own connection.  A write locks the
- * entry's row first, so versions of one entry are numbered one after the
- * other and a review never races a new version.  Times travel as the node's
+ * Runs in HTTP workers, each on its own connection; kbdb_copy_apply in a
+ * city's link thread, inside the transaction of a broadcast.  A write locks
+ * the entry's row first, so versions of one entry are numbered one after
+ * the other and a review never races a new version.  Times travel as the node's
  * microseconds, never taken from the server; dates as "YYYY-MM-DD".
  *
  * Search: the GIN indexes on the bigram sets of published versions find
@@ -13,9 +14,12 @@
  */
 #include "kbdb.h"
 
+#include "broadcast.h"
 #include "clock.h"
 #include "log.h"
 #include "ngram.h"
+#include "node.h"
+#include "wire.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -32,6 +36,13 @@
     " " DATE("v.publication_date") ", v.official_text, v.late, " US("v.submitted_at") ","          \
     " v.submitted_by, v.submitted_role, " US("v.reviewed_at") ", v.reviewed_by, v.review_reason," \
     " " US("v.withdrawn_at") ", v.withdrawn_by, v.withdrawn_reason"
+
+/* The same of a copy of another node's entry: its published version. */
+#define COPY_VERSION_COLUMNS                                                                       \
+    "c.version, 'published'::text, c.title, c.body, " DATE("c.valid_from") ","                    \
+    " " DATE("c.valid_until") ", " DATE("c.publication_date") ", c.official_text, c.late,"         \
+    " " US("c.submitted_at") ", c.submitted_by, c.submitted_role, " US("c.reviewed_at") ","        \
+    " c.reviewed_by, NULL::text, NULL::bigint, NULL::text, NULL::text"
 /* clang-format on */
 
 enum version_column {
@@ -60,30 +71,40 @@ enum version_column {
     S_UNIT_NAME,
     S_TITLE_GRAMS,
     S_TEXT_GRAMS,
-    S_TOTAL, /* rows matched, before any LIMIT */
+    S_ORIGIN, /* NULL for this node's own entries */
+    S_TOTAL,  /* rows matched, before any LIMIT */
 };
 
-#define SEARCH_COLUMNS                                                                             \
-    VERSION_COLUMNS                                                                                \
-    ", e.id, e.type, e.unit_code, u.name, v.title_grams::text, v.body_grams::text,"                \
-    " count(*) OVER ()"                                                                            \
+/* This node's entries and the copies, each with the filters: type $2, unit
+ * $3 and, with query grams ($4), a bigram shared with the query. */
+#define LOCAL_ROWS                                                                                 \
+    "SELECT " VERSION_COLUMNS ", e.id, e.type, e.unit_code, u.name, v.title_grams::text,"          \
+    " v.body_grams::text, NULL::text AS origin"                                                    \
     " FROM kb_versions v JOIN kb_entries e ON e.id = v.entry_id"                                   \
-    " JOIN units u ON u.code = e.unit_code"
-
-/* With query grams ($4) only the entries sharing one; without, the first $5. */
-#define SEARCH_FILTER                                                                              \
-    " AND ($2::text IS NULL OR e.type = $2) AND ($3::text IS NULL OR e.unit_code = $3)"            \
+    " JOIN units u ON u.code = e.unit_code"                                                        \
+    " WHERE ($2::text IS NULL OR e.type = $2) AND ($3::text IS NULL OR e.unit_code = $3)"          \
     " AND ($4::integer[] IS NULL OR v.title_grams && $4::integer[]"                                \
-    "      OR v.body_grams && $4::integer[])"                                                      \
-    " ORDER BY e.id LIMIT CASE WHEN $4::integer[] IS NULL THEN $5::integer END"
+    "      OR v.body_grams && $4::integer[])"
+#define COPY_ROWS                                                                                  \
+    "SELECT " COPY_VERSION_COLUMNS ", c.entry, c.type, c.unit_code, c.unit_name,"                  \
+    " c.title_grams::text, c.body_grams::text, c.origin FROM kb_copies c"                          \
+    " WHERE ($2::text IS NULL OR c.type = $2) AND ($3::text IS NULL OR c.unit_code = $3)"          \
+    " AND ($4::integer[] IS NULL OR c.title_grams && $4::integer[]"                                \
+    "      OR c.body_grams && $4::integer[])"
+/* Without query grams, the first $5 by number, this node's first. */
+#define SEARCH_PAGE                                                                                \
+    " ORDER BY x.origin NULLS FIRST, x.id"                                                         \
+    " LIMIT CASE WHEN $4::integer[] IS NULL THEN $5::integer END"
 
 static const char *const search_sql[KB_STATE_COUNT] = {
-    [KB_PUBLISHED] = "SELECT " SEARCH_COLUMNS " WHERE v.state = 'published'"
-                     " AND v.valid_from <= $1::date"
-                     " AND (v.valid_until IS NULL OR v.valid_until >= $1::date)" SEARCH_FILTER,
+    [KB_PUBLISHED] = "SELECT x.*, count(*) OVER () FROM (" LOCAL_ROWS
+                     " AND v.state = 'published' AND v.valid_from <= $1::date"
+                     " AND (v.valid_until IS NULL OR v.valid_until >= $1::date)"
+                     " UNION ALL " COPY_ROWS " AND c.valid_from <= $1::date"
+                     " AND (c.valid_until IS NULL OR c.valid_until >= $1::date)) x" SEARCH_PAGE,
     /* Validity does not matter before review; $1 is read only to be typed. */
-    [KB_PENDING] = "SELECT " SEARCH_COLUMNS " WHERE v.state = 'pending'"
-                   " AND $1::date IS NOT NULL" SEARCH_FILTER,
+    [KB_PENDING] = "SELECT x.*, count(*) OVER () FROM (" LOCAL_ROWS
+                   " AND v.state = 'pending' AND $1::date IS NOT NULL) x" SEARCH_PAGE,
 };
 
 /* Room for the array literal of a full gram set. */
@@ -230,7 +251,18 @@ static int entry_touch(struct db *db, const char *id, int latest, int64_t now)
                    3, p);
 }
 
-long long kbdb_create(struct db *db, enum kb_type type, const char *unit,
+/* Entry 'id' of this node changed what readers see of it: share it. */
+static int share(const struct node *node, struct db *db, const char *id)
+{
+    char key[KB_ID_LEN + 1];
+
+    if (node == NULL)
+        return 0;
+    kb_copy_id_format(node->cfg.node_code, strtoll(id, NULL, 10), key);
+    return broadcast_share(node, db, BROADCAST_KB, key);
+}
+
+long long kbdb_create(struct db *db, const struct node *node, enum kb_type type, const char *unit,
                       const struct kb_content *c, int publish_now, const struct kb_author *by)
 {
     char at[CLOCK_RFC3339_LEN];
@@ -250,7 +282,9 @@ long long kbdb_create(struct db *db, enum kb_type type, const char *unit,
         goto fail;
     id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     if (version_insert(db, PQgetvalue(res, 0, 0), 1, c, KB_PENDING, by) < 0 ||
-        (publish_now && publish(db, PQgetvalue(res, 0, 0), 1, by) < 0) || db_commit(db) < 0)
+        (publish_now && (publish(db, PQgetvalue(res, 0, 0), 1, by) < 0 ||
+                         share(node, db, PQgetvalue(res, 0, 0)) < 0)) ||
+        db_commit(db) < 0)
         goto fail;
     PQclear(res);
     return id;
@@ -260,8 +294,8 @@ fail:
     return -1;
 }
 
-int kbdb_add_version(struct db *db, long long id, int expected_latest, const struct kb_content *c,
-                     int publish_now, const struct kb_author *by)
+int kbdb_add_version(struct db *db, const struct node *node, long long id, int expected_latest,
+                     const struct kb_content *c, int publish_now, const struct kb_author *by)
 {
     char key[24];
     PGresult *res = NULL;
@@ -286,7 +320,8 @@ int kbdb_add_version(struct db *db, long long id, int expected_latest, const str
                 1, p) < 0 ||
         version_insert(db, key, latest + 1, c, KB_PENDING, by) < 0 ||
         (publish_now && publish(db, key, latest + 1, by) < 0) ||
-        entry_touch(db, key, latest + 1, by->at) < 0 || db_commit(db) < 0)
+        entry_touch(db, key, latest + 1, by->at) < 0 || (publish_now && share(node, db, key) < 0) ||
+        db_commit(db) < 0)
         goto fail;
     return latest + 1;
 fail:
@@ -295,8 +330,8 @@ fail:
     return -1;
 }
 
-int kbdb_review(struct db *db, long long id, int version, int approve, const char *reason,
-                const struct kb_author *by)
+int kbdb_review(struct db *db, const struct node *node, long long id, int version, int approve,
+                const char *reason, const struct kb_author *by)
 {
     char key[24], number[16], at[CLOCK_RFC3339_LEN];
     PGresult *res = NULL;
@@ -333,7 +368,7 @@ int kbdb_review(struct db *db, long long id, int version, int approve, const cha
         goto fail;
     }
     if (db_exec(db, "UPDATE kb_entries SET updated_at = $2 WHERE id = $1", 2, touch) < 0 ||
-        db_commit(db) < 0)
+        (approve && share(node, db, key) < 0) || db_commit(db) < 0)
         goto fail;
     return 1;
 fail:
@@ -342,8 +377,8 @@ fail:
     return -1;
 }
 
-int kbdb_withdraw(struct db *db, long long id, int version, const char *reason,
-                  const struct kb_author *by)
+int kbdb_withdraw(struct db *db, const struct node *node, long long id, int version,
+                  const char *reason, const struct kb_author *by)
 {
     char key[24], number[16], at[CLOCK_RFC3339_LEN];
 
@@ -369,7 +404,7 @@ int kbdb_withdraw(struct db *db, long long id, int version, const char *reason,
         return 0;
     }
     if (db_exec(db, "UPDATE kb_entries SET updated_at = $2 WHERE id = $1", 2, touch) < 0 ||
-        db_commit(db) < 0)
+        share(node, db, key) < 0 || db_commit(db) < 0)
         goto fail;
     return 1;
 fail:
@@ -520,9 +555,15 @@ static json_t *hit_json(PGresult *res, int i, double score, int scored)
 {
     char id[KB_ID_LEN + 1];
     json_t *obj = version_row_json(res, i);
+    const char *origin = text_at(res, i, S_ORIGIN);
+    long long n = strtoll(PQgetvalue(res, i, S_ID), NULL, 10);
 
-    kb_id_format(strtoll(PQgetvalue(res, i, S_ID), NULL, 10), id);
+    if (origin != NULL)
+        kb_copy_id_format(origin, n, id);
+    else
+        kb_id_format(n, id);
     json_object_set_new(obj, "id", json_string(id));
+    json_object_set_new(obj, "origin", nullable(origin));
     json_object_set_new(obj, "type", json_string(PQgetvalue(res, i, S_TYPE)));
     json_object_set_new(obj, "unit", json_string(PQgetvalue(res, i, S_UNIT)));
     json_object_set_new(obj, "unit_name", json_string(PQgetvalue(res, i, S_UNIT_NAME)));
@@ -620,4 +661,197 @@ json_t *kbdb_corrections(struct db *db, const struct kb_correction_filter *f)
     }
     PQclear(res);
     return list;
+}
+
+/* --- copies of the entries another node keeps --------------------------- */
+
+/* The broadcast carries no more than this, so it always fits a message. */
+#define BROADCAST_ROOM (WIRE_MAX_ITEM - 16 * 1024)
+
+json_t *kbdb_broadcast(struct db *db, const char *key)
+{
+    char origin[7];
+    struct kb_entry e;
+    struct kb_version v = {0};
+    long long n;
+
+    if (kb_copy_id_parse(key, origin, &n) < 0)
+        return json_null();
+    int found = kbdb_entry(db, n, &e);
+    if (found > 0 && e.published > 0)
+        found = kbdb_version(db, n, e.published, &v);
+    if (found < 0)
+        return NULL;
+    if (found == 0 || e.published == 0)
+        return json_null();
+    json_t *data = version_row_json(v.res, 0);
+    kbdb_version_clear(&v);
+    if (data == NULL)
+        return NULL;
+    json_object_del(data, "state");
+    json_object_del(data, "reason");
+    json_object_del(data, "withdrawn");
+    json_object_set_new(data, "type", json_string(kb_type_names[e.type]));
+    json_object_set_new(data, "unit", json_string(e.unit));
+    json_object_set_new(data, "unit_name", json_string(e.unit_name));
+    json_object_set_new(data, "created_at", time_json(e.created_at));
+    json_object_set_new(data, "updated_at", time_json(e.updated_at));
+    /* An official text near its largest size would not fit in a message:
+     * the copies go without it. */
+    char *text = json_dumps(data, JSON_COMPACT);
+    if (text != NULL && strlen(text) > BROADCAST_ROOM) {
+        log_warnx("knowledge-base entry '%s': the official text is too long to broadcast;"
+                  " the other nodes get the entry without it",
+                  key);
+        json_object_set_new(data, "official_text", json_null());
+    }
+    free(text);
+    return data;
+}
+
+static int date_ok(json_t *data, const char *name, int nullable, int32_t *day)
+{
+    json_t *v = json_object_get(data, name);
+
+    *day = -1;
+    if (v == NULL || json_is_null(v))
+        return nullable;
+    return json_is_string(v) && calendar_day_parse(json_string_value(v), day) == 0;
+}
+
+int kbdb_copy_valid(const char *key, json_t *data)
+{
+    const char *unit = json_string_value(json_object_get(data, "unit"));
+    const char *type = json_string_value(json_object_get(data, "type"));
+    json_t *version = json_object_get(data, "version"), *late = json_object_get(data, "late");
+    char origin[7];
+    long long n;
+    enum kb_type t;
+    int32_t from, until, published;
+
+    if (kb_copy_id_parse(key, origin, &n) < 0 || type == NULL || kb_type_parse(type, &t) < 0 ||
+        unit == NULL || strlen(unit) == 0 || strlen(unit) > AUTH_MAX_UNIT ||
+        strspn(unit, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+            strlen(unit) ||
+        !json_is_integer(version) || json_integer_value(version) < 1 ||
+        json_integer_value(version) > INT32_MAX || !json_is_boolean(late))
+        return 0;
+    return broadcast_text_ok(data, "unit_name", AUTH_MAX_NAME, 0) &&
+           broadcast_text_ok(data, "title", KB_MAX_TITLE, 0) &&
+           broadcast_text_ok(data, "text", KB_MAX_TEXT, 0) &&
+           broadcast_text_ok(data, "official_text", KB_MAX_OFFICIAL_TEXT, 1) &&
+           date_ok(data, "valid_from", 0, &from) && date_ok(data, "valid_until", 1, &until) &&
+           (until < 0 || until >= from) && date_ok(data, "publication_date", 1, &published) &&
+           broadcast_time_ok(data, "submitted_at", 0) &&
+           broadcast_text_ok(data, "submitted_by", AUTH_MAX_NAME, 0) &&
+           broadcast_text_ok(data, "submitted_role", AUTH_MAX_NAME, 0) &&
+           broadcast_time_ok(data, "reviewed_at", 1) &&
+           broadcast_text_ok(data, "reviewed_by", AUTH_MAX_NAME, 1) &&
+           broadcast_time_ok(data, "created_at", 0) && broadcast_time_ok(data, "updated_at", 0);
+}
+
+/* Member 'name' of 'data': a string, or NULL. */
+static const char *member(json_t *data, const char *name)
+{
+    return json_string_value(json_object_get(data, name));
+}
+
+int kbdb_copy_apply(struct db *db, const char *key, json_t *data)
+{
+    char origin[7], id[KB_ID_LEN + 1], entry[24], version[16], at[CLOCK_RFC3339_LEN];
+    char title_grams[GRAMS_TEXT_MAX], text_grams[GRAMS_TEXT_MAX];
+    int32_t grams[NGRAM_MAX];
+    long long n;
+
+    if (kb_copy_id_parse(key, origin, &n) < 0)
+        return 1;
+    kb_copy_id_format(origin, n, id);
+    if (data == NULL) {
+        const char *p[] = {id};
+        return db_exec(db, "DELETE FROM kb_copies WHERE id = $1", 1, p);
+    }
+    size_t count = ngram_grams(member(data, "title"), grams, NGRAM_MAX);
+    if (ngram_array(grams, count, title_grams, sizeof(title_grams)) < 0)
+        return -1;
+    count = ngram_grams(member(data, "text"), grams, NGRAM_MAX);
+    if (ngram_array(grams, count, text_grams, sizeof(text_grams)) < 0)
+        return -1;
+    snprintf(entry, sizeof(entry), "%lld", n);
+    snprintf(version, sizeof(version), "%" JSON_INTEGER_FORMAT,
+             json_integer_value(json_object_get(data, "version")));
+    clock_format(clock_now_us(), at);
+    const char *p[] = {id,
+                       origin,
+                       entry,
+                       member(data, "type"),
+                       member(data, "unit"),
+                       member(data, "unit_name"),
+                       version,
+                       member(data, "title"),
+                       member(data, "text"),
+                       member(data, "valid_from"),
+                       member(data, "valid_until"),
+                       member(data, "publication_date"),
+                       member(data, "official_text"),
+                       json_is_true(json_object_get(data, "late")) ? "true" : "false",
+                       title_grams,
+                       text_grams,
+                       member(data, "submitted_at"),
+                       member(data, "submitted_by"),
+                       member(data, "submitted_role"),
+                       member(data, "reviewed_at"),
+                       member(data, "reviewed_by"),
+                       member(data, "created_at"),
+                       member(data, "updated_at"),
+                       at};
+    return db_exec(db,
+                   "INSERT INTO kb_copies (id, origin, entry, type, unit_code, unit_name, version,"
+                   " title, body, valid_from, valid_until, publication_date, official_text, late,"
+                   " title_grams, body_grams, submitted_at, submitted_by, submitted_role,"
+                   " reviewed_at, reviewed_by, created_at, updated_at, received_at)"
+                   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,"
+                   " $16, $17, $18, $19, $20, $21, $22, $23, $24)"
+                   " ON CONFLICT (id) DO UPDATE SET type = $4, unit_code = $5, unit_name = $6,"
+                   " version = $7, title = $8, body = $9, valid_from = $10, valid_until = $11,"
+                   " publication_date = $12, official_text = $13, late = $14, title_grams = $15,"
+                   " body_grams = $16, submitted_at = $17, submitted_by = $18,"
+                   " submitted_role = $19, reviewed_at = $20, reviewed_by = $21,"
+                   " created_at = $22, updated_at = $23, received_at = $24",
+                   24, p);
+}
+
+int kbdb_copy(struct db *db, const char *id, json_t **out)
+{
+    char origin[7], canonical[KB_ID_LEN + 1];
+    long long n;
+
+    if (kb_copy_id_parse(id, origin, &n) < 0)
+        return 0;
+    kb_copy_id_format(origin, n, canonical);
+    const char *p[] = {canonical};
+    PGresult *res = db_query(db,
+                             "SELECT " COPY_VERSION_COLUMNS ", c.id, c.type, c.unit_code,"
+                             " c.unit_name, c.origin, " US("c.created_at") ", " US(
+                                 "c.updated_at") " FROM kb_copies c WHERE c.id = $1",
+                             1, p);
+    if (res == NULL)
+        return -1;
+    int found = PQntuples(res) == 1;
+    if (found) {
+        json_t *obj = version_row_json(res, 0);
+        int c = V_COUNT;
+        json_object_set_new(obj, "id", json_string(PQgetvalue(res, 0, c)));
+        json_object_set_new(obj, "type", json_string(PQgetvalue(res, 0, c + 1)));
+        json_object_set_new(obj, "unit", json_string(PQgetvalue(res, 0, c + 2)));
+        json_object_set_new(obj, "unit_name", json_string(PQgetvalue(res, 0, c + 3)));
+        json_object_set_new(obj, "origin", json_string(PQgetvalue(res, 0, c + 4)));
+        json_object_set_new(obj, "latest_version", json_integer(atoi(PQgetvalue(res, 0, 0))));
+        json_object_set_new(obj, "pending_version", json_null());
+        json_object_set_new(obj, "open_corrections", json_integer(0));
+        json_object_set_new(obj, "created_at", time_json(us_at(res, 0, c + 5)));
+        json_object_set_new(obj, "updated_at", time_json(us_at(res, 0, c + 6)));
+        *out = obj;
+    }
+    PQclear(res);
+    return found;
 }

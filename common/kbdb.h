@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kbdb.h - the SQL of the knowledge base: the only code that reads or
- * writes kb_entries, kb_versions and kb_corrections (common/sql/020_kb.sql).
+ * writes kb_entries, kb_versions and kb_corrections (common/sql/020_kb.sql)
+ * and kb_copies, the entries the province keeps as this node holds them
+ * (common/sql/081_broadcasts.sql).
  *
  * Writes run in transactions of their own, so an entry, its versions and
- * its corrections never disagree.  Times are the node's clock, passed in.
+ * its corrections never disagree; a write that changes what readers see of
+ * an entry shares it (broadcast.h) for 'node' in the same transaction.
+ * Times are the node's clock, passed in.
  */
 #ifndef HOTLINE_KBDB_H
 #define HOTLINE_KBDB_H
@@ -15,6 +19,8 @@
 
 #include <jansson.h>
 #include <stdint.h>
+
+struct node;
 
 /* Who writes, and when. */
 struct kb_author {
@@ -61,7 +67,7 @@ struct kb_version {
  * with 'publish', published by 'by' at once.  Returns the entry's number, or
  * -1 on error (logged).
  */
-long long kbdb_create(struct db *db, enum kb_type type, const char *unit,
+long long kbdb_create(struct db *db, const struct node *node, enum kb_type type, const char *unit,
                       const struct kb_content *c, int publish, const struct kb_author *by);
 
 /* Loads entry 'id'.  Returns 1 and fills 'out', 0 if there is none, -1 on error. */
@@ -86,8 +92,8 @@ json_t *kbdb_version_json(const struct kb_version *v);
  * Returns the new version's number, 0 if another version came first, -1
  * on error.
  */
-int kbdb_add_version(struct db *db, long long id, int expected_latest, const struct kb_content *c,
-                     int publish, const struct kb_author *by);
+int kbdb_add_version(struct db *db, const struct node *node, long long id, int expected_latest,
+                     const struct kb_content *c, int publish, const struct kb_author *by);
 
 /*
  * Publishes ('approve') or rejects with 'reason' the pending version
@@ -95,16 +101,16 @@ int kbdb_add_version(struct db *db, long long id, int expected_latest, const str
  * before and closes the open corrections filed before the version was
  * submitted.  Returns 1, 0 if that version is not pending, -1 on error.
  */
-int kbdb_review(struct db *db, long long id, int version, int approve, const char *reason,
-                const struct kb_author *by);
+int kbdb_review(struct db *db, const struct node *node, long long id, int version, int approve,
+                const char *reason, const struct kb_author *by);
 
 /*
  * Withdraws the published version 'version' of entry 'id' for 'reason':
  * readers no longer see the entry until another version is published.
  * Returns 1, 0 if that version is not the published one, -1 on error.
  */
-int kbdb_withdraw(struct db *db, long long id, int version, const char *reason,
-                  const struct kb_author *by);
+int kbdb_withdraw(struct db *db, const struct node *node, long long id, int version,
+                  const char *reason, const struct kb_author *by);
 
 /*
  * Every version of entry 'id', oldest first; with 'all' false only the
@@ -149,5 +155,32 @@ struct kb_correction_filter {
 
 /* The corrections matching 'f', oldest first, as a JSON array; NULL on error. */
 json_t *kbdb_corrections(struct db *db, const struct kb_correction_filter *f);
+
+/*
+ * Entry 'key' of this node ("440000-KB-0001", the node's code in front) as
+ * a broadcast carries it: its published version with the entry's type,
+ * unit, unit_name, created_at and updated_at; JSON null when nothing is
+ * published.  An official text too long for one message is left out
+ * (logged).  NULL on a database error.
+ */
+json_t *kbdb_broadcast(struct db *db, const char *key);
+
+/* Returns 1 if 'data' is an entry in that form and 'key' names an entry of
+ * another node, else 0. */
+int kbdb_copy_valid(const char *key, json_t *data);
+
+/*
+ * Keeps 'data' (checked by kbdb_copy_valid) as the copy 'key', read-only
+ * and searchable here; NULL data removes the copy.  Returns 0, 1 if 'key'
+ * is not a copy's, -1 on error.
+ */
+int kbdb_copy_apply(struct db *db, const char *key, json_t *data);
+
+/*
+ * The copy 'id' (another node's code, '-', an API id) as the API shows an
+ * entry, with its "origin".  Returns 1 and stores it in '*out' (the caller
+ * owns it), 0 if there is none, -1 on error.
+ */
+int kbdb_copy(struct db *db, const char *id, json_t **out);
 
 #endif

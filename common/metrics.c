@@ -19,7 +19,7 @@
 static atomic_uint_fast64_t http_counts[METRICS_MAX_ROUTES + 1][MAX_STATUS - MIN_STATUS + 1];
 static atomic_uint_fast64_t link_sent[MAX_KIND], link_received[MAX_KIND];
 static atomic_int link_up, nodes_connected;
-static atomic_int_fast64_t link_heartbeat_us;
+static atomic_int_fast64_t link_heartbeat_us, link_heard_ms;
 static int64_t started_ms;
 static atomic_uint_fast64_t stream_queued, stream_in_flight, stream_acked;
 static atomic_int_fast64_t stream_lag_ms;
@@ -52,6 +52,15 @@ void metrics_set_link_up(int up, int64_t last_heartbeat_us)
 {
     atomic_store(&link_heartbeat_us, last_heartbeat_us);
     atomic_store(&link_up, up);
+    if (up)
+        atomic_store(&link_heard_ms, clock_mono_ms());
+}
+
+int64_t metrics_link_silent_ms(void)
+{
+    int64_t heard = atomic_load(&link_heard_ms);
+
+    return clock_mono_ms() - (heard != 0 ? heard : started_ms);
 }
 
 int metrics_link_up(int64_t *last_heartbeat_us)

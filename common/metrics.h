@@ -31,6 +31,8 @@ void metrics_link_received(int kind);
 /* Link state: the city's uplink, the province's count of connected nodes. */
 void metrics_set_link_up(int up, int64_t last_heartbeat_us);
 int metrics_link_up(int64_t *last_heartbeat_us);
+/* Milliseconds since the link was last up, or since the process started. */
+int64_t metrics_link_silent_ms(void);
 void metrics_set_nodes_connected(int n);
 int metrics_nodes_connected(void);
 

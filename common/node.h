@@ -7,6 +7,7 @@
 #ifndef HOTLINE_NODE_H
 #define HOTLINE_NODE_H
 
+#include "broadcast.h"
 #include "config.h"
 #include "db.h"
 #include "http.h"
@@ -46,6 +47,13 @@ struct node_kind {
     void (*health)(json_t *obj);
     /* Adds the kind's families to /metrics; may be NULL. */
     void (*metrics)(struct node *node, FILE *out);
+    /*
+     * Province-wide data changed here, in the caller's transaction
+     * (broadcast.h): the province publishes it to every node, a city sends
+     * the province what it must hear of.  Returns 0, or -1 to roll the
+     * change back.
+     */
+    int (*share)(const struct node *node, struct db *db, enum broadcast_kind kind, const char *key);
 };
 
 struct node {

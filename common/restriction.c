@@ -6,15 +6,20 @@
  *
  * Runs in HTTP workers, each on its own connection: the restriction routes,
  * and intake, which asks restriction_find() before it registers an appeal
- * by phone.  Times are the node's (clock_now_us), passed in; the database's
- * now() is never used, so a restriction expires on the node's clock, which
- * tests can move.  Imposing takes a transaction-scoped advisory lock on the
- * number's hash, so two operators restricting one caller at the same moment
- * make one restriction, not two.
+ * by phone.  restriction_merge runs in the link threads too: a city takes
+ * what the province broadcasts, the province what a city reports (every
+ * restriction applies at every node, broadcast.h).  Times are the node's
+ * (clock_now_us), passed in; the database's now() is never used, so a
+ * restriction expires on the node's clock, which tests can move.  Imposing
+ * takes a transaction-scoped advisory lock on the number's hash, so two
+ * operators restricting one caller at the same moment make one
+ * restriction, not two.
  */
 #include "restriction.h"
 
+#include "broadcast.h"
 #include "clock.h"
+#include "node.h"
 #include "pii.h"
 
 #include <stdio.h>
@@ -29,7 +34,7 @@
     "SELECT r.id, r.origin_node, r.phone_masked, r.reason, r.by_id, r.by_name,"                    \
     " " US("r.starts_at") ", " US("r.ends_at") ", " US(                                            \
         "r.lifted_at") ","                                                                         \
-                       " r.lifted_by_id, r.lifted_by_name,"                                        \
+                       " r.lifted_by_id, r.lifted_by_name, r.lifted_node,"                         \
                        " (SELECT count(*) FROM restriction_hits h WHERE h.restriction_id = r.id)"  \
                        " FROM restrictions r"
 
@@ -45,6 +50,7 @@ enum restriction_column {
     R_LIFTED_AT,
     R_LIFTED_BY_ID,
     R_LIFTED_BY_NAME,
+    R_LIFTED_NODE,
     R_HITS,
 };
 
@@ -98,12 +104,20 @@ static json_t *time_of(PGresult *res, int row, int col)
     return json_string(text);
 }
 
-static json_t *who_of(PGresult *res, int row, int id_col, int name_col)
+/* A principal {id, name}; with 'node_col' >= 0, and the node it belongs to. */
+static json_t *who_of(PGresult *res, int row, int id_col, int name_col, int node_col)
 {
     if (PQgetisnull(res, row, id_col))
         return json_null();
-    return json_pack("{s:I,s:s}", "id", (json_int_t)strtoll(PQgetvalue(res, row, id_col), NULL, 10),
-                     "name", PQgetvalue(res, row, name_col));
+    json_t *who =
+        json_pack("{s:I,s:s}", "id", (json_int_t)strtoll(PQgetvalue(res, row, id_col), NULL, 10),
+                  "name", PQgetvalue(res, row, name_col));
+    if (who != NULL && node_col >= 0)
+        json_object_set_new(who, "node",
+                            PQgetisnull(res, row, node_col)
+                                ? json_null()
+                                : json_string(PQgetvalue(res, row, node_col)));
+    return who;
 }
 
 /* Row 'i' as the API shows it at 'now'. */
@@ -111,13 +125,14 @@ static json_t *row_json(PGresult *res, int i, int64_t now)
 {
     int active = PQgetisnull(res, i, R_LIFTED_AT) && now < us_of(res, i, R_ENDS);
 
-    return json_pack(
-        "{s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:b,s:o,s:o,s:I}", "id", PQgetvalue(res, i, R_ID),
-        "origin_node", PQgetvalue(res, i, R_ORIGIN), "phone_masked", PQgetvalue(res, i, R_MASKED),
-        "reason", PQgetvalue(res, i, R_REASON), "by", who_of(res, i, R_BY_ID, R_BY_NAME), "from",
-        time_of(res, i, R_STARTS), "until", time_of(res, i, R_ENDS), "active", active, "lifted_at",
-        time_of(res, i, R_LIFTED_AT), "lifted_by", who_of(res, i, R_LIFTED_BY_ID, R_LIFTED_BY_NAME),
-        "refusals", (json_int_t)strtoll(PQgetvalue(res, i, R_HITS), NULL, 10));
+    return json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:b,s:o,s:o,s:I}", "id",
+                     PQgetvalue(res, i, R_ID), "origin_node", PQgetvalue(res, i, R_ORIGIN),
+                     "phone_masked", PQgetvalue(res, i, R_MASKED), "reason",
+                     PQgetvalue(res, i, R_REASON), "by", who_of(res, i, R_BY_ID, R_BY_NAME, -1),
+                     "from", time_of(res, i, R_STARTS), "until", time_of(res, i, R_ENDS), "active",
+                     active, "lifted_at", time_of(res, i, R_LIFTED_AT), "lifted_by",
+                     who_of(res, i, R_LIFTED_BY_ID, R_LIFTED_BY_NAME, R_LIFTED_NODE), "refusals",
+                     (json_int_t)strtoll(PQgetvalue(res, i, R_HITS), NULL, 10));
 }
 
 /* Restriction 'id' as JSON in '*out'.  Returns 1, 0 if there is none, -1. */
@@ -146,10 +161,11 @@ static PGresult *active_of(struct db *db, const char *hash, const char *at)
                     2, p);
 }
 
-enum restriction_result restriction_impose(struct db *db, const struct hotline *h,
+enum restriction_result restriction_impose(struct db *db, const struct node *node,
                                            const struct principal *who, const char *phone,
                                            const char *reason, int64_t now, json_t **out)
 {
+    const struct hotline *h = &node->hotline;
     char hash[PII_HASH_LEN + 1], masked[RESTRICTION_PHONE_MAX + 8];
     char from[CLOCK_RFC3339_LEN], until[CLOCK_RFC3339_LEN], at[CLOCK_RFC3339_LEN];
     char id[RESTRICTION_ID_MAX + 1], by_id[24];
@@ -189,7 +205,8 @@ enum restriction_result restriction_impose(struct db *db, const struct hotline *
                 " by_id, by_name, starts_at, ends_at)"
                 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 9, p) < 0 ||
-        load(db, id, now, out) != 1 || db_commit(db) < 0)
+        broadcast_share(node, db, BROADCAST_RESTRICTION, id) < 0 || load(db, id, now, out) != 1 ||
+        db_commit(db) < 0)
         goto fail;
     return RESTRICTION_DONE;
 
@@ -199,26 +216,24 @@ fail:
     return RESTRICTION_FAILED;
 }
 
-enum restriction_result restriction_lift(struct db *db, const char *id, const struct principal *who,
-                                         int64_t now, json_t **out)
+enum restriction_result restriction_lift(struct db *db, const struct node *node, const char *id,
+                                         const struct principal *who, int64_t now, json_t **out)
 {
     char at[CLOCK_RFC3339_LEN], by_id[24];
     json_t *lifted = NULL;
 
     clock_format(now, at);
     snprintf(by_id, sizeof(by_id), "%lld", who->id);
-    const char *p[] = {id, at, by_id, who->name};
+    const char *p[] = {id, at, by_id, who->name, node->hotline.node_code};
     if (db_begin(db) < 0)
         return RESTRICTION_FAILED;
-    PGresult *res = db_query(db,
-                             "UPDATE restrictions SET lifted_at = $2, lifted_by_id = $3,"
-                             " lifted_by_name = $4"
-                             " WHERE id = $1 AND lifted_at IS NULL AND ends_at > $2",
-                             4, p);
-    if (res == NULL)
+    long long changed = db_changed(db,
+                                   "UPDATE restrictions SET lifted_at = $2, lifted_by_id = $3,"
+                                   " lifted_by_name = $4, lifted_node = $5"
+                                   " WHERE id = $1 AND lifted_at IS NULL AND ends_at > $2",
+                                   5, p);
+    if (changed < 0 || (changed > 0 && broadcast_share(node, db, BROADCAST_RESTRICTION, id) < 0))
         goto fail;
-    int changed = atoi(PQcmdTuples(res)) == 1;
-    PQclear(res);
     int found = load(db, id, now, &lifted);
     if (found < 0 || db_commit(db) < 0)
         goto fail;
@@ -285,4 +300,159 @@ int restriction_hit(struct db *db, const char *id, const struct principal *who, 
                    "INSERT INTO restriction_hits (restriction_id, at, node, principal_id, actor,"
                    " role) VALUES ($1, $2, $3, $4, $5, $6)",
                    6, p);
+}
+
+/* --- between nodes ---------------------------------------------------------- */
+
+json_t *restriction_wire(struct db *db, const char *id)
+{
+    const char *p[] = {id};
+    PGresult *res = db_query(db,
+                             "SELECT id, origin_node, phone_hash, phone_masked, reason, by_id,"
+                             " by_name, " US("starts_at") ", " US("ends_at") ", " US(
+                                 "lifted_at") ", lifted_by_id, lifted_by_name, lifted_node"
+                                              " FROM restrictions WHERE id = $1",
+                             1, p);
+    if (res == NULL)
+        return NULL;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return json_null();
+    }
+    char from[CLOCK_RFC3339_LEN], until[CLOCK_RFC3339_LEN], lifted[CLOCK_RFC3339_LEN];
+    clock_format(us_of(res, 0, 7), from);
+    clock_format(us_of(res, 0, 8), until);
+    clock_format(us_of(res, 0, 9), lifted);
+    json_t *out =
+        json_pack("{s:s,s:s,s:s,s:s,s:s,s:{s:I,s:s},s:s,s:s,s:o,s:o}", "id", PQgetvalue(res, 0, 0),
+                  "origin_node", PQgetvalue(res, 0, 1), "phone_hash", PQgetvalue(res, 0, 2),
+                  "phone_masked", PQgetvalue(res, 0, 3), "reason", PQgetvalue(res, 0, 4), "by",
+                  "id", (json_int_t)strtoll(PQgetvalue(res, 0, 5), NULL, 10), "name",
+                  PQgetvalue(res, 0, 6), "from", from, "until", until, "lifted_at",
+                  PQgetisnull(res, 0, 9) ? json_null() : json_string(lifted), "lifted_by",
+                  who_of(res, 0, 10, 11, 12));
+    PQclear(res);
+    return out;
+}
+
+static int all_of(const char *s, size_t len, const char *set)
+{
+    return strlen(s) == len && strspn(s, set) == len;
+}
+
+/* "440100-R-000012": the origin's code, "-R-" and 6 or more digits. */
+static int id_valid(const char *id)
+{
+    size_t len = strlen(id);
+
+    return len >= 15 && len <= RESTRICTION_ID_MAX && id[0] != '0' &&
+           strspn(id, "0123456789") == 6 && strncmp(id + 6, "-R-", 3) == 0 &&
+           strspn(id + 9, "0123456789") == len - 9;
+}
+
+static int code_valid(json_t *v)
+{
+    const char *s = json_string_value(v);
+
+    return s != NULL && s[0] != '0' && all_of(s, 6, "0123456789");
+}
+
+static int principal_valid(json_t *who, int with_node)
+{
+    json_t *id = json_object_get(who, "id"), *node = json_object_get(who, "node");
+
+    return json_is_object(who) && json_is_integer(id) && json_integer_value(id) >= 0 &&
+           broadcast_text_ok(who, "name", AUTH_MAX_NAME, 0) &&
+           (!with_node || node == NULL || json_is_null(node) || code_valid(node));
+}
+
+int restriction_wire_valid(const char *key, json_t *data)
+{
+    const char *id = json_string_value(json_object_get(data, "id"));
+    json_t *origin = json_object_get(data, "origin_node");
+    const char *hash = json_string_value(json_object_get(data, "phone_hash"));
+    const char *masked = json_string_value(json_object_get(data, "phone_masked"));
+    json_t *lifted_at = json_object_get(data, "lifted_at"),
+           *by = json_object_get(data, "lifted_by");
+    int64_t from, until;
+
+    if (id == NULL || (key != NULL && strcmp(id, key) != 0) || !id_valid(id) ||
+        !code_valid(origin) || strncmp(id, json_string_value(origin), 6) != 0 || hash == NULL ||
+        !all_of(hash, 64, "0123456789abcdef") || masked == NULL || strlen(masked) != 11 ||
+        !all_of(masked + 7, 4, "0123456789") || strncmp(masked + 3, "****", 4) != 0 ||
+        strspn(masked, "0123456789") != 3 ||
+        !broadcast_text_ok(data, "reason", RESTRICTION_REASON_MAX, 0) ||
+        !principal_valid(json_object_get(data, "by"), 0) || !broadcast_time_ok(data, "from", 0) ||
+        !broadcast_time_ok(data, "until", 0) || !broadcast_time_ok(data, "lifted_at", 1))
+        return 0;
+    (void)clock_parse(json_string_value(json_object_get(data, "from")), &from);
+    (void)clock_parse(json_string_value(json_object_get(data, "until")), &until);
+    int lifted = lifted_at != NULL && !json_is_null(lifted_at);
+    return until > from && (lifted ? principal_valid(by, 1) : by == NULL || json_is_null(by));
+}
+
+int restriction_merge(struct db *db, json_t *data, const char *from)
+{
+    json_t *by = json_object_get(data, "by"), *lifter = json_object_get(data, "lifted_by");
+    char by_id[24], lifted_by_id[24];
+    int lifted = json_is_object(lifter);
+
+    snprintf(by_id, sizeof(by_id), "%" JSON_INTEGER_FORMAT,
+             json_integer_value(json_object_get(by, "id")));
+    snprintf(lifted_by_id, sizeof(lifted_by_id), "%" JSON_INTEGER_FORMAT,
+             json_integer_value(json_object_get(lifter, "id")));
+    /* A node reports only what it did itself: the lifting is its own. */
+    const char *lift[] = {
+        json_string_value(json_object_get(data, "id")),
+        json_string_value(json_object_get(data, "lifted_at")),
+        lifted ? lifted_by_id : NULL,
+        json_string_value(json_object_get(lifter, "name")),
+        from != NULL && lifted ? from : json_string_value(json_object_get(lifter, "node")),
+        from == NULL ? "true" : "false",
+    };
+    /* Lifting is for good: a restriction once lifted is never active again.
+     * What the province says of a lifting wins; a node's word is taken
+     * when nobody lifted it before. */
+    long long changed = !lifted
+                            ? 0
+                            : db_changed(db,
+                                         "UPDATE restrictions SET lifted_at = $2,"
+                                         " lifted_by_id = $3, lifted_by_name = $4,"
+                                         " lifted_node = $5 WHERE id = $1"
+                                         " AND (lifted_at IS NULL OR $6::boolean AND"
+                                         " (lifted_at, lifted_by_id, lifted_by_name, lifted_node)"
+                                         " IS DISTINCT FROM ($2::timestamptz, $3::bigint,"
+                                         " $4::text, $5::text))",
+                                         6, lift);
+    if (changed < 0)
+        return -1;
+    const char *p[] = {
+        lift[0],
+        json_string_value(json_object_get(data, "origin_node")),
+        json_string_value(json_object_get(data, "phone_hash")),
+        json_string_value(json_object_get(data, "phone_masked")),
+        json_string_value(json_object_get(data, "reason")),
+        by_id,
+        json_string_value(json_object_get(by, "name")),
+        json_string_value(json_object_get(data, "from")),
+        json_string_value(json_object_get(data, "until")),
+        lift[1],
+        lift[2],
+        lift[3],
+        lift[4],
+        from,
+    };
+    /* New here: the province takes a node's own restrictions only. */
+    long long added = db_changed(db,
+                                 "INSERT INTO restrictions (id, origin_node, phone_hash,"
+                                 " phone_masked, reason, by_id, by_name, starts_at, ends_at,"
+                                 " lifted_at, lifted_by_id, lifted_by_name, lifted_node)"
+                                 " SELECT $1, $2, $3, $4, $5, $6::bigint, $7, $8::timestamptz,"
+                                 " $9::timestamptz, $10::timestamptz, $11::bigint, $12, $13"
+                                 " WHERE $14::text IS NULL OR $2 = $14"
+                                 " ON CONFLICT (id) DO NOTHING",
+                                 14, p);
+    if (added < 0)
+        return -1;
+    return changed + added > 0;
 }

@@ -47,24 +47,29 @@ int restriction_phone_normalize(const char *phone, char out[RESTRICTION_PHONE_MA
 /* The end of a restriction that starts at 'from' (microseconds). */
 int64_t restriction_until(int64_t from);
 
+struct node;
+
 /*
  * Restricts the normalised number 'phone' from 'now' (cut to the second)
- * for RESTRICTION_DAYS, imposed by 'who' at node h->node_code for
- * 'reason'.  RESTRICTION_DONE stores the new restriction in '*out';
+ * for RESTRICTION_DAYS, imposed by 'who' at 'node' for 'reason', and shares
+ * it (broadcast.h) in the same transaction.  RESTRICTION_DONE stores the
+ * new restriction in '*out';
  * RESTRICTION_EXISTS stores the active one that already covers the number;
  * the caller owns '*out'.  RESTRICTION_FAILED otherwise.
  */
-enum restriction_result restriction_impose(struct db *db, const struct hotline *h,
+enum restriction_result restriction_impose(struct db *db, const struct node *node,
                                            const struct principal *who, const char *phone,
                                            const char *reason, int64_t now, json_t **out);
 
 /*
- * Lifts restriction 'id' early for 'who' at 'now'.  RESTRICTION_DONE stores
- * it, lifted, in '*out' (the caller owns it); RESTRICTION_NOT_FOUND,
- * RESTRICTION_INACTIVE or RESTRICTION_FAILED leave '*out' untouched.
+ * Lifts restriction 'id' early for 'who' of 'node' at 'now', and shares it
+ * in the same transaction: whatever node imposed it, it no longer applies
+ * anywhere.  RESTRICTION_DONE stores it, lifted, in '*out' (the caller owns
+ * it); RESTRICTION_NOT_FOUND, RESTRICTION_INACTIVE or RESTRICTION_FAILED
+ * leave '*out' untouched.
  */
-enum restriction_result restriction_lift(struct db *db, const char *id, const struct principal *who,
-                                         int64_t now, json_t **out);
+enum restriction_result restriction_lift(struct db *db, const struct node *node, const char *id,
+                                         const struct principal *who, int64_t now, json_t **out);
 
 /* The restrictions active at 'now', newest first, as a JSON array; NULL on error. */
 json_t *restriction_list(struct db *db, int64_t now);
@@ -83,5 +88,27 @@ int restriction_find(struct db *db, const struct hotline *h, const char *phone, 
  */
 int restriction_hit(struct db *db, const char *id, const struct principal *who, const char *node,
                     int64_t now);
+
+/*
+ * Restriction 'id' as it travels between nodes (broadcast.h): id,
+ * origin_node, phone_hash, phone_masked, reason, by {id, name}, from,
+ * until, lifted_at and lifted_by {id, name, node} (null unless lifted); no
+ * number, no refusals.  JSON null if there is none; NULL on error.
+ */
+json_t *restriction_wire(struct db *db, const char *id);
+
+/* Returns 1 if 'data' is a restriction in that form named 'key' (any name
+ * when 'key' is NULL), else 0. */
+int restriction_wire_valid(const char *key, json_t *data);
+
+/*
+ * Takes a restriction checked by restriction_wire_valid, from the province
+ * ('from' NULL) or from node 'from'.  A restriction new here is added, but
+ * one from a node only if that node imposed it; a lifting is taken when the
+ * restriction is not lifted here yet, or, from the province, when it says
+ * otherwise.  Nothing ever makes a lifted restriction active again.
+ * Returns 1 if anything changed, 0 if not, -1 on error.
+ */
+int restriction_merge(struct db *db, json_t *data, const char *from);
 
 #endif

@@ -53,8 +53,8 @@ static void handle_impose(struct http_request *req)
     }
     if ((db = node_db(req, &node)) == NULL)
         return;
-    switch (restriction_impose(db, &node->hotline, who, phone, input_text(body, "reason"),
-                               clock_now_us(), &obj)) {
+    switch (restriction_impose(db, node, who, phone, input_text(body, "reason"), clock_now_us(),
+                               &obj)) {
     case RESTRICTION_DONE:
         log_info("restriction '%s' imposed by principal %lld",
                  json_string_value(json_object_get(obj, "id")), who->id);
@@ -91,15 +91,16 @@ static void handle_lift(struct http_request *req)
     const struct principal *who = http_principal(req);
     const char *id = http_path_param(req, "id");
     json_t *obj = NULL;
+    struct node *node;
     struct db *db;
 
     if (strlen(id) > RESTRICTION_ID_MAX) {
         http_reply_error(req, 404, "not_found", "no such restriction");
         return;
     }
-    if ((db = node_db(req, NULL)) == NULL)
+    if ((db = node_db(req, &node)) == NULL)
         return;
-    switch (restriction_lift(db, id, who, clock_now_us(), &obj)) {
+    switch (restriction_lift(db, node, id, who, clock_now_us(), &obj)) {
     case RESTRICTION_DONE:
         log_info("restriction '%s' lifted by principal %lld", id, who->id);
         http_reply_json(req, 200, obj);

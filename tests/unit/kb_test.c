@@ -3,7 +3,7 @@
  * Unit tests of kb.c, the rules of the knowledge base: types, states and
  * ids; who may edit and see; a policy submitted late, around the National
  * Day holiday of 2024; the deadline and state of a correction; the ranking
- * of search results.
+ * of search results; the names of other nodes' entries.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -149,6 +149,34 @@ static void ids_are_kb_and_a_number(void **state)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         n = 42;
         assert_int_equal(kb_id_parse(bad[i], &n), -1);
+        assert_int_equal(n, 42);
+    }
+}
+
+static void copies_are_named_by_the_node_that_keeps_them(void **state)
+{
+    char id[KB_ID_LEN + 1], origin[7] = "";
+    long long n = 0;
+
+    (void)state;
+    kb_copy_id_format("440000", 1, id);
+    assert_string_equal(id, "440000-KB-0001");
+    assert_int_equal(kb_copy_id_parse("440000-KB-0001", origin, &n), 0);
+    assert_string_equal(origin, "440000");
+    assert_int_equal(n, 1);
+    assert_int_equal(kb_copy_id_parse("440300-KB-123456789012345", origin, &n), 0);
+    assert_int_equal(n, 123456789012345LL);
+    kb_copy_id_format("440300", n, id);
+    assert_string_equal(id, "440300-KB-123456789012345");
+
+    static const char *const bad[] = {
+        "KB-0001",        "040000-KB-0001", "44000-KB-0001",   "4400000-KB-0001",
+        "440000KB-0001",  "440000-KB-0000", "440000-kb-0001",  "440000-KB-",
+        "44000a-KB-0001", "440000--KB-1",   "440000-R-000001",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        n = 42;
+        assert_int_equal(kb_copy_id_parse(bad[i], origin, &n), -1);
         assert_int_equal(n, 42);
     }
 }
@@ -345,12 +373,30 @@ static void hits_rank_best_first_then_oldest(void **state)
     kb_rank(hits, 0);
 }
 
+/* A node's entry 3 and the province's entry 3, equally good: the node's
+ * own, listed first, stays first. */
+static void equal_hits_keep_the_order_of_their_rows(void **state)
+{
+    struct kb_hit hits[] = {
+        {.row = 1, .id = 3, .score = 0.5},
+        {.row = 0, .id = 3, .score = 0.5},
+        {.row = 2, .id = 1, .score = 0.4},
+    };
+
+    (void)state;
+    kb_rank(hits, 3);
+    assert_int_equal(hits[0].row, 0);
+    assert_int_equal(hits[1].row, 1);
+    assert_int_equal(hits[2].row, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(types_and_their_rules),
         cmocka_unit_test(states_by_name),
         cmocka_unit_test(ids_are_kb_and_a_number),
+        cmocka_unit_test(copies_are_named_by_the_node_that_keeps_them),
         cmocka_unit_test(units_edit_their_own_entries_and_managers_any),
         cmocka_unit_test(unpublished_versions_are_for_editors),
         cmocka_unit_test_setup_teardown(policy_needs_three_working_days_of_notice, national_setup,
@@ -367,6 +413,7 @@ int main(void)
         cmocka_unit_test(correction_is_overdue_after_its_deadline_unless_closed),
         cmocka_unit_test(title_weighs_more_than_text),
         cmocka_unit_test(hits_rank_best_first_then_oldest),
+        cmocka_unit_test(equal_hits_keep_the_order_of_their_rows),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
