@@ -9,6 +9,7 @@
  * province: its routes, its admin commands and its link thread.
  */
 #include "balance.h"
+#include "broadcastlog.h"
 #include "calendar.h"
 #include "clock.h"
 #include "hub.h"
@@ -465,6 +466,20 @@ static void handle_route(struct http_request *req)
     http_reply_json(req, 200, answer);
 }
 
+/* The broadcast log and how far each node has taken it. */
+static void handle_broadcasts(struct http_request *req)
+{
+    struct db *db = node_db(req, NULL);
+    json_t *status = db != NULL ? broadcastlog_status(db) : NULL;
+
+    if (db == NULL)
+        return;
+    if (status == NULL)
+        http_reply_error(req, 500, "internal", "the broadcasts could not be read");
+    else
+        http_reply_json(req, 200, status);
+}
+
 static const struct http_route routes[] = {
     {"GET", "/api/v1/federation/nodes", handle_nodes, ROLE_ADMIN | ROLE_AUDITOR, NULL},
     {"GET", "/api/v1/federation/links", handle_links, ROLE_ADMIN | ROLE_AUDITOR, NULL},
@@ -479,18 +494,24 @@ static const struct http_route routes[] = {
     {"GET", "/api/v1/transfers", handle_transfers, ROLE_MANAGER | ROLE_AUDITOR, NULL},
     {"GET", "/api/v1/transfers/{id}", handle_transfer, ROLE_MANAGER | ROLE_AUDITOR, NULL},
     {"POST", "/api/v1/transfers/{id}/decide", handle_decide, ROLE_MANAGER, NULL},
+    {"GET", "/api/v1/federation/broadcasts", handle_broadcasts,
+     ROLE_ADMIN | ROLE_MANAGER | ROLE_AUDITOR | ROLE_OPERATOR, NULL},
 };
 
+/* Registers a node and queues for it the current state of every broadcast,
+ * in one transaction. */
 static int command_node_add(struct node *node, struct db *db, char **argv)
 {
-    char err[200];
+    char err[200] = "the registration could not be saved";
+    long long queued = -1;
 
-    (void)node;
-    if (registry_add(db, argv[0], argv[1], argv[2], err, sizeof(err)) < 0) {
+    if (db_begin(db) < 0 || registry_add(db, argv[0], argv[1], argv[2], err, sizeof(err)) < 0 ||
+        (queued = broadcastlog_snapshot(node, db, argv[0])) < 0 || db_commit(db) < 0) {
+        db_rollback(db);
         fprintf(stderr, "province-node: node-add: %s\n", err);
         return 1;
     }
-    printf("node '%s' registered\n", argv[0]);
+    printf("node '%s' registered; %lld broadcasts queued for it\n", argv[0], queued);
     return 0;
 }
 
@@ -528,6 +549,7 @@ static const struct node_kind province = {
     .link_run = hub_run,
     .health = health,
     .metrics = metrics,
+    .share = broadcastlog_publish,
 };
 
 int main(int argc, char **argv)

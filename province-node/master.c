@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * master.c - SQL of the master dataset, from the province's link thread.
+ * The restrictions a node reports on the same stream go to the broadcast
+ * log (broadcastlog.c), in the same transaction.
  *
  * A batch is applied with a few set-based statements over the batch as one
  * JSON array, not one statement per message: catching up after a day
@@ -11,9 +13,11 @@
 
 #include "router.h"
 
+#include "broadcastlog.h"
 #include "clock.h"
 #include "log.h"
 #include "calendar.h"
+#include "restriction.h"
 #include "ticket.h"
 #include "wire.h"
 
@@ -63,12 +67,21 @@ static int item_detail(json_t *e)
  * counters, times that parse, and an event of that ticket whose detail is
  * JSON?  A change that
  * is not would fail its whole batch again and again and block the stream,
- * so it is logged and left out instead.
+ * so it is logged and left out instead.  Returns 0 if not, 2 for a
+ * restriction, 1 for anything else.
  */
 static int item_valid(const char *text, size_t len)
 {
     json_t *item = json_loadb(text, len, 0, NULL);
     json_t *report = json_object_get(item, "report");
+    json_t *restriction = json_object_get(item, "restriction");
+
+    /* A restriction the node imposed or lifted (broadcastlog_take). */
+    if (restriction != NULL) {
+        int ok = json_object_size(item) == 1 && restriction_wire_valid(NULL, restriction);
+        json_decref(item);
+        return ok ? 2 : 0;
+    }
 
     /* Transfer messages and progress answers: the router checks them. */
     if (json_object_size(item) == 1 && (json_is_object(json_object_get(item, "transfer")) ||
@@ -102,9 +115,10 @@ static int item_valid(const char *text, size_t len)
     return ok;
 }
 
-/* The valid items as one JSON array text; the others are logged and dropped. */
+/* The valid items as one JSON array text; the others are logged and
+ * dropped.  Counts the restrictions in '*restrictions'. */
 static char *json_array_text(const char *node, uint64_t first, const char *const *items,
-                             const size_t *lens, size_t n)
+                             const size_t *lens, size_t n, size_t *restrictions)
 {
     size_t total = 2, kept = 0;
 
@@ -114,12 +128,15 @@ static char *json_array_text(const char *node, uint64_t first, const char *const
     if (out == NULL)
         return NULL;
     *p++ = '[';
+    *restrictions = 0;
     for (size_t i = 0; i < n; i++) {
-        if (!item_valid(items[i], lens[i])) {
+        int valid = item_valid(items[i], lens[i]);
+        if (!valid) {
             log_warnx("dropped message %llu of node '%s': not a ticket change",
                       (unsigned long long)(first + i), node);
             continue;
         }
+        *restrictions += valid == 2;
         if (kept++ > 0)
             *p++ = ',';
         memcpy(p, items[i], lens[i]);
@@ -298,13 +315,15 @@ static int route(const struct node *node, struct db *db, const char *sender, uin
     return 0;
 }
 
-/* Applies the new messages of a batch (inbox_apply_fn; 'arg' is the node). */
+/* Applies the new messages of a batch (inbox_apply_fn; 'arg' is the province). */
 static int apply_batch(void *arg, struct db *db, const char *node, uint64_t first,
                        const char *const *items, const size_t *lens, size_t n)
 {
-    char *batch = json_array_text(node, first, items, lens, n);
+    size_t restrictions;
+    char *batch = json_array_text(node, first, items, lens, n, &restrictions);
     int rc = batch == NULL || partitions(db, batch) < 0 || apply_rows(db, node, batch) < 0 ||
-                     route(arg, db, node, first, items, lens, n) < 0
+                     route(arg, db, node, first, items, lens, n) < 0 ||
+                     (restrictions > 0 && broadcastlog_take(arg, db, node, batch) < 0)
                  ? -1
                  : 0;
 

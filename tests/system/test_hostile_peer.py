@@ -4,7 +4,8 @@ CURVE admits only registered keys, but a registered node may still be
 compromised.  This test speaks the federation protocol itself, as such a
 node would: the province must refuse envelopes claiming another node's
 code, drop stream items that are not ticket changes (without blocking the
-stream), and never let one node write another node's tickets.
+stream), and never let one node write another node's tickets nor impose a
+restriction in another node's name.
 """
 
 import json
@@ -243,3 +244,52 @@ def test_forged_and_stale_transfer_messages_are_refused(federation):
         gz.do(gz.operator, mine, "dispatch", {"unit": "water"})
     finally:
         rogue.close()
+
+
+def restriction(restriction_id, origin):
+    at = "2024-11-04T10:00:00+08:00"
+    return {"restriction": {"id": restriction_id, "origin_node": origin, "phone_hash": "a" * 64,
+                            "phone_masked": "138****8000", "reason": "骚扰坐席",
+                            "by": {"id": 1, "name": "坐席"}, "from": at,
+                            "until": "2034-11-04T10:00:00+08:00", "lifted_at": None,
+                            "lifted_by": None}}
+
+
+def restriction_ids(node):
+    with closing(psycopg2.connect(node.settings["database"])) as db, db.cursor() as cur:
+        cur.execute("SELECT id FROM restrictions")
+        return {row[0] for row in cur.fetchall()}
+
+
+def test_a_hostile_city_imposes_restrictions_in_its_own_name_only(federation):
+    fed = federation(GUANGZHOU)
+    fed.wait_connected("440100")
+    public, secret = zmq.curve_keypair()
+    fed.province.run("node-add", ROGUE[0], ROGUE[1], public.decode())
+
+    context = zmq.Context()
+    sock = context.socket(zmq.DEALER)
+    sock.curve_publickey, sock.curve_secretkey = public, secret
+    sock.curve_serverkey = fed.province.public_key().encode()
+    sock.linger = 0
+    try:
+        sock.connect(fed.province.settings["federation_bind"])
+        sock.send(hello(*ROGUE))
+        fed.province.wait_log(f"node '{ROGUE[0]}' connected")
+        malformed = restriction("440700-R-000002", ROGUE[0])
+        malformed["restriction"]["phone_hash"] = "13800138000"
+        sock.send(batch(ROGUE[0], 1, [
+            restriction("440100-R-000001", "440100"),  # in Guangzhou's name
+            malformed,
+            restriction("440700-R-000001", ROGUE[0]),
+        ]))
+        fed.province.wait_log(f"dropped message 2 of node '{ROGUE[0]}'")
+        guangzhou = fed.cities["440100"]
+        guangzhou.wait_for(lambda: "440700-R-000001" in restriction_ids(guangzhou),
+                           "the rogue's own restriction to be broadcast")
+    finally:
+        sock.close()
+        context.term()
+
+    assert restriction_ids(fed.province) == {"440700-R-000001"}
+    assert restriction_ids(fed.cities["440100"]) == {"440700-R-000001"}
