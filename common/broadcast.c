@@ -10,8 +10,9 @@
  * Every key keeps the version that last changed it (broadcast_items), so
  * a message older than what is held (a snapshot queued again for a node
  * that had it) changes nothing.  Data from the province is checked in full
- * before anything is written: a message that is not well formed is left
- * out whole.
+ * before anything is written: a message that is not well formed, or that
+ * the database refuses all the same, is left out whole instead of blocking
+ * the stream.
  */
 #include "broadcast.h"
 
@@ -181,6 +182,24 @@ static int hold(struct db *db, long long version)
                    2, p);
 }
 
+/* One change of one key, for db_attempt. */
+struct change {
+    enum broadcast_kind kind;
+    const char *name, *key;
+    json_t *data; /* NULL: gone */
+    long long version;
+};
+
+static int apply_one(void *arg, struct db *db)
+{
+    const struct change *c = arg;
+    int rc = kinds[c->kind].apply(db, c->key, c->data);
+
+    if (rc != 0)
+        return rc;
+    return record(db, c->name, c->key, c->version, c->data == NULL);
+}
+
 int broadcast_deliver(const struct node *node, struct db *db, json_t *v)
 {
     json_t *number = json_object_get(v, "version"), *data = json_object_get(v, "data");
@@ -202,11 +221,11 @@ int broadcast_deliver(const struct node *node, struct db *db, json_t *v)
     if (held < 0)
         return -1;
     if (held < version) {
-        int rc = kinds[kind].apply(db, key, gone ? NULL : data);
+        struct change c = {kind, name, key, gone ? NULL : data, version};
+        /* What the database refuses is left out: it must not block the stream. */
+        int rc = db_attempt(db, apply_one, &c);
         if (rc != 0)
             return rc;
-        if (record(db, name, key, version, gone) < 0)
-            return -1;
         log_debug("broadcast %lld applied: %s '%s'%s", version, name, key, gone ? " gone" : "");
     }
     return hold(db, version);

@@ -115,6 +115,26 @@ long long broadcastlog_snapshot(const struct node *node, struct db *db, const ch
     return n;
 }
 
+/* One restriction a node reported, for db_attempt. */
+struct reported {
+    const struct node *node;
+    const char *from;
+    json_t *data;
+};
+
+static int take_one(void *arg, struct db *db)
+{
+    struct reported *r = arg;
+    const char *id = json_string_value(json_object_get(r->data, "id"));
+    int changed = restriction_merge(db, r->data, r->from);
+
+    if (changed == 0)
+        log_debug("restriction '%s' from '%s': nothing new", id, r->from);
+    if (changed <= 0)
+        return changed;
+    return broadcastlog_publish(r->node, db, BROADCAST_RESTRICTION, id);
+}
+
 int broadcastlog_take(const struct node *node, struct db *db, const char *from, const char *batch)
 {
     const char *p[] = {batch};
@@ -127,19 +147,17 @@ int broadcastlog_take(const struct node *node, struct db *db, const char *from, 
 
     if (res == NULL)
         return -1;
-    for (int i = 0; i < PQntuples(res) && rc == 0; i++) {
-        json_t *data = json_loads(PQgetvalue(res, i, 0), 0, NULL);
-        const char *id = json_string_value(json_object_get(data, "id"));
-        int changed = data != NULL ? restriction_merge(db, data, from) : -1;
-        if (changed < 0 ||
-            (changed > 0 && broadcastlog_publish(node, db, BROADCAST_RESTRICTION, id) < 0))
-            rc = -1;
-        else if (changed == 0)
-            log_debug("restriction '%s' from '%s': nothing new", id, from);
-        json_decref(data);
+    for (int i = 0; i < PQntuples(res) && rc >= 0; i++) {
+        struct reported r = {node, from, json_loads(PQgetvalue(res, i, 0), 0, NULL)};
+        /* What the database refuses is dropped: it must not block the stream. */
+        rc = r.data != NULL ? db_attempt(db, take_one, &r) : 1;
+        if (rc > 0)
+            log_warnx("dropped restriction '%s' of node '%s': the database refused it",
+                      json_string_value(json_object_get(r.data, "id")), from);
+        json_decref(r.data);
     }
     PQclear(res);
-    return rc;
+    return rc < 0 ? -1 : 0;
 }
 
 /* Each kind's last version and its keys not deleted, into 'kinds'. */
