@@ -21,6 +21,7 @@ static const char *const statuses[STATUS_COUNT] = {
     [STATUS_COMPLETED] = "completed",
     [STATUS_REDO_REQUESTED] = "redo_requested",
     [STATUS_CLOSED] = "closed",
+    [STATUS_ACCEPTED] = "registered", /* still waiting for a handling unit */
 };
 
 static const struct progress_step steps[] = {

@@ -13,11 +13,15 @@
  *   - an order is due soon when its deadline falls today or on the next
  *     working day, overdue once its deadline has passed;
  *   - a rating window is counted in natural days from the approval of the
- *     completion; a redo may be asked while it is open, once (Art 15).
+ *     completion; a redo may be asked while it is open, once (Art 15);
+ *   - triage may accept an appeal (in scope, its kind and category judged)
+ *     before it is dispatched or answered; an accepted appeal is no longer
+ *     rejected (Art 7).
  */
 #include "ticket.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #define RETURN_WINDOW_DAYS 2
@@ -28,9 +32,9 @@
 
 #define BIT(s) (1u << (s))
 #define OPEN_STATES                                                                                \
-    (BIT(STATUS_REGISTERED) | BIT(STATUS_HANDLING) | BIT(STATUS_RETURN_REQUESTED) |                \
-     BIT(STATUS_EXTENSION_REQUESTED) | BIT(STATUS_COMPLETION_REQUESTED) |                          \
-     BIT(STATUS_REDO_REQUESTED))
+    (BIT(STATUS_REGISTERED) | BIT(STATUS_ACCEPTED) | BIT(STATUS_HANDLING) |                        \
+     BIT(STATUS_RETURN_REQUESTED) | BIT(STATUS_EXTENSION_REQUESTED) |                              \
+     BIT(STATUS_COMPLETION_REQUESTED) | BIT(STATUS_REDO_REQUESTED))
 #define RUNNING_STATES                                                                             \
     (BIT(STATUS_HANDLING) | BIT(STATUS_RETURN_REQUESTED) | BIT(STATUS_EXTENSION_REQUESTED) |       \
      BIT(STATUS_COMPLETION_REQUESTED))
@@ -153,6 +157,34 @@ static int guard_return_approve(const struct ticket *t, const struct ticket_call
     return 0;
 }
 
+/* Art 7: an accepted appeal keeps its kind and category, or takes the
+ * operator's. */
+static int guard_accept(const struct ticket *t, const struct ticket_caller *caller,
+                        const struct ticket_input *in, const struct ticket_context *ctx,
+                        struct ticket_refusal *why)
+{
+    enum ticket_kind kind;
+    size_t i = 0;
+
+    (void)t, (void)caller, (void)ctx;
+    if (in == NULL)
+        return 0;
+    if (in->kind != NULL && ticket_kind_parse(in->kind, &kind) < 0) {
+        refuse(why, 400, "invalid_field", "'kind' is not a kind of appeal");
+        why->field = "kind";
+        return -1;
+    }
+    while (in->category != NULL && ticket_categories[i] != NULL &&
+           strcmp(ticket_categories[i], in->category) != 0)
+        i++;
+    if (in->category != NULL && ticket_categories[i] == NULL) {
+        refuse(why, 400, "invalid_field", "'category' is not a category of appeal");
+        why->field = "category";
+        return -1;
+    }
+    return 0;
+}
+
 /* Art 15: one rating per round, while the window is open. */
 static int guard_rate(const struct ticket *t, const struct ticket_caller *caller,
                       const struct ticket_input *in, const struct ticket_context *ctx,
@@ -184,9 +216,12 @@ static int guard_redo(const struct ticket *t, const struct ticket_caller *caller
 #define UN ROLE_UNIT
 
 static const struct transition transitions[] = {
-    {BIT(STATUS_REGISTERED), ACTION_ANSWER, OP, guard_consultation, STATUS_ANSWERED},
+    {BIT(STATUS_REGISTERED), ACTION_ACCEPT, OP, guard_accept, STATUS_ACCEPTED},
+    {BIT(STATUS_REGISTERED) | BIT(STATUS_ACCEPTED), ACTION_ANSWER, OP, guard_consultation,
+     STATUS_ANSWERED},
     {BIT(STATUS_REGISTERED), ACTION_REJECT, OP, NULL, STATUS_REJECTED},
-    {BIT(STATUS_REGISTERED), ACTION_DISPATCH, OP | MG, guard_dispatch, STATUS_HANDLING},
+    {BIT(STATUS_REGISTERED) | BIT(STATUS_ACCEPTED), ACTION_DISPATCH, OP | MG, guard_dispatch,
+     STATUS_HANDLING},
     {BIT(STATUS_HANDLING), ACTION_RETURN, UN, guard_return, STATUS_RETURN_REQUESTED},
     {BIT(STATUS_RETURN_REQUESTED), ACTION_RETURN_APPROVE, MG, guard_return_approve,
      STATUS_HANDLING},
@@ -223,12 +258,13 @@ static const char *const status_names[STATUS_COUNT] = {
     [STATUS_CLOSED] = "closed",
     [STATUS_TRANSFER_PENDING] = "transfer_pending",
     [STATUS_TRANSFERRED] = "transferred",
+    [STATUS_ACCEPTED] = "accepted",
 };
 
-static const char *const kind_names[KIND_COUNT] = {
+const char *const ticket_kinds[KIND_COUNT + 1] = {
     [KIND_CONSULTATION] = "consultation", [KIND_HELP] = "help",
     [KIND_COMPLAINT] = "complaint",       [KIND_REPORT] = "report",
-    [KIND_SUGGESTION] = "suggestion",
+    [KIND_SUGGESTION] = "suggestion",     [KIND_COUNT] = NULL,
 };
 
 static const struct {
@@ -256,6 +292,7 @@ static const struct {
     [ACTION_LINK] = {"link", "link"},
     [ACTION_TRANSFER] = {"transfer", "transfer"},
     [ACTION_DECLINE] = {"transfer/decline", "transfer/decline"},
+    [ACTION_ACCEPT] = {"accept", "accept"},
 };
 
 static int name_parse(const char *const *names, int n, const char *s, int *out)
@@ -272,6 +309,17 @@ static int name_parse(const char *const *names, int n, const char *s, int *out)
 const char *const ticket_categories[] = {
     "economic_regulation", "market_supervision",     "social_management",
     "public_service",      "ecological_environment", NULL,
+};
+
+const char *const ticket_reject_reasons[] = {
+    "outside_jurisdiction", /* 1 */
+    "other_legal_channel",  /* 2: litigation, arbitration, reconsideration, ... */
+    "petition_channel",     /* 3 */
+    "secret_or_privacy",    /* 4 */
+    "abusive_or_empty",     /* 5 */
+    "repeat",               /* 6 */
+    "other",                /* 7 */
+    NULL,
 };
 
 int ticket_id_valid(const char *id)
@@ -302,14 +350,14 @@ int ticket_status_parse(const char *s, enum ticket_status *out)
 
 const char *ticket_kind_name(enum ticket_kind k)
 {
-    return k < KIND_COUNT ? kind_names[k] : "unknown";
+    return k < KIND_COUNT ? ticket_kinds[k] : "unknown";
 }
 
 int ticket_kind_parse(const char *s, enum ticket_kind *out)
 {
     int i;
 
-    if (name_parse(kind_names, KIND_COUNT, s, &i) < 0)
+    if (name_parse(ticket_kinds, KIND_COUNT, s, &i) < 0)
         return -1;
     *out = (enum ticket_kind)i;
     return 0;
@@ -432,6 +480,12 @@ void ticket_apply(struct ticket *t, enum ticket_action action, const struct tick
         break;
     case ACTION_RATE:
         t->rated = 1;
+        break;
+    case ACTION_ACCEPT:
+        if (in->kind != NULL)
+            ticket_kind_parse(in->kind, &t->kind);
+        if (in->category != NULL)
+            snprintf(t->category, sizeof(t->category), "%s", in->category);
         break;
     case ACTION_REDO_APPROVE:
         /* Back to the same unit with a fresh period of the original length. */

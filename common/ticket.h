@@ -15,8 +15,9 @@
 
 #include <stdint.h>
 
-#define TICKET_ID_LEN 22 /* 440300-20241203-000123 */
-#define UNIT_CODE_MAX 32
+#define TICKET_ID_LEN       22 /* 440300-20241203-000123 */
+#define UNIT_CODE_MAX       32
+#define TICKET_CATEGORY_MAX 32
 
 enum ticket_status {
     STATUS_REGISTERED,
@@ -31,6 +32,7 @@ enum ticket_status {
     STATUS_CLOSED,
     STATUS_TRANSFER_PENDING, /* offered to another node, or declined: the province decides */
     STATUS_TRANSFERRED,      /* another node owns it; this is a read-only copy */
+    STATUS_ACCEPTED,         /* in scope and classified, waiting to be dispatched */
     STATUS_COUNT
 };
 
@@ -66,6 +68,7 @@ enum ticket_action {
     ACTION_LINK,
     ACTION_TRANSFER,
     ACTION_DECLINE,
+    ACTION_ACCEPT,
     ACTION_COUNT
 };
 
@@ -82,9 +85,10 @@ struct ticket {
     char id[TICKET_ID_LEN + 1];
     enum ticket_status status;
     enum ticket_kind kind;
-    char unit[UNIT_CODE_MAX + 1]; /* "" if none */
-    int64_t received_at;          /* the current unit's first receipt; 0 if none */
-    int64_t deadline;             /* 0 if none */
+    char category[TICKET_CATEGORY_MAX + 1]; /* one of ticket_categories */
+    char unit[UNIT_CODE_MAX + 1];           /* "" if none */
+    int64_t received_at;                    /* the current unit's first receipt; 0 if none */
+    int64_t deadline;                       /* 0 if none */
     int provisional;
     int returns, extensions;
     int no_return;
@@ -115,6 +119,8 @@ struct ticket_caller {
 struct ticket_input {
     const char *unit; /* dispatch, return approval: the unit to hand to */
     int no_return;    /* dispatch */
+    /* accept: the kind and category the operator judged; NULL: as they are */
+    const char *kind, *category;
 };
 
 /* Why an action is refused: the HTTP status, a code and a message. */
@@ -165,6 +171,12 @@ int ticket_tick(struct ticket *t, const struct ticket_context *ctx);
 
 /* The five domains of accepted appeals (Art 7), NULL-terminated. */
 extern const char *const ticket_categories[];
+
+/* The five kinds of appeal, by their names, NULL-terminated. */
+extern const char *const ticket_kinds[];
+
+/* Why an appeal is not accepted (Art 7 items 1 to 7), NULL-terminated. */
+extern const char *const ticket_reject_reasons[];
 
 /* Returns 1 if 'id' has the form of a ticket id (440300-20241203-000123). */
 int ticket_id_valid(const char *id);

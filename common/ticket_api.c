@@ -32,19 +32,9 @@
 #define READERS       (ROLE_OPERATOR | ROLE_MANAGER | ROLE_UNIT | ROLE_AUDITOR)
 #define MAX_PAGE_SIZE 200
 
-static const char *const kinds[] = {"consultation", "help",       "complaint",
-                                    "report",       "suggestion", NULL};
 static const char *const channels[] = {"phone", "web", "app", "miniprogram", NULL};
 static const char *const sources[] = {"local", "national_platform", NULL};
 static const char *const citizen_types[] = {"person", "legal_person", "organization", NULL};
-static const char *const reject_reasons[] = {"outside_jurisdiction",
-                                             "other_legal_channel",
-                                             "petition_channel",
-                                             "secret_or_privacy",
-                                             "abusive_or_empty",
-                                             "repeat",
-                                             "other",
-                                             NULL};
 static const char *const approve_refuse[] = {"approve", "refuse", NULL};
 static const char *const approve_send_back[] = {"approve", "send_back", NULL};
 
@@ -65,7 +55,7 @@ static const struct field location_fields[] = {
 
 static const struct field intake_fields[] = {
     INPUT_ENUM("source", 0, sources),
-    INPUT_ENUM("kind", 1, kinds),
+    INPUT_ENUM("kind", 1, ticket_kinds),
     INPUT_ENUM("channel", 1, channels),
     INPUT_ENUM("category", 1, ticket_categories),
     INPUT_TEXT("content", 1, 1, 4000),
@@ -467,6 +457,20 @@ static int prepare_reject(struct http_request *req, struct db *db, struct node *
     return 0;
 }
 
+/* Art 7: the appeal is in scope; the operator may correct its kind and category. */
+static int prepare_accept(struct http_request *req, struct db *db, struct node *node, json_t *body,
+                          struct action_request *out, char **scratch)
+{
+    (void)req, (void)db, (void)node;
+    out->action = ACTION_ACCEPT;
+    out->input.kind = input_text(body, "kind");
+    out->input.category = input_text(body, "category");
+    out->detail =
+        keep(json_pack("{s:s?,s:s?}", "kind", out->input.kind, "category", out->input.category),
+             scratch);
+    return 0;
+}
+
 static int prepare_dispatch(struct http_request *req, struct db *db, struct node *node,
                             json_t *body, struct action_request *out, char **scratch)
 {
@@ -661,9 +665,11 @@ static int prepare_decline(struct http_request *req, struct db *db, struct node 
 
 static const struct field answer_fields[] = {INPUT_TEXT("answer", 1, 1, 4000),
                                              INPUT_TEXT("kb_ref", 0, 1, 64)};
-static const struct field reject_fields[] = {INPUT_ENUM("reason", 1, reject_reasons),
+static const struct field reject_fields[] = {INPUT_ENUM("reason", 1, ticket_reject_reasons),
                                              INPUT_TEXT("explanation", 1, 1, 2000),
                                              INPUT_TEXT("duplicate_of", 0, 1, TICKET_ID_LEN)};
+static const struct field accept_fields[] = {INPUT_ENUM("kind", 0, ticket_kinds),
+                                             INPUT_ENUM("category", 0, ticket_categories)};
 static const struct field dispatch_fields[] = {INPUT_TEXT("unit", 1, 1, 32),
                                                {.name = "no_return", .type = FIELD_BOOL}};
 static const struct field return_fields[] = {INPUT_TEXT("reason", 1, 1, 2000),
@@ -694,6 +700,7 @@ static const struct field decline_fields[] = {INPUT_TEXT("reason", 1, 1, 2000)};
     }
 static const struct action_route answer_route = ACTION(answer_fields, prepare_answer);
 static const struct action_route reject_route = ACTION(reject_fields, prepare_reject);
+static const struct action_route accept_route = ACTION(accept_fields, prepare_accept);
 static const struct action_route dispatch_route = ACTION(dispatch_fields, prepare_dispatch);
 static const struct action_route return_route = ACTION(return_fields, prepare_return);
 static const struct action_route return_review_route =
@@ -922,6 +929,7 @@ const struct http_route ticket_routes[] = {
      ROLE_OPERATOR | ROLE_MANAGER | ROLE_AUDITOR, NULL},
     ACT("answer", ROLE_OPERATOR, answer_route),
     ACT("reject", ROLE_OPERATOR, reject_route),
+    ACT("accept", ROLE_OPERATOR, accept_route),
     ACT("dispatch", ROLE_OPERATOR | ROLE_MANAGER, dispatch_route),
     ACT("return", ROLE_UNIT, return_route),
     ACT("return/review", ROLE_MANAGER, return_review_route),

@@ -150,6 +150,7 @@ void ticketdb_row_read(PGresult *res, int i, struct ticket *t)
     snprintf(t->id, sizeof(t->id), "%s", PQgetvalue(res, i, COL_ID));
     ticket_status_parse(PQgetvalue(res, i, COL_STATUS), &t->status);
     ticket_kind_parse(PQgetvalue(res, i, COL_KIND), &t->kind);
+    snprintf(t->category, sizeof(t->category), "%s", PQgetvalue(res, i, COL_CATEGORY));
     snprintf(t->unit, sizeof(t->unit), "%s", PQgetvalue(res, i, COL_UNIT));
     t->received_at = ticketdb_us(res, i, COL_RECEIVED_AT);
     t->deadline = ticketdb_us(res, i, COL_DEADLINE);
@@ -227,15 +228,17 @@ int ticketdb_update(struct db *db, const struct ticket *t, const char *pending, 
                        at,
                        redos,
                        t->rating_due != 0 ? rating_due : NULL,
-                       t->rated ? "true" : "false"};
+                       t->rated ? "true" : "false",
+                       ticket_kind_name(t->kind),
+                       t->category};
     return db_exec(db,
                    "UPDATE tickets SET status = $2, unit_code = $3, received_at = $4,"
                    " deadline = $5, provisional = $6, returns = $7, extensions = $8,"
                    " no_return = $9, due_soon = $10, overdue = $11, supervised = $12,"
                    " pending = COALESCE($13, pending), outcome = COALESCE($14, outcome),"
                    " updated_at = $15, redos = $16, rating_due = $17, rated = $18,"
-                   " version = version + 1 WHERE id = $1",
-                   18, p);
+                   " kind = $19, category = $20, version = version + 1 WHERE id = $1",
+                   20, p);
 }
 
 /*

@@ -113,6 +113,63 @@ def test_reject_needs_a_known_reason_and_an_explanation(hotline, body, field):
                           400, "invalid_field", field)
 
 
+# --- acceptance (Art 7) ------------------------------------------------------
+
+def test_operator_accepts_an_appeal_and_judges_its_kind_and_category(hotline):
+    ticket = hotline.create(kind="complaint", category="market_supervision", channel="web")
+
+    accepted = hotline.do(hotline.operator, ticket["id"], "accept",
+                          {"kind": "consultation", "category": "public_service"})
+
+    assert accepted["status"] == "accepted"
+    assert (accepted["kind"], accepted["category"]) == ("consultation", "public_service")
+    assert set(accepted["allowed_actions"]) == {"answer", "dispatch", "notes", "link"}
+    assert hotline.events(ticket["id"])[-1]["action"] == "accept"
+    # accepted appeals are triaged: they leave the intake queue
+    load = hotline.node.http("GET", "/api/v1/load", token=hotline.operator).json()
+    assert load["queue_depth"] == 0
+    # the period of the judged kind starts at dispatch
+    handling = hotline.do(hotline.operator, ticket["id"], "dispatch", {"unit": "water"})
+    assert handling["deadline"] == "2024-11-06T23:59:59+08:00"
+
+
+def test_an_accepted_appeal_keeps_its_kind_unless_judged_otherwise(hotline):
+    ticket = hotline.create(kind="help")
+
+    accepted = hotline.do(hotline.operator, ticket["id"], "accept", {})
+
+    assert (accepted["kind"], accepted["category"]) == ("help", ticket["category"])
+
+
+def test_an_accepted_appeal_is_no_longer_rejected(hotline):
+    ticket = hotline.create()
+    hotline.do(hotline.operator, ticket["id"], "accept", {})
+
+    refused_and_unchanged(hotline, hotline.operator, ticket["id"], "reject", None,
+                          409, "illegal_transition")
+    refused_and_unchanged(hotline, hotline.operator, ticket["id"], "accept", {},
+                          409, "illegal_transition")
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"kind": "gossip"}, "kind"),
+    ({"category": "sports"}, "category"),
+    ({"kind": "help", "unit": "water"}, "unit"),
+])
+def test_accept_needs_a_known_kind_and_category(hotline, body, field):
+    ticket = hotline.create()
+
+    refused_and_unchanged(hotline, hotline.operator, ticket["id"], "accept", body,
+                          400, "invalid_field", field)
+
+
+def test_only_an_operator_accepts(hotline):
+    ticket = hotline.create()
+
+    refused_and_unchanged(hotline, hotline.manager, ticket["id"], "accept", {},
+                          403, "forbidden")
+
+
 # --- dispatch and deadlines (Art 10, Art 11) ----------------------------------
 
 @pytest.mark.parametrize("kind, deadline", [

@@ -118,14 +118,15 @@ def test_service_registers_appeals_from_the_website(hotline):
 def test_operator_may_answer_reject_or_dispatch_a_consultation(hotline):
     ticket = hotline.create(kind="consultation")
 
-    assert set(ticket["allowed_actions"]) == {"answer", "reject", "dispatch", "notes", "link",
-                                                "transfer"}
+    assert set(ticket["allowed_actions"]) == \
+        {"answer", "reject", "dispatch", "accept", "notes", "link", "transfer"}
 
 
 def test_operator_may_reject_or_dispatch_a_complaint(hotline):
     ticket = hotline.create(kind="complaint")
 
-    assert set(ticket["allowed_actions"]) == {"reject", "dispatch", "notes", "link", "transfer"}
+    assert set(ticket["allowed_actions"]) == \
+        {"reject", "dispatch", "accept", "notes", "link", "transfer"}
 
 
 def test_allowed_actions_depend_on_the_caller(hotline):

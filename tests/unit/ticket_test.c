@@ -139,6 +139,48 @@ static void answer_only_consultations(void **state)
     assert_string_equal(code, "illegal_transition");
 }
 
+static void accept_then_dispatch(void **state)
+{
+    struct ticket_context ctx = ctx_at("2024-11-04T09:00:00+08:00");
+    struct ticket t = registered(KIND_COMPLAINT);
+    struct ticket_input judged = {.kind = "consultation", .category = "public_service"};
+    struct ticket_input bad_kind = {.kind = "gossip"}, bad_category = {.category = "sports"};
+    struct ticket_input to_water = {.unit = "water"};
+    struct ticket_refusal why;
+    const char *code = NULL;
+
+    (void)state;
+    strcpy(t.category, "market_supervision");
+    assert_int_equal(act(&t, ACTION_ACCEPT, &manager, &judged, &ctx, &code), 403);
+    assert_int_equal(ticket_check(&t, ACTION_ACCEPT, &operator, & bad_kind, &ctx, &why), -1);
+    assert_int_equal(why.status, 400);
+    assert_string_equal(why.field, "kind");
+    assert_int_equal(ticket_check(&t, ACTION_ACCEPT, &operator, & bad_category, &ctx, &why), -1);
+    assert_string_equal(why.field, "category");
+
+    assert_int_equal(act(&t, ACTION_ACCEPT, &operator, & judged, &ctx, NULL), 0);
+    assert_int_equal(t.status, STATUS_ACCEPTED);
+    assert_int_equal(t.kind, KIND_CONSULTATION);
+    assert_string_equal(t.category, "public_service");
+    assert_false(ticket_closed(t.status));
+    assert_false(ticket_running(t.status));
+    /* Accepted once; no longer rejected; answered or dispatched as before. */
+    assert_int_equal(act(&t, ACTION_ACCEPT, &operator, & judged, &ctx, &code), 409);
+    assert_int_equal(act(&t, ACTION_REJECT, &operator, NULL, &ctx, &code), 409);
+    assert_string_equal(code, "illegal_transition");
+    assert_int_equal(act(&t, ACTION_DISPATCH, &operator, & to_water, &ctx, NULL), 0);
+    assert_int_equal(t.status, STATUS_HANDLING);
+    assert_int_equal(t.deadline / 1000000, at("2024-11-06T23:59:59+08:00") / 1000000);
+
+    /* Without a judgement the appeal keeps its kind and category. */
+    struct ticket_input as_is = {0};
+    struct ticket c = registered(KIND_HELP);
+    strcpy(c.category, "social_management");
+    assert_int_equal(act(&c, ACTION_ACCEPT, &operator, & as_is, &ctx, NULL), 0);
+    assert_int_equal(c.kind, KIND_HELP);
+    assert_string_equal(c.category, "social_management");
+}
+
 static void roles_and_scope(void **state)
 {
     struct ticket t = dispatched(KIND_HELP, "2024-11-04T09:00:00+08:00");
@@ -286,13 +328,14 @@ static void allowed_actions_follow_the_table(void **state)
 
     (void)state;
     size_t n = ticket_allowed(&t, &operator, & ctx, names);
-    assert_int_equal(n, 6);
+    assert_int_equal(n, 7);
     assert_string_equal(names[0], "answer");
     assert_string_equal(names[1], "reject");
     assert_string_equal(names[2], "dispatch");
     assert_string_equal(names[3], "notes");
     assert_string_equal(names[4], "link");
     assert_string_equal(names[5], "transfer");
+    assert_string_equal(names[6], "accept");
     assert_int_equal(ticket_allowed(&t, &auditor, &ctx, names), 0);
 
     struct ticket h = dispatched(KIND_HELP, "2024-11-04T09:00:00+08:00");
@@ -416,6 +459,7 @@ int main(void)
         cmocka_unit_test(deadline_crosses_national_day),
         cmocka_unit_test(periods_by_kind),
         cmocka_unit_test(answer_only_consultations),
+        cmocka_unit_test(accept_then_dispatch),
         cmocka_unit_test(roles_and_scope),
         cmocka_unit_test(return_window_is_two_working_days),
         cmocka_unit_test(approved_return_restarts_the_period),
