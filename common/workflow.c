@@ -2,8 +2,9 @@
 /*
  * workflow.c - load, check, apply, store: every change of a work order.
  *
- * Runs in HTTP workers (intake and actions) and in the clock thread
- * (deadlines), each on its own connection.  A command locks its ticket row,
+ * Runs in HTTP workers (intake and actions), in the clock thread
+ * (deadlines) and in the link thread (actions another node's message
+ * brings), each on its own connection.  A command locks its ticket row,
  * so two commands on one ticket happen one after the other and the second
  * sees the first's result.  On any failure the transaction is rolled back
  * and nothing of the command remains.
@@ -216,26 +217,25 @@ fail:
     return WORKFLOW_FAILED;
 }
 
-enum workflow_result workflow_act(struct db *db, const struct hotline *h,
-                                  const struct principal *who, const char *id,
-                                  const struct action_request *req, struct ticket_refusal *why)
+enum workflow_result workflow_act_within(struct db *db, const struct hotline *h,
+                                         const struct principal *who, const char *id,
+                                         const struct action_request *req,
+                                         struct ticket_refusal *why)
 {
     struct ticket_row row = {0};
     struct ticket_caller caller = workflow_caller(who);
-
-    if (db_begin(db) < 0)
-        return WORKFLOW_FAILED;
     struct ticket_context ctx = workflow_context(db, h);
+
     if (ctx.calendar == NULL)
-        goto fail;
+        return WORKFLOW_FAILED;
     int found = ticketdb_load(db, id, 1, &row);
     if (found < 0)
-        goto fail;
+        return WORKFLOW_FAILED;
     if (found == 0) {
         why->status = 404;
         why->code = "not_found";
         why->message = "no such ticket";
-        db_rollback(db);
+        why->field = NULL;
         return WORKFLOW_REFUSED;
     }
     /* Only the owner changes a ticket; a copy left by a transfer is read-only. */
@@ -246,7 +246,6 @@ enum workflow_result workflow_act(struct db *db, const struct hotline *h,
             NULL};
     if (foreign || ticket_check(&row.t, req->action, &caller, &req->input, &ctx, why) < 0) {
         ticketdb_row_clear(&row);
-        db_rollback(db);
         return WORKFLOW_REFUSED;
     }
     enum ticket_status from = row.t.status;
@@ -260,18 +259,25 @@ enum workflow_result workflow_act(struct db *db, const struct hotline *h,
         .reason = req->reason,
         .detail = req->detail,
     };
-    if (ticketdb_update(db, &row.t, req->pending, req->outcome, ctx.now) < 0 ||
-        ticketdb_event(db, id, &e, ctx.now) < 0 ||
-        (req->also != NULL && req->also(db, &row.t, who, req->also_arg, ctx.now) < 0) ||
-        db_commit(db) < 0)
-        goto fail;
+    int failed = ticketdb_update(db, &row.t, req->pending, req->outcome, ctx.now) < 0 ||
+                 ticketdb_event(db, id, &e, ctx.now) < 0 ||
+                 (req->also != NULL && req->also(db, &row.t, who, req->also_arg, ctx.now) < 0);
     ticketdb_row_clear(&row);
-    return WORKFLOW_DONE;
+    return failed ? WORKFLOW_FAILED : WORKFLOW_DONE;
+}
 
-fail:
-    ticketdb_row_clear(&row);
-    db_rollback(db);
-    return WORKFLOW_FAILED;
+enum workflow_result workflow_act(struct db *db, const struct hotline *h,
+                                  const struct principal *who, const char *id,
+                                  const struct action_request *req, struct ticket_refusal *why)
+{
+    if (db_begin(db) < 0)
+        return WORKFLOW_FAILED;
+    enum workflow_result r = workflow_act_within(db, h, who, id, req, why);
+    if (r == WORKFLOW_DONE && db_commit(db) < 0)
+        r = WORKFLOW_FAILED;
+    if (r != WORKFLOW_DONE)
+        db_rollback(db);
+    return r;
 }
 
 /* Re-examines one order as time passed: raises its due-soon and overdue

@@ -76,6 +76,17 @@ enum workflow_result workflow_act(struct db *db, const struct hotline *h,
                                   const struct principal *who, const char *id,
                                   const struct action_request *req, struct ticket_refusal *why);
 
+/*
+ * workflow_act() inside the caller's transaction, which it neither begins
+ * nor ends: for changes a message from another node makes, applied with
+ * the stream's cursor.  Nothing is written unless WORKFLOW_DONE; after
+ * WORKFLOW_FAILED the caller rolls back.
+ */
+enum workflow_result workflow_act_within(struct db *db, const struct hotline *h,
+                                         const struct principal *who, const char *id,
+                                         const struct action_request *req,
+                                         struct ticket_refusal *why);
+
 /* The rules' context at this moment on this connection; NULL calendar on failure. */
 struct ticket_context workflow_context(struct db *db, const struct hotline *h);
 
