@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * balance.h - the province's load-balancing decision (Art 3, DESIGN.md
- * "Load balancing"): which centre should take an overflowing live call.
+ * "Load balancing"): which centre should take an overflowing live call,
+ * and which should triage an item an overflowing centre offers.
  * Pure: it reads the centres' figures and settings it is given and nothing
  * else, so the same answer comes for the same figures.
  */
@@ -46,5 +47,19 @@ unsigned balance_spare(const struct balance_centre *c);
  * 'reason' at a static phrase that says why.  'home' must be below 'n'.
  */
 size_t balance_route(const struct balance_centre *c, size_t n, size_t home, const char **reason);
+
+/*
+ * Chooses the centre among the 'n' of 'c' that should triage a queued item
+ * c[home] offers because its queue is past its threshold: the connected
+ * centre other than c[home] that takes overflow, has an operator free and
+ * room for one more item within its threshold (the item must not put it
+ * over), with the most spare capacity, those of c[home]'s dialect region
+ * first, the first listed on a tie.  Counts the item in the chosen centre's
+ * queue_depth, so a run of items fills helpers up to their thresholds and
+ * no further.  Returns the index chosen, or 'n' when no centre can take
+ * the item (it stays at home); points 'reason' at a static phrase that says
+ * why.  'home' must be below 'n'.
+ */
+size_t balance_assign(struct balance_centre *c, size_t n, size_t home, const char **reason);
 
 #endif

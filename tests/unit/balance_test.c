@@ -2,7 +2,9 @@
 /* Unit tests of balance.c: a centre within its threshold keeps its calls;
  * an overflowing one goes to the helper with the most spare capacity, of its
  * own dialect region first, never to one disconnected, not taking overflow,
- * over its own threshold or without a free operator; if none, it stays. */
+ * over its own threshold or without a free operator; if none, it stays.
+ * Queued items go the same way, each counted in its helper's queue, and
+ * never put a helper over its threshold. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -125,6 +127,58 @@ static void a_centre_without_region_takes_the_most_spare(void **state)
     assert_int_equal(balance_route(c, 4, 0, &reason), 2);
 }
 
+static void items_fill_helpers_up_to_their_thresholds(void **state)
+{
+    struct balance_centre c[] = {centre("440100", "cantonese", 1, 1),
+                                 centre("440300", "cantonese", 2, 0),
+                                 centre("441400", "hakka", 5, 0)};
+    const char *reason;
+    size_t got[6];
+
+    (void)state;
+    c[0].queue_depth = 30;
+    c[1].queue_threshold = 2;
+    c[2].queue_threshold = 3;
+    c[2].queue_depth = 1;
+    for (size_t i = 0; i < 6; i++)
+        got[i] = balance_assign(c, 3, 0, &reason);
+    /* Shenzhen, of the same region, until full; then Meizhou until full; then nobody. */
+    assert_int_equal(got[0], 1);
+    assert_int_equal(got[1], 1);
+    assert_int_equal(got[2], 2);
+    assert_int_equal(got[3], 2);
+    assert_int_equal(got[4], 3);
+    assert_int_equal(got[5], 3);
+    assert_string_equal(reason, "no centre can take it");
+    assert_int_equal(c[1].queue_depth, 2);
+    assert_int_equal(c[2].queue_depth, 3);
+    assert_false(balance_over(&c[1]));
+    assert_false(balance_over(&c[2]));
+    assert_int_equal(c[0].queue_depth, 30); /* what stays home is the home's to count */
+}
+
+static void items_never_go_to_a_centre_over_its_threshold(void **state)
+{
+    struct balance_centre c[] = {
+        centre("440100", "cantonese", 1, 1), centre("440300", "cantonese", 1, 0),
+        centre("440600", "cantonese", 9, 0), centre("440400", "cantonese", 9, 0),
+        centre("441900", "cantonese", 9, 0), centre("442000", "cantonese", 9, 9),
+    };
+    const char *reason;
+
+    (void)state;
+    c[2].queue_depth = 11;   /* over: most spare capacity, still no help */
+    c[3].queue_depth = 10;   /* at its threshold: one more would put it over */
+    c[4].takes_overflow = 0; /* not a helper */
+    assert_int_equal(balance_assign(c, 6, 0, &reason), 1);
+    assert_non_null(strstr(reason, "dialect region"));
+    c[1].connected = 0;
+    assert_int_equal(balance_assign(c, 6, 0, &reason), 6);
+    /* the home itself is never its own helper */
+    c[0].agents_busy = 0;
+    assert_int_equal(balance_assign(c, 6, 0, &reason), 6);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -135,6 +189,8 @@ int main(void)
         cmocka_unit_test(helpers_that_cannot_help_are_skipped),
         cmocka_unit_test(nobody_can_help_so_the_call_stays),
         cmocka_unit_test(a_centre_without_region_takes_the_most_spare),
+        cmocka_unit_test(items_fill_helpers_up_to_their_thresholds),
+        cmocka_unit_test(items_never_go_to_a_centre_over_its_threshold),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
