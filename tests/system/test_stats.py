@@ -462,3 +462,27 @@ def test_a_day_is_rolled_up_again_when_an_event_arrives_late(week):
             db.commit()
         wait_until(lambda: week.stats(**tuesday)["total"]["supervised"] == before,
                    "Tuesday back as it was")
+
+
+def test_an_appeal_reclassified_at_acceptance_counts_under_its_new_category(workspace):
+    clock = FakeClock(workspace.folder / "faketime")
+    node = standalone_city(workspace)
+    node.start(env=clock.env())
+    h = Hotline(node)
+    monday = {"from": "2024-11-04", "to": "2024-11-04", "group_by": "category"}
+
+    def received(category):
+        response = node.http("GET", "/api/v1/stats", h.manager, params=monday)
+        assert response.status_code == 200, response.text
+        rows = {row["category"]: row for row in response.json()["rows"]}
+        return rows.get(category, {"received": 0})["received"]
+
+    ticket = h.create(channel="web", category="market_supervision")
+    clock.set("2024-11-05 10:00:00")
+    node.wait_for(lambda: rolled_up(node, clock), "Monday's roll-up")
+    assert received("market_supervision") == 1
+
+    h.do(h.operator, ticket["id"], "accept", {"category": "public_service"})
+
+    node.wait_for(lambda: received("public_service") == 1, "Monday to be rolled up again")
+    assert received("market_supervision") == 0
