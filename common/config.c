@@ -51,6 +51,7 @@ static const struct option options[] = {
     {"heartbeat_interval_ms", OPT_INT, BOTH, AT(heartbeat_interval_ms), "5000", 100, 60000},
     {"log_level", OPT_LEVEL, BOTH, AT(log_level), "info", 0, 0},
     {"clock_interval_ms", OPT_INT, BOTH, AT(clock_interval_ms), "60000", 100, 3600000},
+    {"overflow_retry_seconds", OPT_INT, BOTH, AT(overflow_retry_seconds), "300", 1, 86400},
     {"kb_policy_notice_days", OPT_INT, BOTH, AT(kb_policy_notice_days), "3", 1, 60},
     {"kb_correction_days", OPT_INT, BOTH, AT(kb_correction_days), "2", 1, 60},
     {"period_consultation", OPT_INT, BOTH, AT(period_consultation), "2", 1, 60},

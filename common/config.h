@@ -35,6 +35,9 @@ struct config {
     int heartbeat_interval_ms;
     enum log_level log_level;
     int clock_interval_ms;
+    /* Seconds an item offered for overflow and sent back, for want of a
+     * helper, stays at home before it may be offered again (Art 3). */
+    int overflow_retry_seconds;
     /* Knowledge base (Art 18): working days of notice a new policy needs
      * before its publication day, and working days to correct an entry. */
     int kb_policy_notice_days, kb_correction_days;

@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "log.h"
 #include "outbox.h"
+#include "overflow.h"
 #include "transferdb.h"
 #include "wire.h"
 
@@ -30,6 +31,11 @@ static const struct {
     {"decision", transferdb_on_decision},
     {"progress", transferdb_on_progress},
     {"broadcast", broadcast_deliver},
+    {"balancing", overflow_on_balancing},
+    {"overflow_assist", overflow_on_assist},
+    {"overflow_decision", overflow_on_decision},
+    {"overflow_result", overflow_on_result},
+    {"overflow_withdrawn", overflow_on_withdrawn},
     {NULL, NULL},
 };
 

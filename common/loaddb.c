@@ -41,8 +41,10 @@ int loaddb_figures(struct db *db, int64_t now, struct load_figures *out)
         "   WHERE p.revoked_at IS NULL AND a.state = 'busy'),"
         " q.depth,"
         " coalesce(floor(extract(epoch FROM $1::timestamptz - q.oldest)), 0)::bigint"
-        " FROM (SELECT count(*) AS depth, min(created_at) AS oldest FROM tickets"
-        "       WHERE status = 'registered' AND channel IN ('web', 'app', 'miniprogram')) q",
+        " FROM (SELECT count(*) AS depth, min(created_at) AS oldest FROM tickets t"
+        "       WHERE status = 'registered' AND channel IN ('web', 'app', 'miniprogram')"
+        "       AND NOT EXISTS (SELECT 1 FROM overflow_offers o WHERE o.ticket_id = t.id"
+        "                       AND o.state IN ('offered', 'assigned'))) q",
         1, p);
     if (res == NULL)
         return -1;

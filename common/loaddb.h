@@ -18,7 +18,8 @@ extern const char *const loaddb_states[];
 struct load_figures {
     unsigned agents_online; /* operators online or busy */
     unsigned agents_busy;
-    unsigned queue_depth;         /* web, app and mini-program appeals still registered */
+    /* Web, app and mini-program appeals still registered, but those out on overflow. */
+    unsigned queue_depth;
     unsigned oldest_wait_seconds; /* age at 'now' of the oldest of them; 0 if none */
 };
 

@@ -18,6 +18,7 @@
 #include "kb_api.h"
 #include "link.h"
 #include "load_api.h"
+#include "overflow_api.h"
 #include "log.h"
 #include "emergency_api.h"
 #include "metrics.h"
@@ -285,6 +286,7 @@ static const struct {
     {restriction_routes, &restriction_routes_len},
     {stats_routes, &stats_routes_len},
     {load_routes, &load_routes_len},
+    {overflow_routes, &overflow_routes_len},
 };
 
 /* The routes of every node followed by those of 'kind', in one new array. */

@@ -3,14 +3,15 @@
  * timer.c - the clock thread of a node.
  *
  * Wakes every clock_interval_ms and runs the time-driven work of the
- * workflow.  It owns one database connection, made lazily and remade after
- * a failure, so a database outage only delays the marking: nothing is lost,
- * the next round catches up.
+ * workflow, and offers what the intake queue holds past its threshold.  It owns one database
+ * connection, made lazily and remade after a failure, so a database outage only delays the marking:
+ * nothing is lost, the next round catches up.
  */
 #include "timer.h"
 
 #include "clock.h"
 #include "log.h"
+#include "overflow.h"
 #include "statsdb.h"
 #include "ticketdb.h"
 
@@ -36,6 +37,8 @@ int timer_run(struct node *node, void *control)
         statsdb_refresh(db);
         if (ticketdb_report(db, node->cfg.node_code, clock_now_us()) < 0)
             log_warnx("cannot report the day's events to the province now");
+        if (overflow_tick(db, node) < 0)
+            log_warnx("cannot offer the queue's excess for overflow now");
     }
     db_free(db);
     return 0;

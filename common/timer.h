@@ -8,8 +8,9 @@
 #include "node.h"
 
 /*
- * Every clock_interval_ms, marks due-soon and overdue orders, on a database
- * connection of its own, until a message arrives on 'control'.  Returns 0.
+ * Every clock_interval_ms, marks due-soon and overdue orders and offers the
+ * intake queue's excess for overflow, on a database connection of its own,
+ * until a message arrives on 'control'.  Returns 0.
  */
 int timer_run(struct node *node, void *control);
 

@@ -3,23 +3,24 @@
  * main.c - the province node: the hub of the federation.
  *
  * It admits city nodes by their registered CURVE keys, watches their
- * sessions and load, shows the registry to administrators, and answers
- * which centre should take an overflowing call (balance.c).  Everything
- * else it does comes from common/; this file says what makes it the
- * province: its routes, its admin commands and its link thread.
+ * sessions and load, shows the registry to administrators, answers which
+ * centre should take an overflowing call (balance.c) and gives the items of
+ * overflowing queues to helpers (assign.c).  Everything else it does comes
+ * from common/; this file says what makes it the province: its routes, its
+ * admin commands and its link thread.
  */
+#include "assign.h"
 #include "balance.h"
 #include "broadcastlog.h"
 #include "calendar.h"
 #include "clock.h"
+#include "deliver.h"
 #include "hub.h"
-#include "input.h"
 #include "input.h"
 #include "master.h"
 #include "outbox.h"
 #include "router.h"
 #include "transfer.h"
-#include "loaddb.h"
 #include "log.h"
 #include "metrics.h"
 #include "node.h"
@@ -339,32 +340,16 @@ static void handle_decide(struct http_request *req)
     }
 }
 
-/*
- * Loads every centre, the province first with its figures computed now.
- * Returns 0, or -1 having answered.
- */
+/* Loads every centre (assign_centres).  Returns 0, or -1 having answered. */
 static int centres_load(struct http_request *req, struct registry_centres *list)
 {
     struct node *node;
     struct db *db = node_db(req, &node);
-    struct load_figures f;
 
     if (db == NULL)
         return -1;
-    if (loaddb_figures(db, clock_now_us(), &f) < 0) {
-        http_reply_error(req, 500, "internal", "the load could not be computed");
-        return -1;
-    }
-    struct balance_centre own = {
-        .code = node->cfg.node_code,
-        .name = node->cfg.node_name,
-        .agents_online = f.agents_online,
-        .agents_busy = f.agents_busy,
-        .queue_depth = f.queue_depth,
-        .oldest_wait_seconds = f.oldest_wait_seconds,
-    };
-    if (registry_centres(db, &own, list) < 0) {
-        http_reply_error(req, 500, "internal", "the centres could not be read");
+    if (assign_centres(node, db, list) < 0) {
+        http_reply_error(req, 500, "internal", "the centres' load could not be read");
         return -1;
     }
     return 0;
@@ -421,13 +406,27 @@ static void handle_balancing(struct http_request *req)
         http_reply_error(req, 404, "not_found", "no such node");
         return;
     }
-    switch (registry_balancing_set(db, code, own, threshold, takes, region)) {
+    json_t *settings = json_pack("{s:I,s:b,s:s}", "queue_threshold", (json_int_t)threshold,
+                                 "takes_overflow", takes, "region", region);
+    json_t *msg = json_pack("{s:O}", "balancing", settings);
+    char *text = msg != NULL ? json_dumps(msg, JSON_COMPACT) : NULL;
+    json_decref(msg);
+    /* The centre gets its settings in the same transaction: it offers its
+     * queue's excess past its threshold. */
+    int rc = -1;
+    if (text != NULL && db_begin(db) == 0) {
+        rc = registry_balancing_set(db, code, own, threshold, takes, region);
+        if (rc > 0 && (deliver_post(node, db, code, text) < 0 || db_commit(db) < 0))
+            rc = -1;
+        if (rc <= 0)
+            db_rollback(db);
+    }
+    free(text);
+    switch (rc) {
     case 1:
-        http_reply_json(req, 200,
-                        json_pack("{s:s,s:I,s:b,s:s}", "code", code, "queue_threshold",
-                                  (json_int_t)threshold, "takes_overflow", takes, "region",
-                                  region));
-        break;
+        json_object_set_new(settings, "code", json_string(code));
+        http_reply_json(req, 200, settings);
+        return;
     case 0:
         http_reply_error(req, 404, "not_found", "no such node");
         break;
@@ -435,6 +434,27 @@ static void handle_balancing(struct http_request *req)
         http_reply_error(req, 500, "internal", "the settings could not be written");
         break;
     }
+    json_decref(settings);
+}
+
+/* Art 3: what became of the items centres offered, newest first. */
+static void handle_overflow(struct http_request *req)
+{
+    const char *code;
+    int page, size;
+    long long total;
+    struct db *db;
+
+    if (node_param(req, &code) < 0 || (page = page_param(req, "page", 1, 1000000)) < 0 ||
+        (size = page_param(req, "page_size", 50, 200)) < 0 || (db = node_db(req, NULL)) == NULL)
+        return;
+    json_t *list = assign_list(db, code, page, size, &total);
+    if (list == NULL)
+        http_reply_error(req, 500, "internal", "the decisions could not be read");
+    else
+        http_reply_json(req, 200,
+                        json_pack("{s:o,s:i,s:i,s:I}", "items", list, "page", page, "page_size",
+                                  size, "total", (json_int_t)total));
 }
 
 static void handle_route(struct http_request *req)
@@ -491,6 +511,8 @@ static const struct http_route routes[] = {
     {"GET", "/api/v1/federation/load", handle_load, ROLE_ADMIN | ROLE_MANAGER | ROLE_AUDITOR, NULL},
     {"PUT", "/api/v1/federation/nodes/{code}/balancing", handle_balancing, ROLE_ADMIN, NULL},
     {"GET", "/api/v1/route", handle_route, ROLE_SERVICE | ROLE_ADMIN | ROLE_MANAGER, NULL},
+    {"GET", "/api/v1/federation/overflow", handle_overflow,
+     ROLE_ADMIN | ROLE_MANAGER | ROLE_AUDITOR, NULL},
     {"GET", "/api/v1/transfers", handle_transfers, ROLE_MANAGER | ROLE_AUDITOR, NULL},
     {"GET", "/api/v1/transfers/{id}", handle_transfer, ROLE_MANAGER | ROLE_AUDITOR, NULL},
     {"POST", "/api/v1/transfers/{id}/decide", handle_decide, ROLE_MANAGER, NULL},

@@ -11,6 +11,7 @@
  */
 #include "master.h"
 
+#include "assign.h"
 #include "router.h"
 
 #include "broadcastlog.h"
@@ -88,6 +89,13 @@ static int item_valid(const char *text, size_t len)
                                         json_is_object(json_object_get(item, "progress")))) {
         json_decref(item);
         return 1;
+    }
+
+    /* Overflow: offers, withdrawals and triage (assign.c). */
+    if (assign_message(item)) {
+        int ok = assign_valid(item);
+        json_decref(item);
+        return ok;
     }
 
     /* A daily report: a date and a count. */
@@ -191,6 +199,7 @@ static int apply_rows(struct db *db, const char *node, const char *batch)
     const char *p[] = {batch, node};
     char at[CLOCK_RFC3339_LEN];
     const char *q[] = {batch, node, at};
+    int rc = -1;
 
     clock_format(clock_now_us(), at);
     if (db_exec(db,
@@ -224,9 +233,22 @@ static int apply_rows(struct db *db, const char *node, const char *batch)
                   PQgetvalue(refused, i, 2));
     PQclear(refused);
     /* What the batch's tickets counted goes out now, and comes back below
-     * with the batch's events (131_master_stats.sql). */
-    if (db_exec(db, "SELECT master_stats_add($2, master_stats_firsts($1::jsonb), -1)", 2, p) < 0)
+     * with the batch's events (131_master_stats.sql); all of a ticket's
+     * events when the batch gives it another kind or category (triage
+     * accepted it so), as they all count under the ticket's. */
+    PGresult *firsts = db_query(db,
+                                "SELECT master_stats_firsts($1::jsonb) || COALESCE("
+                                " (SELECT jsonb_object_agg(m.id, 1)"
+                                "  FROM jsonb_array_elements($1::jsonb) i"
+                                "  JOIN master_tickets m ON m.id = i->'ticket'->>'id'"
+                                "  AND m.node = $2 WHERE m.kind <> i->'ticket'->>'kind'"
+                                "  OR m.category <> i->'ticket'->>'category'), '{}')",
+                                2, p);
+    if (firsts == NULL)
         return -1;
+    const char *f[] = {PQgetvalue(firsts, 0, 0), node};
+    if (db_exec(db, "SELECT master_stats_add($2, $1::jsonb, -1)", 2, f) < 0)
+        goto out;
     /* A completion approved keeps the deadline then in force; a node that
      * does not send it has it in the ticket it sends with the approval. */
     if (db_exec(db,
@@ -249,7 +271,7 @@ static int apply_rows(struct db *db, const char *node, const char *batch)
                          " WHERE a.action = 'completion/review:approve'"
                          " ON CONFLICT DO NOTHING",
                 2, p) < 0)
-        return -1;
+        goto out;
     if (db_exec(
             db,
             "INSERT INTO master_tickets (id, node, owner_epoch, version, status, kind,"
@@ -265,15 +287,19 @@ static int apply_rows(struct db *db, const char *node, const char *batch)
                 "t") " ORDER BY t->>'id', (t->>'owner_epoch')::int DESC, (t->>'version')::int DESC"
                      " ON CONFLICT (id) DO UPDATE SET node = EXCLUDED.node,"
                      " owner_epoch = EXCLUDED.owner_epoch, version = EXCLUDED.version,"
-                     " status = EXCLUDED.status, unit_code = EXCLUDED.unit_code,"
+                     " status = EXCLUDED.status, kind = EXCLUDED.kind,"
+                     " category = EXCLUDED.category, unit_code = EXCLUDED.unit_code,"
                      " deadline = EXCLUDED.deadline, updated_at = EXCLUDED.updated_at,"
                      " data = EXCLUDED.data"
                      " WHERE master_tickets.node = $2"
                      " AND (master_tickets.owner_epoch, master_tickets.version)"
                      "     < (EXCLUDED.owner_epoch, EXCLUDED.version)",
             2, p) < 0)
-        return -1;
-    return db_exec(db, "SELECT master_stats_add($2, master_stats_firsts($1::jsonb), 1)", 2, p);
+        goto out;
+    rc = db_exec(db, "SELECT master_stats_add($2, $1::jsonb, 1)", 2, f);
+out:
+    PQclear(firsts);
+    return rc;
 }
 
 /* Routes the transfer messages and progress answers of a batch, after its
@@ -323,7 +349,8 @@ static int apply_batch(void *arg, struct db *db, const char *node, uint64_t firs
     char *batch = json_array_text(node, first, items, lens, n, &restrictions);
     int rc = batch == NULL || partitions(db, batch) < 0 || apply_rows(db, node, batch) < 0 ||
                      route(arg, db, node, first, items, lens, n) < 0 ||
-                     (restrictions > 0 && broadcastlog_take(arg, db, node, batch) < 0)
+                     (restrictions > 0 && broadcastlog_take(arg, db, node, batch) < 0) ||
+                     assign_apply(arg, db, node, batch) < 0
                  ? -1
                  : 0;
 

@@ -19,14 +19,14 @@
 /*
  * Applies the messages first .. first + n - 1 of node 'node''s ticket
  * stream at the province 'province', each a JSON text {"ticket", "event"},
- * {"report"} or {"restriction"}, in one transaction with the node's cursor:
- * duplicates are skipped, tickets of other owners refused, a ticket row
- * only replaced by a newer (owner epoch, version), a restriction taken and
- * published as broadcastlog_take says.  Writes the
- * node's last applied number into 'applied'.  When the node can no longer
- * send what the province expects ('oldest' is past it: the province was
- * restored from a backup), the province moves on from 'oldest' and says so
- * in the log; `resync` at the node fills the hole.
+ * {"report"}, {"restriction"} or a message of overflow (assign.c), in one
+ * transaction with the node's cursor: duplicates are skipped, tickets of
+ * other owners refused, a ticket row only replaced by a newer (owner epoch,
+ * version), a restriction taken and published as broadcastlog_take says.
+ * Writes the node's last applied number into 'applied'.  When the node can
+ * no longer send what the province expects ('oldest' is past it: the
+ * province was restored from a backup), the province moves on from 'oldest'
+ * and says so in the log; `resync` at the node fills the hole.
  */
 enum inbox_result master_apply(const struct node *province, struct db *db, const char *node,
                                uint64_t first, uint64_t oldest, const char *const *items,
