@@ -113,11 +113,16 @@ static int on_offer(struct batch *b, json_t *v)
     int owns = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
     int seen = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
     PQclear(res);
-    if (!owns)
-        log_warnx("dropped an overflow offer of '%s' from '%s', which does not hold it", it.ticket,
-                  b->from);
-    if (!owns || seen)
+    if (seen)
         return 0;
+    /* Not decided, and not kept: but its sender is not left waiting. */
+    if (!owns) {
+        log_warnx("refused an overflow offer of '%s' from '%s', which does not hold it", it.ticket,
+                  b->from);
+        return post(b, b->from, "overflow_decision",
+                    json_pack("{s:s,s:i,s:n,s:n,s:s}", "ticket", it.ticket, "round", it.round,
+                              "centre", "centre_name", "reason", "not a ticket of this centre"));
+    }
     if (!b->loaded) {
         if (assign_centres(b->node, b->db, &b->centres) < 0)
             return -1;
