@@ -142,12 +142,12 @@ int overflow_triage_read(json_t *v, struct overflow_triage *out)
     struct overflow_ref ref;
     struct overflow_triage t = {
         .decision = text(v, "decision", MAX_WORD),
-        .operator= text(v, "operator", MAX_NAME),
+        .by = text(v, "operator", MAX_NAME),
     };
     const char *field, *why;
 
-    if (overflow_ref_read(v, &ref) < 0 ||
-        t.operator== NULL || optional(v, "kind", MAX_WORD, &t.kind) < 0 ||
+    if (overflow_ref_read(v, &ref) < 0 || t.by == NULL ||
+        optional(v, "kind", MAX_WORD, &t.kind) < 0 ||
         optional(v, "category", MAX_WORD, &t.category) < 0 ||
         optional(v, "reason", MAX_WORD, &t.reason) < 0 ||
         optional(v, "explanation", MAX_EXPLANATION, &t.explanation) < 0)
@@ -202,7 +202,7 @@ json_t *overflow_triage_json(const struct overflow_triage *t)
 {
     return json_pack("{s:s,s:s*,s:s*,s:s*,s:s*,s:s}", "decision", t->decision, "kind", t->kind,
                      "category", t->category, "reason", t->reason, "explanation", t->explanation,
-                     "operator", t->operator);
+                     "operator", t->by);
 }
 
 /* Queues message {kind: value} for the province on the ticket stream, in
@@ -454,13 +454,14 @@ int overflow_on_decision(const struct node *node, struct db *db, json_t *v)
 }
 
 /* Copies "operator (centre)" into 'out', cut at a character if need be. */
-static void actor_name(char *out, size_t cap, const char *operator, const char * centre)
+static void actor_name(char *out, size_t cap, const char *by, const char *centre)
 {
     char full[2 * MAX_NAME + 4];
-    size_t len = (size_t)snprintf(full, sizeof(full), "%s (%s)", operator, centre), at = 0;
+    int n = snprintf(full, sizeof(full), "%s (%s)", by, centre);
+    size_t len = n < 0 ? 0 : (size_t)n < sizeof(full) ? (size_t)n : sizeof(full) - 1, at = 0;
 
-    for (size_t n; at < len && (n = utf8_char(full + at, len - at)) > 0 && at + n < cap;)
-        at += n;
+    for (size_t c; at < len && (c = utf8_char(full + at, len - at)) > 0 && at + c < cap;)
+        at += c;
     memcpy(out, full, at);
     out[at] = '\0';
 }
@@ -540,7 +541,7 @@ int overflow_on_result(const struct node *node, struct db *db, json_t *v)
     const char *state = PQgetvalue(res, 0, 1);
     if (strcmp(state, "triaged") == 0) /* seen before */
         goto out;
-    actor_name(who.name, sizeof(who.name), tr.operator, name);
+    actor_name(who.name, sizeof(who.name), tr.by, name);
     enum workflow_result r = WORKFLOW_REFUSED;
     if (strcmp(state, "offered") == 0 || strcmp(state, "assigned") == 0)
         r = apply_triage(db, node, &who, &tr, centre, name);
@@ -698,7 +699,7 @@ enum overflow_result overflow_triage(struct db *db, const struct principal *who,
         goto out;
     }
     t->round = atoi(PQgetvalue(res, 0, 0));
-    t->operator= who->name;
+    t->by = who->name;
     triage = overflow_triage_json(t);
     text_triage = triage != NULL ? json_dumps(triage, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     if (text_triage == NULL)

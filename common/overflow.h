@@ -58,7 +58,7 @@ struct overflow_triage {
     const char *kind, *category; /* accept: as the operator judged; NULL: as offered */
     const char *reason;          /* reject: one of ticket_reject_reasons but "repeat" */
     const char *explanation;     /* reject: what the citizen is told */
-    const char *operator;        /* who triaged, at the helper */
+    const char *by;              /* the operator who triaged, at the helper */
 };
 
 /* The decisions of a triage, NULL-terminated. */
@@ -119,8 +119,8 @@ enum overflow_result {
 };
 
 /*
- * The helper's operator 'who' triages item 't->ticket' (its latest round;
- * 't->round' is set here): in one transaction the item is closed, its
+ * The helper's operator 'who' triages item 't->ticket' (its latest round:
+ * 't->round' and 't->by' are set here): in one transaction the item is closed, its
  * content forgotten, and the triage queued for the province.  On
  * OVERFLOW_DONE '*item' is the item as it now is (the caller's to free).
  */

@@ -181,6 +181,8 @@ def test_overflow_moves_queued_items_to_a_helper_and_never_to_an_overloaded_one(
 
     # The owner keeps its tickets; each records where it went.
     for ticket_id in web[1:]:
+        guangzhou.node.wait_for(lambda: "overflow_assigned" in actions(guangzhou, ticket_id),
+                                "the decision to reach the owner")
         assert guangzhou.show(ticket_id)["status"] == "registered"
         [assigned] = [e for e in guangzhou.events(ticket_id) if e["action"] == "overflow_assigned"]
         assert assigned["detail"]["centre"] == "440300"

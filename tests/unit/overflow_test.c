@@ -106,7 +106,7 @@ static const char *fault(const char *decision, const char *kind, const char *cat
                                 .category = category,
                                 .reason = reason,
                                 .explanation = explanation,
-                                .operator= "坐席王芳" };
+                                .by = "坐席王芳"};
     const char *field = NULL, *why = NULL;
 
     if (overflow_triage_check(&t, &field, &why) == 0)
@@ -143,8 +143,8 @@ static void a_triage_travels_and_is_read_back(void **state)
                                 .decision = "reject",
                                 .reason = "petition_channel",
                                 .explanation = "已在信访渠道办理。",
-                                .operator= "坐席王芳" },
-                                back;
+                                .by = "坐席王芳"},
+                           back;
     json_t *v = overflow_triage_json(&t);
 
     (void)state;
@@ -155,7 +155,7 @@ static void a_triage_travels_and_is_read_back(void **state)
     assert_int_equal(overflow_triage_read(v, &back), 0);
     assert_string_equal(back.decision, "reject");
     assert_string_equal(back.reason, "petition_channel");
-    assert_string_equal(back.operator, "坐席王芳");
+    assert_string_equal(back.by, "坐席王芳");
     assert_int_equal(back.round, 2);
     assert_null(back.kind);
     /* A refusal without its explanation is not taken from the wire either. */
