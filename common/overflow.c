@@ -395,6 +395,12 @@ int overflow_on_balancing(const struct node *node, struct db *db, json_t *v)
     return 0;
 }
 
+/* Is the loaded ticket this node's, not a copy a transfer left here? */
+static int owned(const struct node *node, const struct ticket_row *row)
+{
+    return strcmp(PQgetvalue(row->res, 0, COL_OWNER_NODE), node->cfg.node_code) == 0;
+}
+
 /* An event on the owner's ticket that leaves its state as it is. */
 static int note_event(struct db *db, const struct ticket *t, const char *actor, const char *role,
                       const char *action, const char *reason, json_t *detail, int64_t now)
@@ -425,7 +431,6 @@ int overflow_on_decision(const struct node *node, struct db *db, json_t *v)
     int64_t now = clock_now_us();
     char round[12], at[CLOCK_RFC3339_LEN];
 
-    (void)node;
     if (overflow_ref_read(v, &ref) < 0 ||
         (!json_is_null(centre_v) && (!node_code(centre) || name == NULL)))
         return 1;
@@ -444,7 +449,7 @@ int overflow_on_decision(const struct node *node, struct db *db, json_t *v)
                                    " AND state = 'offered'",
                                    5, p);
     int rc = changed < 0 ? -1 : 0;
-    if (changed > 0 && centre != NULL)
+    if (changed > 0 && centre != NULL && owned(node, &row))
         rc = note_event(
             db, &row.t, "province", "system", "overflow_assigned", NULL,
             json_pack("{s:s,s:s,s:i}", "centre", centre, "centre_name", name, "round", ref.round),
@@ -508,6 +513,21 @@ static enum workflow_result apply_triage(struct db *db, const struct node *node,
     return r;
 }
 
+/* Records on ticket 't' a helper's triage that came too late.  Returns 0 or -1. */
+static int record_ignored(struct db *db, const struct ticket *t, const struct principal *who,
+                          const struct overflow_triage *tr, const char *centre,
+                          const char *centre_name, int64_t now)
+{
+    json_t *detail = overflow_triage_json(tr);
+
+    if (detail == NULL || json_object_set_new(detail, "centre", json_string(centre)) < 0 ||
+        json_object_set_new(detail, "centre_name", json_string(centre_name)) < 0) {
+        json_decref(detail);
+        return -1;
+    }
+    return note_event(db, t, who->name, "operator", "overflow_ignored", tr->decision, detail, now);
+}
+
 int overflow_on_result(const struct node *node, struct db *db, json_t *v)
 {
     struct overflow_triage tr;
@@ -549,22 +569,15 @@ int overflow_on_result(const struct node *node, struct db *db, json_t *v)
         rc = -1;
         goto out;
     }
-    /* The owner's own triage came first: the helper's is recorded, and ignored. */
+    /* The owner's own triage came first: the helper's is recorded, and
+     * ignored; on a copy a transfer left here, only in the log. */
     if (r == WORKFLOW_REFUSED) {
-        json_t *detail = overflow_triage_json(&tr);
-        if (detail == NULL || json_object_set_new(detail, "centre", json_string(centre)) < 0 ||
-            json_object_set_new(detail, "centre_name", json_string(name)) < 0) {
-            json_decref(detail);
-            rc = -1;
-            goto out;
-        }
-        if (note_event(db, &row.t, who.name, "operator", "overflow_ignored", tr.decision, detail,
-                       now) < 0) {
-            rc = -1;
-            goto out;
-        }
         log_info("the triage of '%s' by '%s' came after its own; recorded and ignored", tr.ticket,
                  centre);
+        if (owned(node, &row) && record_ignored(db, &row.t, &who, &tr, centre, name, now) < 0) {
+            rc = -1;
+            goto out;
+        }
     }
     if (db_exec(db,
                 "UPDATE overflow_offers SET state = 'triaged', decided_at = $2"

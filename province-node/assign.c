@@ -263,6 +263,21 @@ int assign_valid(json_t *msg)
     return k < NKINDS && kinds[k].valid(json_object_iter_value(json_object_iter(msg)));
 }
 
+/* One message of a batch, for db_attempt. */
+struct attempt {
+    struct batch *b;
+    size_t kind;
+    json_t *value;
+};
+
+static int attempt(void *arg, struct db *db)
+{
+    struct attempt *a = arg;
+
+    (void)db;
+    return kinds[a->kind].apply(a->b, a->value);
+}
+
 int assign_apply(const struct node *node, struct db *db, const char *from, const char *batch)
 {
     struct batch b = {.node = node, .db = db, .from = from};
@@ -271,9 +286,16 @@ int assign_apply(const struct node *node, struct db *db, const char *from, const
 
     for (size_t i = 0; rc == 0 && i < json_array_size(msgs); i++) {
         json_t *msg = json_array_get(msgs, i);
-        size_t k = kind_of(msg);
-        if (k < NKINDS)
-            rc = kinds[k].apply(&b, json_object_iter_value(json_object_iter(msg)));
+        struct attempt a = {&b, kind_of(msg), json_object_iter_value(json_object_iter(msg))};
+        if (a.kind == NKINDS)
+            continue;
+        /* A message the database refuses is dropped; it must not block the stream. */
+        rc = db_attempt(db, attempt, &a);
+        if (rc > 0) {
+            log_warnx("dropped an overflow message of node '%s': not one the province can apply",
+                      from);
+            rc = 0;
+        }
     }
     registry_centres_clear(&b.centres);
     json_decref(msgs);
