@@ -542,3 +542,36 @@ def test_events_older_than_some_held_are_counted_where_they_belong(workspace, fe
     [market] = [r for r in master["rows"] if r["unit"] == "market"]
     assert (market["completed"], market["returns"]["approved"]) == (1, 0)
     assert_roll_ups_exact(fed.province)
+
+
+def test_an_appeal_reclassified_at_acceptance_counts_under_its_new_category(federation):
+    """Triage accepts an appeal as another category than it came with: its
+    node counts all its events under the new one, and so does the province."""
+    fed = federation(GUANGZHOU, start=False)
+    for node in (fed.province, *fed.cities.values()):
+        node.settings["clock_interval_ms"] = 300
+        node.write_config()
+    fed.start()
+    fed.wait_connected("440100")
+    city = fed.cities["440100"]
+    office = Hotline(city)
+    province_manager = Hotline(fed.province).manager
+    ticket = office.create(channel="web", category="market_supervision")["id"]
+    fed.province.wait_for(lambda: synced(fed.province, city), "the appeal at the province")
+
+    office.do(office.operator, ticket, "accept", {"category": "public_service"})
+    office.do(office.operator, ticket, "dispatch", {"unit": "water"})
+    fed.province.wait_for(lambda: synced(fed.province, city), "the acceptance at the province")
+
+    today = rows(city, "SELECT stats_day_of(now())::text")[0][0]
+    period = {"from": today, "to": today, "group_by": "category", "node": city.code}
+    mine = city.http("GET", "/api/v1/stats", office.manager, params=period).json()
+    master = fed.province.http("GET", "/api/v1/master/stats", province_manager,
+                               params=period).json()
+    assert [(r["category"], r["received"], r["dispatched"]) for r in mine["rows"]] == \
+        [("public_service", 1, 1)]
+    # The category it came with keeps a row of zeros at the province.
+    counted = [figures(r, "node") for r in master["rows"]
+               if any(isinstance(v, int) and v for v in flat(r).values())]
+    assert counted == mine["rows"]
+    assert_roll_ups_exact(fed.province)
