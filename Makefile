@@ -66,12 +66,19 @@ $(BUILD)/gen/federation.pb-c.c $(BUILD)/gen/federation.pb-c.h: proto/federation.
 	$(call say,PROTOC,$<)
 	$(Q)protoc-c --c_out=$(BUILD)/gen -Iproto $<
 
-$(BUILD)/gen/city-sql.c: common/sql/embed.sh $(wildcard common/sql/*.sql city-node/sql/*.sql)
+# The embedded migrations also depend on a stamp named after the list of
+# files, so a migration removed or renumbered rebuilds them too.
+SQL_STAMP := $(BUILD)/.sql-$(shell echo '$(sort $(wildcard common/sql/*.sql city-node/sql/*.sql province-node/sql/*.sql))' | md5sum | cut -c1-8)
+# (Made when the Makefile is read: a missing prerequisite of a .SECONDARY
+# target would not rebuild it.)
+$(shell mkdir -p $(BUILD) && { [ -e $(SQL_STAMP) ] || { rm -f $(BUILD)/.sql-*; touch $(SQL_STAMP); }; })
+
+$(BUILD)/gen/city-sql.c: common/sql/embed.sh $(SQL_STAMP) $(wildcard common/sql/*.sql city-node/sql/*.sql)
 	@mkdir -p $(@D)
 	$(call say,SQL,$@)
 	$(Q)sh $< node_migrations $(filter %.sql,$^) > $@
 
-$(BUILD)/gen/province-sql.c: common/sql/embed.sh $(wildcard common/sql/*.sql province-node/sql/*.sql)
+$(BUILD)/gen/province-sql.c: common/sql/embed.sh $(SQL_STAMP) $(wildcard common/sql/*.sql province-node/sql/*.sql)
 	@mkdir -p $(@D)
 	$(call say,SQL,$@)
 	$(Q)sh $< node_migrations $(filter %.sql,$^) > $@

@@ -123,7 +123,8 @@ def test_operator_accepts_an_appeal_and_judges_its_kind_and_category(hotline):
 
     assert accepted["status"] == "accepted"
     assert (accepted["kind"], accepted["category"]) == ("consultation", "public_service")
-    assert set(accepted["allowed_actions"]) == {"answer", "dispatch", "notes", "link"}
+    assert set(accepted["allowed_actions"]) == {"answer", "dispatch", "notes", "link",
+                                                "transfer"}
     assert hotline.events(ticket["id"])[-1]["action"] == "accept"
     # accepted appeals are triaged: they leave the intake queue
     load = hotline.node.http("GET", "/api/v1/load", token=hotline.operator).json()

@@ -236,6 +236,16 @@ def test_the_province_decides_an_offer_its_target_never_answered(federation):
     assert (owner, epoch) == ("440100", 2)
 
 
+def test_an_accepted_appeal_is_transferred_too(federation):
+    fed, office = offices(federation, GUANGZHOU, SHENZHEN)
+    gz, sz = office["440100"], office["440300"]
+    tid = gz.create()["id"]
+    assert gz.do(gz.operator, tid, "accept", {})["status"] == "accepted"
+    transfer(gz, tid, "440300")
+    wait_status(sz, tid, "registered")
+    wait_status(gz, tid, "transferred")
+
+
 def test_bad_transfers_change_nothing(federation):
     fed, office = offices(federation, GUANGZHOU)
     gz = office["440100"]
