@@ -69,9 +69,11 @@ $(BUILD)/gen/federation.pb-c.c $(BUILD)/gen/federation.pb-c.h: proto/federation.
 # The embedded migrations also depend on a stamp named after the list of
 # files, so a migration removed or renumbered rebuilds them too.
 SQL_STAMP := $(BUILD)/.sql-$(shell echo '$(sort $(wildcard common/sql/*.sql city-node/sql/*.sql province-node/sql/*.sql))' | md5sum | cut -c1-8)
-# (Made when the Makefile is read: a missing prerequisite of a .SECONDARY
-# target would not rebuild it.)
-$(shell mkdir -p $(BUILD) && { [ -e $(SQL_STAMP) ] || { rm -f $(BUILD)/.sql-*; touch $(SQL_STAMP); }; })
+# Stamps are made when the Makefile is read: a missing prerequisite of a
+# .SECONDARY target would not rebuild it.
+stamp = $(shell mkdir -p $(BUILD) && { [ -e $(1) ] || { rm -f $(BUILD)/$(2)*; touch $(1); }; })
+$(call stamp,$(FLAGS_STAMP),.flags-)
+$(call stamp,$(SQL_STAMP),.sql-)
 
 $(BUILD)/gen/city-sql.c: common/sql/embed.sh $(SQL_STAMP) $(wildcard common/sql/*.sql city-node/sql/*.sql)
 	@mkdir -p $(@D)
@@ -93,10 +95,6 @@ $(BUILD)/gen/calendar-data.c: common/sql/cn-calendar.tsv
 	  printf ';\nconst size_t calendar_default_tsv_len = sizeof(calendar_default_tsv) - 1;\n'; } > $@
 
 # Every object needs the generated protobuf header first.
-$(FLAGS_STAMP):
-	@mkdir -p $(@D)
-	@rm -f $(BUILD)/.flags-*
-	@touch $@
 
 $(BUILD)/obj/%.o: %.c $(FLAGS_STAMP) | $(BUILD)/gen/federation.pb-c.h
 	@mkdir -p $(@D)

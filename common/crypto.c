@@ -180,6 +180,9 @@ char *crypto_open(const uint8_t key[CRYPTO_KEY_LEN], const char *aad, const uint
              EVP_DecryptFinal_ex(ctx, (uint8_t *)out + n, &n) == 1;
     EVP_CIPHER_CTX_free(ctx);
     if (!ok) {
+        /* What was decrypted before the tag failed is not to be trusted or kept. */
+        if (out != NULL)
+            OPENSSL_cleanse(out, plen);
         free(out);
         return NULL;
     }

@@ -203,9 +203,14 @@ int db_attempt(struct db *db, int (*fn)(void *arg, struct db *db), void *arg)
     if (db_exec(db, "SAVEPOINT attempt", 0, NULL) < 0)
         return -1;
     int rc = fn(arg, db);
-    if (rc < 0 && (strncmp(db->sqlstate, "22", 2) == 0 || strncmp(db->sqlstate, "23", 2) == 0))
+    /* Refused data, or a failure that was no statement's: the message's. */
+    if (rc < 0 && (strncmp(db->sqlstate, "22", 2) == 0 || strncmp(db->sqlstate, "23", 2) == 0 ||
+                   db->sqlstate[0] == '\0'))
         rc = 1;
     if (rc > 0 && db_exec(db, "ROLLBACK TO SAVEPOINT attempt", 0, NULL) < 0)
+        return -1;
+    /* Released, so a batch of many messages does not nest as many savepoints. */
+    if (rc >= 0 && db_exec(db, "RELEASE SAVEPOINT attempt", 0, NULL) < 0)
         return -1;
     return rc;
 }

@@ -88,7 +88,8 @@ long long db_changed(struct db *db, const char *sql, int n, const char *const *p
  * Runs 'fn' inside a savepoint of the open transaction.  'fn' returns 0
  * when done, 1 when what it was given is unusable, -1 on failure.  A
  * failure on the data (SQLSTATE classes 22 and 23: a value or a constraint
- * the database refuses) counts as unusable; unusable work is undone.
+ * the database refuses), or one after which no statement had failed,
+ * counts as unusable; unusable work is undone.
  * Returns 0, 1, or -1 when the database itself failed.
  */
 int db_attempt(struct db *db, int (*fn)(void *arg, struct db *db), void *arg);

@@ -451,6 +451,7 @@ out:
     db_free(db);
     keys_wipe(&node->keys);
     pii_keys_wipe(&node->hotline.pii);
+    sign_key_wipe(&node->hotline.sign);
     return rc;
 }
 

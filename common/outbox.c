@@ -9,6 +9,7 @@
 #include "outbox.h"
 
 #include "clock.h"
+#include "log.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -104,7 +105,13 @@ int outbox_next(struct db *db, int stream, const char *peer, uint64_t after, str
             b->first = strtoull(PQgetvalue(b->res, 0, 0), NULL, 10);
             b->n = (size_t)PQntuples(b->res);
             /* A run starts right after 'after'; anything else is a bug. */
-            return b->first == after + 1 ? 1 : -1;
+            if (b->first == after + 1)
+                return 1;
+            /* A run must start right after 'after'; anything else is a bug. */
+            log_warnx("stream %d to '%s': next message %llu, expected %llu", stream, peer,
+                      (unsigned long long)b->first, (unsigned long long)after + 1);
+            outbox_batch_clear(b);
+            return -1;
         }
         outbox_batch_clear(b);
         if (round == 0 && number_new(db, s, peer) < 0)

@@ -241,7 +241,8 @@ static const struct transition transitions[] = {
     {ALL_STATES, ACTION_LINK, OP | MG, NULL, SAME},
     {BIT(STATUS_REGISTERED) | BIT(STATUS_ACCEPTED), ACTION_TRANSFER, OP | MG, NULL,
      STATUS_TRANSFER_PENDING},
-    {BIT(STATUS_REGISTERED), ACTION_DECLINE, OP | MG, guard_decline, STATUS_TRANSFER_PENDING},
+    {BIT(STATUS_REGISTERED) | BIT(STATUS_ACCEPTED), ACTION_DECLINE, OP | MG, guard_decline,
+     STATUS_TRANSFER_PENDING},
 };
 
 #define NTRANSITIONS (sizeof(transitions) / sizeof(transitions[0]))

@@ -34,6 +34,18 @@ static int is_text(json_t *v)
     return json_is_string(v) && json_string_length(v) > 0 && json_string_length(v) <= 2000;
 }
 
+/* The head of a ticket's chain: its last event's number and hash (none
+ * when it has no event). */
+static int head_ok(json_t *h)
+{
+    json_t *seq = json_object_get(h, "seq"), *hash = json_object_get(h, "hash");
+
+    return json_is_integer(seq) && json_integer_value(seq) >= 0 &&
+           json_integer_value(seq) <= 1000000 &&
+           (json_integer_value(seq) == 0 ? json_is_null(hash) || json_is_string(hash)
+                                         : json_is_string(hash));
+}
+
 /* The fields every body has, and those of its kind. */
 static int well_formed(json_t *b, const char *kind)
 {
@@ -46,7 +58,7 @@ static int well_formed(json_t *b, const char *kind)
     if (strcmp(kind, "offer") == 0)
         return is_code(json_object_get(b, "from")) && is_code(json_object_get(b, "to")) &&
                json_integer_value(json_object_get(b, "epoch")) > 0 &&
-               is_text(json_object_get(b, "reason"));
+               is_text(json_object_get(b, "reason")) && head_ok(json_object_get(b, "head"));
     if (strcmp(kind, "accept") == 0)
         return is_code(json_object_get(b, "node"));
     if (strcmp(kind, "decline") == 0)

@@ -6,11 +6,14 @@
  *
  * A message is a JSON object, its "body", signed as the exact text it is
  * sent and stored as: compact with sorted keys.  Bodies:
- *   offer    {kind, transfer, ticket, from, to, epoch, reason, at}  origin
+ *   offer    {kind, transfer, ticket, from, to, epoch, reason, at,
+ *             head: {seq, hash}}                                    origin
  *   accept   {kind, transfer, ticket, node, at}                     target
  *   decline  {kind, transfer, ticket, node, reason, at}             target
  *   decision {kind, transfer, ticket, owner, epoch, outcome, final,
- *             reason, at}                                           province
+ *             reason, at[, head]}                                   province
+ * where head is the last event (seq, hash) of the ticket's chain; the
+ * events that travel with the message must end there.
  * where outcome is handed_off (the target accepted: the hand-off),
  * refused (the offer could not be routed) or decided (after a decline).
  */

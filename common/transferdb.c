@@ -124,7 +124,8 @@ static PGresult *last_event(struct db *db, const char *id)
 
     return db_query(db,
                     "SELECT e.reason, e.detail::jsonb->>'to', t.owner_epoch,"
-                    " translate(encode(t.citizen_pii, 'base64'), E'\\n', '')"
+                    " translate(encode(t.citizen_pii, 'base64'), E'\\n', ''),"
+                    " t.event_seq, t.event_hash"
                     " FROM ticket_events e JOIN tickets t ON t.id = e.ticket_id"
                     " WHERE e.ticket_id = $1 ORDER BY e.seq DESC LIMIT 1",
                     1, p);
@@ -162,17 +163,24 @@ int transferdb_offer(struct db *db, const struct ticket *t, const struct princip
     (void)who;
     PGresult *ev = last_event(db, t->id);
     const char *tp[] = {t->id};
-    PGresult *n = db_query(db, "SELECT count(*) + 1 FROM transfers WHERE ticket_id = $1", 1, tp);
+    /* Every owner received the newest id of its ticket with the offer. */
+    PGresult *n = db_query(db,
+                           "SELECT COALESCE(max(split_part(id, '.', 2)::int), 0) + 1"
+                           " FROM transfers WHERE ticket_id = $1",
+                           1, tp);
     if (ev == NULL || n == NULL || PQntuples(ev) != 1)
         goto out;
     snprintf(id, sizeof(id), "%s.%s", t->id, PQgetvalue(n, 0, 0));
     clock_format(now, at);
     const char *to = PQgetvalue(ev, 0, 1), *reason = PQgetvalue(ev, 0, 0);
     int epoch = atoi(PQgetvalue(ev, 0, 2));
+    /* The head of the ticket's chain is signed: the events sent with the
+     * offer must end there. */
     if (transfer_sign(&node->hotline.sign,
-                      json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s}", "kind", "offer", "transfer",
-                                id, "ticket", t->id, "from", self, "to", to, "epoch", epoch,
-                                "reason", reason, "at", at),
+                      json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:{s:i,s:s}}", "kind", "offer",
+                                "transfer", id, "ticket", t->id, "from", self, "to", to, "epoch",
+                                epoch, "reason", reason, "at", at, "head", "seq",
+                                atoi(PQgetvalue(ev, 0, 4)), "hash", PQgetvalue(ev, 0, 5)),
                       &m) < 0 ||
         (sealed = seal_for_province(node, t->id, PQgetvalue(ev, 0, 3))) == NULL)
         goto out;
@@ -218,7 +226,8 @@ int transferdb_decline(struct db *db, const struct ticket *t, const struct princ
     const char *p[] = {t->id, self};
     PGresult *tr = db_query(db,
                             "SELECT id FROM transfers WHERE ticket_id = $1 AND owner = $2"
-                            " AND status = 'accepted' ORDER BY offered_at DESC LIMIT 1",
+                            " AND status = 'accepted'"
+                            " ORDER BY split_part(id, '.', 2)::int DESC LIMIT 1",
                             2, p);
     PGresult *ev = last_event(db, t->id);
     if (tr == NULL || ev == NULL || PQntuples(tr) != 1 || PQntuples(ev) != 1)
@@ -246,25 +255,43 @@ out:
     return rc;
 }
 
-/* Stores events another node wrote, in the ticket's chain. */
-static int copy_events(struct db *db, json_t *events)
+/*
+ * Stores events another node wrote of ticket 'ticket', in its chain, and
+ * checks that the chain now ends at 'seq' and 'hash', which the sender
+ * signed.  Returns 0, 1 if they are not that ticket's chain, -1 on error.
+ */
+static int copy_events(struct db *db, const char *ticket, json_t *events, long long seq,
+                       const char *hash)
 {
-    if (events == NULL || json_is_null(events))
-        return 0;
-    if (!json_is_array(events))
-        return 1;
-    char *text = json_dumps(events, JSON_COMPACT);
-    const char *p[] = {text};
-    int rc = text == NULL ? -1
-                          : db_exec(db,
-                                    "INSERT INTO ticket_events SELECT (r).* FROM"
-                                    " (SELECT jsonb_populate_record(NULL::ticket_events,"
-                                    "  e || '{\"copied\": true}') AS r"
-                                    "  FROM jsonb_array_elements($1::jsonb) e) x"
-                                    " ON CONFLICT DO NOTHING",
-                                    1, p);
+    char *text = json_dumps(json_is_array(events) ? events : json_array(), JSON_COMPACT);
+    char s[24];
+    const char *p[] = {text, ticket, s, hash};
+
+    snprintf(s, sizeof(s), "%lld", seq);
+    if (text == NULL)
+        return -1;
+    PGresult *res = db_query(db,
+                             "WITH given AS (SELECT e FROM jsonb_array_elements($1::jsonb) e),"
+                             " stored AS (INSERT INTO ticket_events SELECT (r).* FROM"
+                             "  (SELECT jsonb_populate_record(NULL::ticket_events,"
+                             "   e || '{\"copied\": true}') AS r FROM given"
+                             "   WHERE NOT EXISTS (SELECT 1 FROM given g"
+                             "    WHERE g.e->>'ticket_id' IS DISTINCT FROM $2)) x"
+                             "  ON CONFLICT DO NOTHING RETURNING 1)"
+                             " SELECT NOT EXISTS (SELECT 1 FROM given"
+                             "  WHERE e->>'ticket_id' IS DISTINCT FROM $2)"
+                             " AND (SELECT count(DISTINCT (e->>'seq')::int) FROM given) = $3::int"
+                             " AND (SELECT COALESCE(max((e->>'seq')::int), 0) FROM given) = $3::int"
+                             " AND (SELECT count(*) FROM stored) >= 0"
+                             " AND ($3::int = 0 OR EXISTS (SELECT 1 FROM given"
+                             "  WHERE (e->>'seq')::int = $3::int AND e->>'hash' = $4))",
+                             4, p);
     free(text);
-    return rc < 0 ? -1 : 0;
+    if (res == NULL)
+        return -1;
+    int ok = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    return ok ? 0 : 1;
 }
 
 /* Registers the offered ticket, frozen, with its personal data sealed here. */
@@ -287,28 +314,37 @@ static int register_offered(const struct node *node, struct db *db, const char *
         (pii = crypto_b64_encode(sealed, len)) == NULL ||
         (snap = json_dumps(snapshot, JSON_COMPACT)) == NULL)
         goto out;
-    const char *p[] = {snap, pii, node->hotline.pii.seal_id};
-    rc = db_exec(db,
-                 "INSERT INTO tickets SELECT (r).* FROM (SELECT jsonb_populate_record("
-                 "  NULL::tickets, $1::jsonb || jsonb_build_object("
-                 "  'citizen_pii', '\\x' || encode(decode($2, 'base64'), 'hex'),"
-                 "  'pii_key_id', $3::text, 'status', 'transfer_pending', 'unit_code', NULL,"
-                 "  'received_at', NULL, 'deadline', NULL, 'provisional', false,"
-                 "  'due_soon', false, 'overdue', false, 'pending', NULL, 'emergency_rule', NULL,"
-                 "  'handed_at', NULL, 'transfer_final', false, 'remote_progress', NULL,"
-                 "  'progress_sent', true)) AS r) x"
-                 " ON CONFLICT (id) DO UPDATE SET status = 'transfer_pending',"
-                 " owner_node = EXCLUDED.owner_node, owner_epoch = EXCLUDED.owner_epoch,"
-                 " version = EXCLUDED.version, citizen_pii = EXCLUDED.citizen_pii,"
-                 " pii_key_id = EXCLUDED.pii_key_id, kind = EXCLUDED.kind,"
-                 " category = EXCLUDED.category, content = EXCLUDED.content, unit_code = NULL,"
-                 " received_at = NULL, deadline = NULL, handed_at = NULL,"
-                 " transfer_final = false, remote_progress = NULL,"
-                 " event_seq = EXCLUDED.event_seq, event_hash = EXCLUDED.event_hash,"
-                 " updated_at = EXCLUDED.updated_at",
-                 3, p) < 0
-             ? -1
-             : 0;
+    const char *p[] = {snap, pii, node->hotline.pii.seal_id, node->cfg.node_code};
+    rc = (int)db_changed(
+        db,
+        "INSERT INTO tickets SELECT (r).* FROM (SELECT jsonb_populate_record("
+        "  NULL::tickets, $1::jsonb || jsonb_build_object("
+        "  'citizen_pii', '\\x' || encode(decode($2, 'base64'), 'hex'),"
+        "  'pii_key_id', $3::text, 'status', 'transfer_pending', 'unit_code', NULL,"
+        "  'received_at', NULL, 'deadline', NULL, 'provisional', false,"
+        "  'due_soon', false, 'overdue', false, 'pending', NULL, 'emergency_rule', NULL,"
+        "  'handed_at', NULL, 'transfer_final', false, 'remote_progress', NULL,"
+        "  'progress_sent', true)) AS r) x"
+        " ON CONFLICT (id) DO UPDATE SET status = 'transfer_pending',"
+        " owner_node = EXCLUDED.owner_node, owner_epoch = EXCLUDED.owner_epoch,"
+        " version = EXCLUDED.version, citizen_pii = EXCLUDED.citizen_pii,"
+        " pii_key_id = EXCLUDED.pii_key_id, kind = EXCLUDED.kind,"
+        " category = EXCLUDED.category, content = EXCLUDED.content, unit_code = NULL,"
+        " received_at = NULL, deadline = NULL, handed_at = NULL,"
+        " transfer_final = false, remote_progress = NULL,"
+        " event_seq = EXCLUDED.event_seq, event_hash = EXCLUDED.event_hash,"
+        " pending = NULL, outcome = EXCLUDED.outcome, supervised = false,"
+        " returns = EXCLUDED.returns, extensions = EXCLUDED.extensions,"
+        " updated_at = EXCLUDED.updated_at"
+        /* Never over a ticket this node owns. */
+        " WHERE tickets.owner_node <> $4",
+        4, p);
+    if (rc == 0) {
+        log_warnx("dropped the offer of ticket '%s': this node owns it", ticket);
+        rc = 1;
+    } else {
+        rc = rc < 0 ? -1 : 0;
+    }
 out:
     if (plain != NULL)
         OPENSSL_cleanse(plain, strlen(plain));
@@ -349,7 +385,10 @@ int transferdb_on_offer(const struct node *node, struct db *db, json_t *v)
     snprintf(offer.signature, sizeof(offer.signature), "%s",
              json_string_value(json_object_get(v, "signature")));
     if ((rc = register_offered(node, db, ticket, snapshot, pii)) != 0 ||
-        (rc = copy_events(db, json_object_get(v, "events"))) != 0)
+        (rc = copy_events(
+             db, ticket, json_object_get(v, "events"),
+             json_integer_value(json_object_get(json_object_get(body, "head"), "seq")),
+             json_string_value(json_object_get(json_object_get(body, "head"), "hash")))) != 0)
         goto out;
     rc = -1;
     clock_format(now, at);
@@ -408,8 +447,18 @@ static int take_over(const struct node *node, struct db *db, json_t *body)
     enum ticket_status before = row.t.status;
     int mine = strcmp(PQgetvalue(row.res, 0, COL_OWNER_NODE), node->cfg.node_code) == 0;
     ticketdb_row_clear(&row);
-    /* Handed back what it still holds: the offer was refused. */
+    const char *q[] = {ticket};
+    PGresult *cur = db_query(db, "SELECT owner_epoch FROM tickets WHERE id = $1", 1, q);
+    if (cur == NULL)
+        return -1;
+    long long held = atoll(PQgetvalue(cur, 0, 0));
+    PQclear(cur);
+    /* A refused offer gives back only what this node offered and still
+     * holds, frozen, at that epoch; anything else is not for this ticket. */
     int refused = strcmp(outcome, "refused") == 0;
+    if (refused && (!mine || before != STATUS_TRANSFER_PENDING ||
+                    held != json_integer_value(json_object_get(body, "epoch"))))
+        return 1;
     if (mine && !refused && before != STATUS_TRANSFER_PENDING && before != STATUS_TRANSFERRED)
         return 0;
     clock_format(now, at);
@@ -467,7 +516,11 @@ int transferdb_on_decision(const struct node *node, struct db *db, json_t *v)
             0 ||
         db_exec(db, "UPDATE transfers SET status = $2, owner = $3, updated_at = $4 WHERE id = $1",
                 4, p) < 0 ||
-        (rc = copy_events(db, json_object_get(v, "events"))) != 0)
+        (json_object_get(v, "events") != NULL &&
+         (rc = copy_events(
+              db, json_string_value(json_object_get(body, "ticket")), json_object_get(v, "events"),
+              json_integer_value(json_object_get(json_object_get(body, "head"), "seq")),
+              json_string_value(json_object_get(json_object_get(body, "head"), "hash")))) != 0))
         goto out;
     if (strcmp(owner, node->cfg.node_code) == 0) {
         rc = take_over(node, db, body);
@@ -529,9 +582,10 @@ static int flush_one(struct db *db, const char *id, int64_t now)
         PQclear(ver);
         goto out;
     }
-    text = json_dumps(json_pack("{s:{s:s,s:I,s:o}}", "progress", "ticket", id, "version",
-                                (json_int_t)strtoll(PQgetvalue(ver, 0, 0), NULL, 10), "view", view),
-                      JSON_COMPACT);
+    json_t *msg = json_pack("{s:{s:s,s:I,s:o}}", "progress", "ticket", id, "version",
+                            (json_int_t)strtoll(PQgetvalue(ver, 0, 0), NULL, 10), "view", view);
+    text = json_dumps(msg, JSON_COMPACT);
+    json_decref(msg);
     PQclear(ver);
     snprintf(stream, sizeof(stream), "%d", STREAM_TICKETS);
     clock_format(now, at);

@@ -72,9 +72,11 @@ static int store(struct db *db, const char *transfer, const char *kind, const ch
 static int post(const struct node *node, struct db *db, const char *to, const char *kind,
                 json_t *value)
 {
-    char *text = json_dumps(json_pack("{s:o}", kind, value), JSON_COMPACT);
+    json_t *msg = json_pack("{s:o}", kind, value);
+    char *text = json_dumps(msg, JSON_COMPACT);
     int rc = text != NULL ? deliver_post(node, db, to, text) : -1;
 
+    json_decref(msg);
     free(text);
     return rc;
 }
@@ -90,12 +92,17 @@ static int decide(const struct node *node, struct db *db, const char *id, const 
     int rc = -1;
 
     clock_format(clock_now_us(), at);
-    if (transfer_sign(&node->hotline.sign,
-                      json_pack("{s:s,s:s,s:s,s:s,s:I,s:s,s:b,s:s,s:s}", "kind", "decision",
-                                "transfer", id, "ticket", ticket, "owner", owner, "epoch",
-                                (json_int_t)epoch, "outcome", outcome, "final", final, "reason",
-                                reason, "at", at),
-                      &m) < 0) {
+    json_t *body =
+        json_pack("{s:s,s:s,s:s,s:s,s:I,s:s,s:b,s:s,s:s}", "kind", "decision", "transfer", id,
+                  "ticket", ticket, "owner", owner, "epoch", (json_int_t)epoch, "outcome", outcome,
+                  "final", final, "reason", reason, "at", at);
+    /* The events sent with it end at the head it signs. */
+    json_t *last = json_array_get(events, json_array_size(events) - 1);
+    if (body != NULL && last != NULL)
+        json_object_set_new(body, "head",
+                            json_pack("{s:O,s:O}", "seq", json_object_get(last, "seq"), "hash",
+                                      json_object_get(last, "hash")));
+    if (transfer_sign(&node->hotline.sign, body, &m) < 0) {
         json_decref(events);
         return -1;
     }
@@ -162,19 +169,28 @@ static int on_offer(const struct node *node, struct db *db, const char *sender, 
 
     snprintf(epoch, sizeof(epoch), "%lld",
              (long long)json_integer_value(json_object_get(b, "epoch")));
-    /* Only the owner, at the current epoch, gives a ticket away. */
-    const char *p[] = {ticket, sender, epoch};
+    /* Only the owner, at the current epoch, gives a ticket away, and one
+     * transfer at a time; the origin is told, so it does not wait for ever. */
+    const char *p[] = {ticket, sender, epoch, id};
     PGresult *own = db_query(db,
-                             "SELECT 1 FROM master_tickets"
-                             " WHERE id = $1 AND node = $2 AND owner_epoch = $3",
-                             3, p);
+                             "SELECT EXISTS (SELECT 1 FROM master_tickets"
+                             "  WHERE id = $1 AND node = $2 AND owner_epoch = $3),"
+                             " EXISTS (SELECT 1 FROM routed_transfers WHERE ticket_id = $1"
+                             "  AND (status IN ('offered', 'declined') OR id = $4))",
+                             4, p);
     if (own == NULL)
         return -1;
-    int owner = PQntuples(own) == 1;
+    int owner = strcmp(PQgetvalue(own, 0, 0), "t") == 0;
+    int open = strcmp(PQgetvalue(own, 0, 1), "t") == 0;
     PQclear(own);
     if (!owner) {
         log_warnx("refused transfer '%s' from node '%s': it does not own ticket '%s' at epoch %s",
                   id, sender, ticket, epoch);
+        return refuse_offer(node, db, b, "the sender does not own the ticket at that epoch");
+    }
+    if (open) {
+        log_warnx("refused transfer '%s' from node '%s': ticket '%s' is already being transferred",
+                  id, sender, ticket);
         return 0;
     }
     int known = strcmp(to, sender) != 0 ? curve_key(node, db, to, target) : 0;
@@ -199,6 +215,8 @@ static int on_offer(const struct node *node, struct db *db, const char *sender, 
                             "ticket", json_object_get(v, "ticket"), "events",
                             json_object_get(v, "events"), "pii", sealed);
     free(sealed);
+    if (fwd == NULL)
+        return refuse_offer(node, db, b, "no ticket or no events with it");
     int rc = db_exec(db,
                      "INSERT INTO routed_transfers (id, ticket_id, from_node, to_node, epoch,"
                      " reason, status, offered_at, updated_at)"
@@ -242,15 +260,28 @@ static int on_accept(const struct node *node, struct db *db, const char *sender,
     long long epoch = atoll(PQgetvalue(res, 0, 2)) + 1;
     char e[24];
     snprintf(e, sizeof(e), "%lld", epoch);
-    const char *q[] = {ticket, sender, e, from};
+    char was[24];
+    snprintf(was, sizeof(was), "%lld", epoch - 1);
+    const char *q[] = {ticket, sender, e, from, was};
+    /* The hand-off: only from the origin at the epoch it offered. */
+    long long moved = db_changed(db,
+                                 "UPDATE master_tickets SET node = $2, owner_epoch = $3"
+                                 " WHERE id = $1 AND node = $4 AND owner_epoch = $5",
+                                 5, q);
+    const char *r[] = {id, from};
+    if (moved < 0 || (moved == 0 && db_exec(db,
+                                            "UPDATE routed_transfers SET status = 'refused',"
+                                            " owner = $2 WHERE id = $1",
+                                            2, r) < 0)) {
+        PQclear(res);
+        return -1;
+    }
     int rc = store(db, id, "accept", sender, json_string_value(json_object_get(v, "body")),
                    json_string_value(json_object_get(v, "signature")), key) < 0 ||
-                     db_exec(db,
-                             "UPDATE master_tickets SET node = $2, owner_epoch = $3"
-                             " WHERE id = $1 AND node = $4",
-                             4, q) < 0 ||
-                     decide(node, db, id, ticket, from, sender, sender, epoch, "handed_off", 0,
-                            PQgetvalue(res, 0, 3), NULL) < 0
+                     (moved == 1 ? decide(node, db, id, ticket, from, sender, sender, epoch,
+                                          "handed_off", 0, PQgetvalue(res, 0, 3), NULL)
+                                 : decide(node, db, id, ticket, from, sender, from, epoch - 1,
+                                          "refused", 0, "the origin no longer holds it", NULL)) < 0
                  ? -1
                  : 0;
     if (rc == 0)
@@ -268,8 +299,10 @@ static int on_decline(struct db *db, const char *sender, json_t *v, json_t *b, c
 
     clock_format(clock_now_us(), at);
     long long n = db_changed(db,
-                             "UPDATE routed_transfers SET status = 'declined', updated_at = $3"
-                             " WHERE id = $1 AND owner = $2 AND status = 'accepted'",
+                             "UPDATE routed_transfers r SET status = 'declined', updated_at = $3"
+                             " WHERE id = $1 AND owner = $2 AND status = 'accepted'"
+                             " AND EXISTS (SELECT 1 FROM master_tickets m WHERE m.id = r.ticket_id"
+                             "  AND m.node = $2 AND m.owner_epoch = r.epoch + 1)",
                              3, p);
     if (n < 0)
         return -1;
@@ -352,7 +385,13 @@ enum router_result router_decide(const struct node *node, struct db *db, const c
     if (db_begin(db) < 0)
         return ROUTER_FAILED;
     PGresult *res = db_query(db,
-                             "SELECT r.ticket_id, r.from_node, r.to_node, r.status,"
+                             "SELECT r.ticket_id, r.from_node, r.to_node,"
+                             /* Still the ticket's latest transfer: its owner is the one
+                              * this transfer left it with. */
+                             " CASE WHEN r.status = 'declined' AND m.node = r.to_node"
+                             "  AND m.owner_epoch = r.epoch + 1 THEN 'waiting'"
+                             "  WHEN r.status = 'offered' AND m.node = r.from_node"
+                             "  AND m.owner_epoch = r.epoch THEN 'waiting' ELSE r.status END,"
                              " m.owner_epoch + 1,"
                              " (SELECT jsonb_agg(e.data ORDER BY e.seq) FROM master_events e"
                              "  WHERE e.ticket_id = r.ticket_id)::text"
@@ -368,10 +407,10 @@ enum router_result router_decide(const struct node *node, struct db *db, const c
     }
     const char *ticket = PQgetvalue(res, 0, 0), *from = PQgetvalue(res, 0, 1),
                *to = PQgetvalue(res, 0, 2);
-    /* Declined, or offered to a node that has not answered: the province
-     * decides timeouts too. */
+    /* Declined, or offered to a node that has not answered (the province
+     * decides timeouts too), and not overtaken by a later transfer. */
     const char *status = PQgetvalue(res, 0, 3);
-    if (strcmp(status, "declined") != 0 && strcmp(status, "offered") != 0) {
+    if (strcmp(status, "waiting") != 0) {
         rr = ROUTER_CONFLICT;
         goto out;
     }

@@ -141,15 +141,20 @@ class Rogue:
         self.sock.curve_serverkey = fed.province.public_key().encode()
         self.sock.linger = 0
         self.sock.connect(fed.province.settings["federation_bind"])
+        self.hello()
+        fed.province.wait_log(f"node '{ROGUE[0]}' connected")
+
+    def hello(self):
+        """It sends no heartbeats: a hello before each batch keeps its session."""
         self.sock.send(envelope(ROGUE[0], 11, field(1, ROGUE[0]) + field(2, ROGUE[1]) +
                                 field(3, "rogue 0") + field(4, 7) + field(5, self.sign_key)))
-        fed.province.wait_log(f"node '{ROGUE[0]}' connected")
 
     def close(self):
         self.sock.close()
         self.context.term()
 
     def send(self, *items):
+        self.hello()
         self.sock.send(batch(ROGUE[0], self.seq + 1, list(items)))
         self.seq += len(items)
 
@@ -172,7 +177,8 @@ class Rogue:
 
 def offer(ticket_id, sender, to, epoch=1):
     return {"kind": "offer", "transfer": f"{ticket_id}.1", "ticket": ticket_id, "from": sender,
-            "to": to, "epoch": epoch, "reason": "属广州管辖", "at": "2024-11-04T10:00:00+08:00"}
+            "to": to, "epoch": epoch, "reason": "属广州管辖", "at": "2024-11-04T10:00:00+08:00",
+            "head": {"seq": 0, "hash": None}}
 
 
 def master_owner(fed, ticket_id):

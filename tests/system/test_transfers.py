@@ -246,6 +246,25 @@ def test_an_accepted_appeal_is_transferred_too(federation):
     wait_status(gz, tid, "transferred")
 
 
+def test_back_and_forth_each_hop_its_own_transfer(federation):
+    fed, office = offices(federation, GUANGZHOU, SHENZHEN)
+    gz, sz = office["440100"], office["440300"]
+    tid = gz.create()["id"]
+    for hop, (origin, target) in enumerate([(gz, sz), (sz, gz), (gz, sz), (sz, gz)], 1):
+        transfer(origin, tid, target.node.code, f"第{hop}次转办")
+        wait_status(target, tid, "registered")
+        wait_status(origin, tid, "transferred")
+    [(owner, epoch)] = rows(fed.province, "SELECT node, owner_epoch FROM master_tickets"
+                                          " WHERE id = %s", (tid,))
+    assert (owner, epoch) == ("440100", 5)
+    ids = [t["id"] for t in gz.node.http("GET", f"/api/v1/tickets/{tid}/transfers",
+                                         gz.manager).json()["transfers"]]
+    assert ids == [f"{tid}.{n}" for n in range(1, 5)]
+    gz.do(gz.operator, tid, "dispatch", {"unit": "water"})
+    for node in (gz.node, sz.node):
+        assert node.run("verify").returncode == 0
+
+
 def test_bad_transfers_change_nothing(federation):
     fed, office = offices(federation, GUANGZHOU)
     gz = office["440100"]
