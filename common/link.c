@@ -242,7 +242,8 @@ int link_send_batch(void *sock, const struct link_peer *peer, Fed__Envelope *env
     ProtobufCBinaryData items[OUTBOX_BATCH];
     size_t n = 0, bytes = 0;
 
-    /* As many as fit in one envelope; at least one (items are bounded). */
+    /* As many as fit in one envelope; at least one (writers keep items
+     * within WIRE_MAX_ITEM; a receiver drops any that is not). */
     for (; n < b->n; n++) {
         items[n].data = (uint8_t *)outbox_item(b, n, &items[n].len);
         if (n > 0 && bytes + items[n].len + 16 > WIRE_MAX_SIZE - WIRE_MAX_HEADER)

@@ -633,7 +633,6 @@ static int prepare_transfer(struct http_request *req, struct db *db, struct node
 {
     const char *to = input_text(body, "to");
 
-    (void)db;
     if ((!config_code_valid(to, NODE_CITY) && !config_code_valid(to, NODE_PROVINCE)) ||
         strncmp(to, node->cfg.node_code, 2) != 0) {
         http_reply_invalid(req, "to", "'to' must be the code of a node of this province");
@@ -641,6 +640,16 @@ static int prepare_transfer(struct http_request *req, struct db *db, struct node
     }
     if (strcmp(to, node->cfg.node_code) == 0) {
         http_reply_invalid(req, "to", "'to' must be another node than this one");
+        return -1;
+    }
+    int fits = transferdb_offer_fits(db, http_path_param(req, "id"));
+    if (fits <= 0) {
+        if (fits < 0)
+            http_reply_error(req, 500, "internal", "the ticket could not be read");
+        else
+            http_reply_error(req, 413, "too_large",
+                             "the ticket and its history are too large to transfer in one"
+                             " message; it must be handled here");
         return -1;
     }
     out->action = ACTION_TRANSFER;

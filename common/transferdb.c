@@ -150,6 +150,27 @@ static char *seal_for_province(const struct node *node, const char *id, const ch
     return sealed;
 }
 
+int transferdb_offer_fits(struct db *db, const char *id)
+{
+    char limit[24];
+    const char *p[] = {id, limit};
+
+    /* The ticket, its events, the sealed citizen and the signed body. */
+    snprintf(limit, sizeof(limit), "%d", WIRE_MAX_ITEM - 16 * 1024);
+    PGresult *res = db_query(db,
+                             "SELECT octet_length(to_jsonb(t)::text)"
+                             " + COALESCE((SELECT sum(octet_length(to_jsonb(e)::text))"
+                             "   FROM ticket_events e WHERE e.ticket_id = t.id), 0)"
+                             " + 2 * octet_length(t.citizen_pii) <= $2::int"
+                             " FROM tickets t WHERE t.id = $1",
+                             2, p);
+    if (res == NULL)
+        return -1;
+    int fits = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    return fits;
+}
+
 int transferdb_offer(struct db *db, const struct ticket *t, const struct principal *who,
                      const void *arg, int64_t now)
 {

@@ -34,6 +34,10 @@ int transferdb_pin_key(struct db *db, const char *code, const char *key, int rep
 /* Writes node 'code''s pinned key into 'out'.  Returns 1, 0 if none, -1 on error. */
 int transferdb_key(struct db *db, const char *code, char out[SIGN_KEY_TEXT_LEN + 1]);
 
+/* Does an offer of ticket 'id' fit in one message (WIRE_MAX_ITEM, with room
+ * for what the province adds)?  Returns 1, 0, or -1 on error. */
+int transferdb_offer_fits(struct db *db, const char *id);
+
 /* Workflow hooks ('arg' is the node) after the events of the actions
  * "transfer" and "transfer/decline": the transfer's row and its signed
  * message, queued for the province. */

@@ -8,6 +8,7 @@
  */
 #include "wire.h"
 
+#include "log.h"
 #include "utf8.h"
 
 #include <jansson.h>
@@ -92,7 +93,8 @@ static int validate_refuse(const Fed__Envelope *env, char *err, size_t errlen)
     return 0;
 }
 
-/* A batch of a known stream: bounded, each item a UTF-8 JSON object text. */
+/* A batch of a known stream, bounded.  Its items are checked one by one
+ * (empty_bad_items), not here: one bad item must not lose the others. */
 static int validate_batch(const Fed__Envelope *env, char *err, size_t errlen)
 {
     const Fed__Batch *b = env->batch;
@@ -104,17 +106,31 @@ static int validate_batch(const Fed__Envelope *env, char *err, size_t errlen)
                        (unsigned long long)b->oldest, (unsigned long long)env->seq);
     if (b->n_items == 0 || b->n_items > WIRE_MAX_BATCH)
         return invalid(err, errlen, "batch: %zu items", b->n_items);
+    return 0;
+}
+
+/*
+ * Empties every item of a batch that is not a JSON object of at most
+ * WIRE_MAX_ITEM bytes, in place: it keeps its number, and its receiver
+ * drops it as it drops any message it cannot apply, so the stream goes on.
+ * Returns how many it emptied.
+ */
+static size_t empty_bad_items(Fed__Batch *b)
+{
+    size_t emptied = 0;
+
     for (size_t i = 0; i < b->n_items; i++) {
-        const ProtobufCBinaryData *it = &b->items[i];
+        ProtobufCBinaryData *it = &b->items[i];
         json_t *obj = it->len <= WIRE_MAX_ITEM ? json_loadb((const char *)it->data, it->len,
                                                             JSON_REJECT_DUPLICATES, NULL)
                                                : NULL;
-        int ok = json_is_object(obj);
+        if (!json_is_object(obj)) {
+            it->len = 0;
+            emptied++;
+        }
         json_decref(obj);
-        if (!ok)
-            return invalid(err, errlen, "batch: item %zu is not a JSON object", i);
     }
-    return 0;
+    return emptied;
 }
 
 static int validate_nothing(const Fed__Envelope *env, char *err, size_t errlen)
@@ -188,6 +204,10 @@ Fed__Envelope *wire_decode(const uint8_t *data, size_t len, char *err, size_t er
     }
     if (p->validate(env, err, errlen) < 0)
         goto fail;
+    if (env->payload_case == FED__ENVELOPE__PAYLOAD_BATCH && empty_bad_items(env->batch) > 0)
+        log_warnx("a batch from '%s' holds items that are not JSON objects of at most %d bytes:"
+                  " they are dropped",
+                  env->from, WIRE_MAX_ITEM);
     return env;
 
 fail:

@@ -281,6 +281,15 @@ def test_bad_transfers_change_nothing(federation):
     assert_error(gz.act(gz.operator, tid, "decline", {"reason": "x"}), 409, "not_transferred")
     assert gz.get(tid).json() == before
 
+    # A history too long for one message: refused here, before anything changes.
+    long = gz.create()["id"]
+    for _ in range(45):
+        gz.do(gz.operator, long, "notes", {"text": "核" * 2000})
+    before = gz.get(long).json()
+    assert_error(gz.act(gz.operator, long, "transfer", {"to": "440300", "reason": "x"}), 413,
+                 "too_large")
+    assert gz.get(long).json() == before
+
     # A node nobody registered: the province refuses it, the origin gets it back.
     transfer(gz, tid, "441400")
     wait_status(gz, tid, "registered")

@@ -93,6 +93,31 @@ static void heartbeat_round_trips(void **state)
     wire_free(out);
 }
 
+/* One bad item of a batch is emptied, keeping its place; the others arrive. */
+static void bad_batch_items_are_emptied(void **state)
+{
+    Fed__Batch b = FED__BATCH__INIT;
+    ProtobufCBinaryData items[3] = {
+        {2, (uint8_t *)"{}"}, {9, (uint8_t *)"not json!"}, {7, (uint8_t *)"{\"a\":1}"}};
+    char err[128];
+
+    (void)state;
+    b.items = items;
+    b.n_items = 3;
+    b.oldest = 1;
+    env.stream = STREAM_DOWN;
+    env.seq = 1;
+    env.payload_case = FED__ENVELOPE__PAYLOAD_BATCH;
+    env.batch = &b;
+    Fed__Envelope *out = round_trip(err);
+    assert_non_null(out);
+    assert_int_equal(out->batch->n_items, 3);
+    assert_int_equal(out->batch->items[0].len, 2);
+    assert_int_equal(out->batch->items[1].len, 0);
+    assert_int_equal(out->batch->items[2].len, 7);
+    wire_free(out);
+}
+
 static void invalid_headers_refused(void **state)
 {
     char err[128];
@@ -214,6 +239,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(hello_round_trips, make_hello),
         cmocka_unit_test_setup(heartbeat_round_trips, make_hello),
+        cmocka_unit_test_setup(bad_batch_items_are_emptied, make_hello),
         cmocka_unit_test_setup(invalid_headers_refused, make_hello),
         cmocka_unit_test_setup(invalid_payloads_refused, make_hello),
         cmocka_unit_test_setup(truncated_and_garbage_refused, make_hello),
