@@ -640,6 +640,8 @@ def main():
         master = fingerprint(province_db, "master_events", "master_tickets")
         if master != source:
             sys.exit(f"the master dataset {master} does not hold what the city holds {source}")
+        if query(province_db, "SELECT count(*) FROM master_events_default")[0][0] != 0:
+            sys.exit("events went to the default partition")
         city.stop()
         fed.province.stop()
         log(f"federation sync: {sync_seconds:.2f} s from the session's start,"
@@ -658,6 +660,7 @@ def main():
     rates = {"federation_sync": n / sync_seconds, "copy": n / copy_seconds,
              "logical_replication": n / lr_seconds}
     summary = {
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "changes": n,
         "tickets": tickets + 1,
         "events": source[0],
