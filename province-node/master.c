@@ -7,7 +7,8 @@
  * A batch is applied with a few set-based statements over the batch as one
  * JSON array, not one statement per message: catching up after a day
  * offline is a few thousand batches, not millions of round trips.  Events
- * go to monthly partitions, made before their month's first event.
+ * go to monthly partitions, made before their month's first event from
+ * the months the validation of the batch found.
  */
 #include "master.h"
 
@@ -29,16 +30,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A time of the stream: RFC 3339, from 2000 on (a partition's month). */
-static int item_time(json_t *obj, const char *name, int nullable)
+/* A time of the stream: RFC 3339, from 2000 on (a partition's month).
+ * Writes it into '*us' (unless NULL) when it is there and valid. */
+static int item_time(json_t *obj, const char *name, int nullable, int64_t *us)
 {
     json_t *v = json_object_get(obj, name);
-    int64_t us;
+    int64_t t;
 
     if (v == NULL || json_is_null(v))
         return nullable;
-    return json_is_string(v) && clock_parse(json_string_value(v), &us) == 0 &&
-           us >= INT64_C(946684800) * 1000000;
+    if (!json_is_string(v) || clock_parse(json_string_value(v), &t) < 0 ||
+        t < INT64_C(946684800) * 1000000)
+        return 0;
+    if (us != NULL)
+        *us = t;
+    return 1;
 }
 
 static int item_count(json_t *obj, const char *name)
@@ -63,20 +69,32 @@ static int item_detail(json_t *e)
     return detail != NULL;
 }
 
+/* The month (year * 12 + month - 1, Beijing time) of an instant. */
+static int month_of(int64_t us)
+{
+    char date[CALENDAR_DATE_LEN];
+    int y, m;
+
+    calendar_day_format(calendar_day_of(us), date);
+    return sscanf(date, "%4d-%2d", &y, &m) == 2 ? y * 12 + m - 1 : -1;
+}
+
 /*
  * Is this change one the master dataset can take: a ticket id, positive
  * counters, times that parse, and an event of that ticket whose detail is
  * JSON?  A change that
  * is not would fail its whole batch again and again and block the stream,
  * so it is logged and left out instead.  Returns 0 if not, 2 for a
- * restriction, 1 for anything else.
+ * restriction, 1 for anything else; writes the month of the event's
+ * partition into '*month', or -1 for an item without an event.
  */
-static int item_valid(const char *text, size_t len)
+static int item_valid(const char *text, size_t len, int *month)
 {
     json_t *item = json_loadb(text, len, 0, NULL);
     json_t *report = json_object_get(item, "report");
     json_t *restriction = json_object_get(item, "restriction");
 
+    *month = -1;
     /* A restriction the node imposed or lifted (broadcastlog_take). */
     if (restriction != NULL) {
         int ok = json_object_size(item) == 1 && restriction_wire_valid(NULL, restriction);
@@ -111,22 +129,30 @@ static int item_valid(const char *text, size_t len)
     json_t *t = json_object_get(item, "ticket"), *e = json_object_get(item, "event");
     const char *id = json_string_value(json_object_get(t, "id"));
     const char *eid = json_string_value(json_object_get(e, "ticket_id"));
+    int64_t at = 0;
     int ok = id != NULL && eid != NULL && ticket_id_valid(id) && strcmp(id, eid) == 0 &&
              item_count(t, "owner_epoch") && item_count(t, "version") && item_count(e, "seq") &&
-             item_time(e, "at", 0) && item_time(t, "created_at", 0) &&
-             item_time(t, "updated_at", 0) && item_time(t, "deadline", 1) &&
+             item_time(e, "at", 0, &at) && item_time(t, "created_at", 0, NULL) &&
+             item_time(t, "updated_at", 0, NULL) && item_time(t, "deadline", 1, NULL) &&
              json_is_string(json_object_get(t, "status")) &&
              json_is_string(json_object_get(e, "hash")) && item_detail(e) &&
-             item_time(item, "approval_deadline", 1);
+             item_time(item, "approval_deadline", 1, NULL);
 
     json_decref(item);
+    if (ok)
+        *month = month_of(at);
     return ok;
 }
 
-/* The valid items as one JSON array text; the others are logged and
- * dropped.  Counts the restrictions in '*restrictions'. */
+/*
+ * The valid items as one JSON array text; the others are logged and
+ * dropped.  Counts the restrictions in '*restrictions'.  The distinct
+ * months of the events go to 'months', which has room for 'n', and their
+ * count to '*nmonths'.
+ */
 static char *json_array_text(const char *node, uint64_t first, const char *const *items,
-                             const size_t *lens, size_t n, size_t *restrictions)
+                             const size_t *lens, size_t n, size_t *restrictions, int *months,
+                             size_t *nmonths)
 {
     size_t total = 2, kept = 0;
 
@@ -137,14 +163,21 @@ static char *json_array_text(const char *node, uint64_t first, const char *const
         return NULL;
     *p++ = '[';
     *restrictions = 0;
+    *nmonths = 0;
     for (size_t i = 0; i < n; i++) {
-        int valid = item_valid(items[i], lens[i]);
+        int month;
+        int valid = item_valid(items[i], lens[i], &month);
         if (!valid) {
             log_warnx("dropped message %llu of node '%s': not a ticket change",
                       (unsigned long long)(first + i), node);
             continue;
         }
         *restrictions += valid == 2;
+        size_t m = 0;
+        while (m < *nmonths && months[m] != month)
+            m++;
+        if (m == *nmonths && month >= 0)
+            months[(*nmonths)++] = month;
         if (kept++ > 0)
             *p++ = ',';
         memcpy(p, items[i], lens[i]);
@@ -156,34 +189,22 @@ static char *json_array_text(const char *node, uint64_t first, const char *const
 }
 
 /* Makes the monthly partitions of the batch's events.  Their names and
- * bounds are built from numbers the server computed, never from input. */
-static int partitions(struct db *db, const char *batch)
+ * bounds are built from numbers, never from the input's text. */
+static int partitions(struct db *db, const int *months, size_t n)
 {
-    const char *p[] = {batch};
-    PGresult *res = db_query(db,
-                             "SELECT DISTINCT date_trunc('month', ((i->'event'->>'at')::timestamptz"
-                             " AT TIME ZONE 'UTC') + interval '8 hours')::date"
-                             " FROM jsonb_array_elements($1::jsonb) i",
-                             1, p);
-    if (res == NULL)
-        return -1;
-    for (int i = 0; i < PQntuples(res); i++) {
-        int y, m;
-        char sql[320];
-        if (sscanf(PQgetvalue(res, i, 0), "%4d-%2d", &y, &m) != 2 || y < 1970 || y > 9999 ||
-            m < 1 || m > 12)
-            continue;
+    for (size_t i = 0; i < n; i++) {
+        int y = months[i] / 12, m = months[i] % 12 + 1;
         int ny = m == 12 ? y + 1 : y, nm = m == 12 ? 1 : m + 1;
+        char sql[320];
+        if (y < 1970 || y > 9999)
+            continue;
         snprintf(sql, sizeof(sql),
                  "CREATE TABLE IF NOT EXISTS master_events_%04d%02d PARTITION OF master_events"
                  " FOR VALUES FROM ('%04d-%02d-01 00:00:00+08') TO ('%04d-%02d-01 00:00:00+08')",
                  y, m, y, m, ny, nm);
-        if (db_exec(db, sql, 0, NULL) < 0) {
-            PQclear(res);
+        if (db_exec(db, sql, 0, NULL) < 0)
             return -1;
-        }
     }
-    PQclear(res);
     return 0;
 }
 
@@ -345,16 +366,20 @@ static int route(const struct node *node, struct db *db, const char *sender, uin
 static int apply_batch(void *arg, struct db *db, const char *node, uint64_t first,
                        const char *const *items, const size_t *lens, size_t n)
 {
-    size_t restrictions;
-    char *batch = json_array_text(node, first, items, lens, n, &restrictions);
-    int rc = batch == NULL || partitions(db, batch) < 0 || apply_rows(db, node, batch) < 0 ||
-                     route(arg, db, node, first, items, lens, n) < 0 ||
-                     (restrictions > 0 && broadcastlog_take(arg, db, node, batch) < 0) ||
-                     assign_apply(arg, db, node, batch) < 0
-                 ? -1
-                 : 0;
+    size_t restrictions = 0, nmonths = 0;
+    int *months = malloc(n * sizeof(*months));
+    char *batch = NULL;
+    int rc = -1;
 
+    if (months != NULL)
+        batch = json_array_text(node, first, items, lens, n, &restrictions, months, &nmonths);
+    if (batch != NULL && partitions(db, months, nmonths) == 0 && apply_rows(db, node, batch) == 0 &&
+        route(arg, db, node, first, items, lens, n) == 0 &&
+        (restrictions == 0 || broadcastlog_take(arg, db, node, batch) == 0) &&
+        assign_apply(arg, db, node, batch) == 0)
+        rc = 0;
     free(batch);
+    free(months);
     return rc;
 }
 
