@@ -31,17 +31,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A time of the stream: RFC 3339, from 2000 on (a partition's month).
- * Writes it into '*us' (unless NULL) when it is there and valid. */
+/*
+ * A time of the stream: RFC 3339, from 2000 on (a partition's month), with
+ * an offset PostgreSQL takes (up to 15:59; RFC 3339 allows 23:59).  Writes
+ * it into '*us' (unless NULL) when it is there and valid.
+ */
 static int item_time(json_t *obj, const char *name, int nullable, int64_t *us)
 {
     json_t *v = json_object_get(obj, name);
+    const char *s = json_string_value(v);
     int64_t t;
 
     if (v == NULL || json_is_null(v))
         return nullable;
-    if (!json_is_string(v) || clock_parse(json_string_value(v), &t) < 0 ||
-        t < INT64_C(946684800) * 1000000)
+    if (s == NULL || clock_parse(s, &t) < 0 || t < INT64_C(946684800) * 1000000)
+        return 0;
+    /* clock_parse() took "Z" or "+HH:MM" at the end. */
+    size_t len = strlen(s);
+    if (s[len - 1] != 'Z' && s[len - 1] != 'z' && strncmp(s + len - 5, "16", 2) >= 0)
         return 0;
     if (us != NULL)
         *us = t;

@@ -299,3 +299,22 @@ def test_a_hostile_city_imposes_restrictions_in_its_own_name_only(federation):
 
     assert restriction_ids(fed.province) == {"440700-R-000001"}
     assert restriction_ids(fed.cities["440100"]) == {"440700-R-000001"}
+
+
+# --- Changes the master dataset cannot take. ---
+
+def test_changes_the_master_dataset_cannot_take_are_dropped_without_blocking_the_stream(federation):
+    fed = federation()
+    rogue = Rogue(fed)
+    try:
+        # RFC 3339 allows offsets up to 23:59, PostgreSQL up to 15:59.
+        far = forged_ticket("440700-20241104-000001", ROGUE[0])
+        far["event"]["at"] = "2024-11-04T10:00:00+16:00"
+        rogue.send(far, forged_ticket("440700-20241104-000002", ROGUE[0]))
+        fed.province.wait_for(lambda: "440700-20241104-000002" in master_ids(fed),
+                              "the last change to arrive")
+    finally:
+        rogue.close()
+
+    assert fed.province.log_lines(f"dropped message 1 of node '{ROGUE[0]}'")
+    assert master_ids(fed) == {"440700-20241104-000002"}
