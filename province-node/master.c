@@ -124,12 +124,13 @@ static int item_valid(const char *text, size_t len, int *month)
         return ok;
     }
 
-    /* A daily report: a date and a count. */
+    /* A daily report: a date and a count, and nothing else. */
     if (report != NULL) {
         int32_t day;
         const char *date = json_string_value(json_object_get(report, "day"));
         json_t *events = json_object_get(report, "events");
-        int ok = date != NULL && calendar_day_parse(date, &day) == 0 && json_is_integer(events) &&
+        int ok = json_object_size(item) == 1 && date != NULL &&
+                 calendar_day_parse(date, &day) == 0 && json_is_integer(events) &&
                  json_integer_value(events) >= 0;
         json_decref(item);
         return ok;
