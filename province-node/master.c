@@ -77,6 +77,19 @@ static int item_detail(json_t *e)
     return detail != NULL;
 }
 
+/* The texts the master dataset cannot do without (its NOT NULL columns). */
+static const char *const ticket_texts[] = {"status",   "kind",       "channel", "category",
+                                           "division", "phone_hash", NULL};
+static const char *const event_texts[] = {"action", "to_status", "hash", NULL};
+
+static int item_texts(json_t *obj, const char *const *names)
+{
+    for (; *names != NULL; names++)
+        if (!json_is_string(json_object_get(obj, *names)))
+            return 0;
+    return 1;
+}
+
 /* The month (year * 12 + month - 1, Beijing time) of an instant. */
 static int month_of(int64_t us)
 {
@@ -143,8 +156,7 @@ static int item_valid(const char *text, size_t len, int *month)
              item_count(t, "owner_epoch") && item_count(t, "version") && item_count(e, "seq") &&
              item_time(e, "at", 0, &at) && item_time(t, "created_at", 0, NULL) &&
              item_time(t, "updated_at", 0, NULL) && item_time(t, "deadline", 1, NULL) &&
-             json_is_string(json_object_get(t, "status")) &&
-             json_is_string(json_object_get(e, "hash")) && item_detail(e) &&
+             item_texts(t, ticket_texts) && item_texts(e, event_texts) && item_detail(e) &&
              item_time(item, "approval_deadline", 1, NULL);
 
     json_decref(item);

@@ -315,12 +315,15 @@ def test_changes_the_master_dataset_cannot_take_are_dropped_without_blocking_the
         report = forged_ticket("440700-20241104-000002", ROGUE[0])
         report["event"]["seq"] = "first"
         report["report"] = {"node": ROGUE[0], "day": "2024-11-04", "events": 3}
-        rogue.send(far, report, forged_ticket("440700-20241104-000003", ROGUE[0]))
-        fed.province.wait_for(lambda: "440700-20241104-000003" in master_ids(fed),
+        # The master dataset cannot do without a ticket's kind.
+        kindless = forged_ticket("440700-20241104-000003", ROGUE[0])
+        del kindless["ticket"]["kind"]
+        rogue.send(far, report, kindless, forged_ticket("440700-20241104-000004", ROGUE[0]))
+        fed.province.wait_for(lambda: "440700-20241104-000004" in master_ids(fed),
                               "the last change to arrive")
     finally:
         rogue.close()
 
-    for n in (1, 2):
+    for n in (1, 2, 3):
         assert fed.province.log_lines(f"dropped message {n} of node '{ROGUE[0]}'")
-    assert master_ids(fed) == {"440700-20241104-000003"}
+    assert master_ids(fed) == {"440700-20241104-000004"}
