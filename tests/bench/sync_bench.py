@@ -29,7 +29,7 @@ the API wrote.  Then, each timed on its own:
                        the last message (inbox_state.applied_at), both
                        stamped by the province; every event and the latest
                        version of every ticket must then be in the master
-                       dataset;
+                       dataset, and its statistics those counted afresh;
   COPY                 master_tickets and master_events are dumped,
                        emptied and loaded again from the dump with COPY,
                        in one transaction.
@@ -532,6 +532,33 @@ def fingerprint(conninfo, events, tickets):
                  f"  ORDER BY id)) FROM {tickets})")[0]
 
 
+# The master dataset's roll-ups of the city (without rows that count
+# nothing), as a digest.
+STATS_DIGEST = """
+SELECT count(*), md5(string_agg(s::text, ',' ORDER BY dim, day, value, category))
+  FROM master_stats_daily s
+ WHERE node = %(node)s
+   AND EXISTS (SELECT 1 FROM jsonb_each(to_jsonb(s)) j
+                WHERE jsonb_typeof(j.value) = 'number' AND j.value <> '0')
+"""
+
+
+def stats_afresh(conninfo):
+    """The number of roll-up rows of the city if those the batches kept are
+    those counted afresh from the events, as the migration counts them,
+    else 0.  Changes nothing."""
+    with closing(psycopg2.connect(conninfo)) as db, db.cursor() as cur:
+        cur.execute(STATS_DIGEST, {"node": CITY})
+        kept = cur.fetchone()
+        cur.execute("DELETE FROM master_stats_daily WHERE node = %s", (CITY,))
+        cur.execute("SELECT master_stats_add(%s, jsonb_object_agg(id, 1), 1)"
+                    " FROM master_tickets WHERE node = %s", (CITY, CITY))
+        cur.execute(STATS_DIGEST, {"node": CITY})
+        afresh = cur.fetchone()
+        db.rollback()
+    return kept[0] if kept == afresh else 0
+
+
 def drop_slot(conninfo):
     """The slot, once its walsender has let go of it."""
     wait(lambda: query(conninfo, "SELECT count(*) FROM pg_replication_slots"
@@ -642,10 +669,13 @@ def main():
             sys.exit(f"the master dataset {master} does not hold what the city holds {source}")
         if query(province_db, "SELECT count(*) FROM master_events_default")[0][0] != 0:
             sys.exit("events went to the default partition")
+        rollups = stats_afresh(province_db)
+        if rollups == 0:
+            sys.exit("the master dataset's statistics differ from those counted afresh")
         city.stop()
         fed.province.stop()
         log(f"federation sync: {sync_seconds:.2f} s from the session's start,"
-            f" {sync_wall:.2f} s from the city's")
+            f" {sync_wall:.2f} s from the city's; {rollups} roll-up rows as counted afresh")
 
         copy_seconds = copy_again(province_db)
         if fingerprint(province_db, "master_events", "master_tickets") != source:
