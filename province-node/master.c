@@ -106,8 +106,9 @@ static int month_of(int64_t us)
  * JSON?  A change that
  * is not would fail its whole batch again and again and block the stream,
  * so it is logged and left out instead.  Returns 0 if not, 2 for a
- * restriction, 1 for anything else; writes the month of the event's
- * partition into '*month', or -1 for an item without an event.
+ * restriction, 3 for an overflow message, 1 for anything else; writes the
+ * month of the event's partition into '*month', or -1 for an item without
+ * an event.
  */
 static int item_valid(const char *text, size_t len, int *month)
 {
@@ -134,7 +135,7 @@ static int item_valid(const char *text, size_t len, int *month)
     if (assign_message(item)) {
         int ok = assign_valid(item);
         json_decref(item);
-        return ok;
+        return ok ? 3 : 0;
     }
 
     /* A daily report: a date and a count, and nothing else. */
@@ -165,15 +166,18 @@ static int item_valid(const char *text, size_t len, int *month)
     return ok;
 }
 
-/*
- * The valid items as one JSON array text; the others are logged and
- * dropped.  Counts the restrictions in '*restrictions'.  The distinct
- * months of the events go to 'months', which has room for 'n', and their
- * count to '*nmonths'.
- */
+/* What the valid items of a batch hold besides ticket changes, and the
+ * distinct months of their events. */
+struct contents {
+    size_t restrictions, overflow;
+    int *months; /* room for one per item */
+    size_t nmonths;
+};
+
+/* The valid items as one JSON array text; the others are logged and
+ * dropped.  Fills 'c', whose 'months' the caller gives. */
 static char *json_array_text(const char *node, uint64_t first, const char *const *items,
-                             const size_t *lens, size_t n, size_t *restrictions, int *months,
-                             size_t *nmonths)
+                             const size_t *lens, size_t n, struct contents *c)
 {
     size_t total = 2, kept = 0;
 
@@ -183,8 +187,7 @@ static char *json_array_text(const char *node, uint64_t first, const char *const
     if (out == NULL)
         return NULL;
     *p++ = '[';
-    *restrictions = 0;
-    *nmonths = 0;
+    c->restrictions = c->overflow = c->nmonths = 0;
     for (size_t i = 0; i < n; i++) {
         int month;
         int valid = item_valid(items[i], lens[i], &month);
@@ -193,12 +196,13 @@ static char *json_array_text(const char *node, uint64_t first, const char *const
                       (unsigned long long)(first + i), node);
             continue;
         }
-        *restrictions += valid == 2;
+        c->restrictions += valid == 2;
+        c->overflow += valid == 3;
         size_t m = 0;
-        while (m < *nmonths && months[m] != month)
+        while (m < c->nmonths && c->months[m] != month)
             m++;
-        if (m == *nmonths && month >= 0)
-            months[(*nmonths)++] = month;
+        if (m == c->nmonths && month >= 0)
+            c->months[c->nmonths++] = month;
         if (kept++ > 0)
             *p++ = ',';
         memcpy(p, items[i], lens[i]);
@@ -379,20 +383,21 @@ static int route(const struct node *node, struct db *db, const char *sender, uin
 static int apply_batch(void *arg, struct db *db, const char *node, uint64_t first,
                        const char *const *items, const size_t *lens, size_t n)
 {
-    size_t restrictions = 0, nmonths = 0;
-    int *months = malloc(n * sizeof(*months));
+    struct contents c = {.months = malloc(n * sizeof(int))};
     char *batch = NULL;
     int rc = -1;
 
-    if (months != NULL)
-        batch = json_array_text(node, first, items, lens, n, &restrictions, months, &nmonths);
-    if (batch != NULL && partitions(db, months, nmonths) == 0 && apply_rows(db, node, batch) == 0 &&
-        route(arg, db, node, first, items, lens, n) == 0 &&
-        (restrictions == 0 || broadcastlog_take(arg, db, node, batch) == 0) &&
-        assign_apply(arg, db, node, batch) == 0)
+    if (c.months != NULL)
+        batch = json_array_text(node, first, items, lens, n, &c);
+    /* The broadcast log and overflow read the batch again: only if it has
+     * something for them. */
+    if (batch != NULL && partitions(db, c.months, c.nmonths) == 0 &&
+        apply_rows(db, node, batch) == 0 && route(arg, db, node, first, items, lens, n) == 0 &&
+        (c.restrictions == 0 || broadcastlog_take(arg, db, node, batch) == 0) &&
+        (c.overflow == 0 || assign_apply(arg, db, node, batch) == 0))
         rc = 0;
     free(batch);
-    free(months);
+    free(c.months);
     return rc;
 }
 
