@@ -11,8 +11,6 @@
 #include "log.h"
 #include "utf8.h"
 
-#include <jansson.h>
-
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -110,10 +108,12 @@ static int validate_batch(const Fed__Envelope *env, char *err, size_t errlen)
 }
 
 /*
- * Empties every item of a batch that is not a JSON object of at most
+ * Empties every item of a batch that cannot be a JSON object of at most
  * WIRE_MAX_ITEM bytes, in place: it keeps its number, and its receiver
  * drops it as it drops any message it cannot apply, so the stream goes on.
- * Returns how many it emptied.
+ * Only the first byte is looked at here: the receiver parses every item
+ * anyway, and parsing it twice took a third of the province's time for a
+ * batch.  Returns how many it emptied.
  */
 static size_t empty_bad_items(Fed__Batch *b)
 {
@@ -121,14 +121,10 @@ static size_t empty_bad_items(Fed__Batch *b)
 
     for (size_t i = 0; i < b->n_items; i++) {
         ProtobufCBinaryData *it = &b->items[i];
-        json_t *obj = it->len <= WIRE_MAX_ITEM ? json_loadb((const char *)it->data, it->len,
-                                                            JSON_REJECT_DUPLICATES, NULL)
-                                               : NULL;
-        if (!json_is_object(obj)) {
+        if (it->len > WIRE_MAX_ITEM || (it->len > 0 && it->data[0] != '{')) {
             it->len = 0;
             emptied++;
         }
-        json_decref(obj);
     }
     return emptied;
 }

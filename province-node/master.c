@@ -4,10 +4,9 @@
  * The restrictions a node reports on the same stream go to the broadcast
  * log (broadcastlog.c), in the same transaction.
  *
- * A batch is applied with a few set-based statements over the batch as one
- * JSON array, which the server parses twice, not one statement per
- * message: catching up after a day offline is a few thousand batches, not
- * millions of round trips.  Events go to monthly partitions, made before
+ * A batch is applied by one function over the batch as one JSON array, not
+ * one statement per message: catching up after a day offline is a few
+ * thousand batches, not millions of round trips.  Events go to monthly partitions, made before
  * their month's first event from the months the validation of the batch
  * found.
  */
@@ -112,11 +111,15 @@ static int month_of(int64_t us)
  */
 static int item_valid(const char *text, size_t len, int *month)
 {
-    json_t *item = json_loadb(text, len, 0, NULL);
+    json_t *item = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
     json_t *report = json_object_get(item, "report");
     json_t *restriction = json_object_get(item, "restriction");
 
     *month = -1;
+    if (!json_is_object(item)) {
+        json_decref(item);
+        return 0;
+    }
     /* A restriction the node imposed or lifted (broadcastlog_take). */
     if (restriction != NULL) {
         int ok = json_object_size(item) == 1 && restriction_wire_valid(NULL, restriction);
@@ -233,111 +236,23 @@ static int partitions(struct db *db, const int *months, size_t n)
     return 0;
 }
 
-/*
- * Applies the batch's reports and changes.  The server parses the batch
- * twice, not once per statement: for the roll-up work taken out before the
- * changes, which also names the tickets whose roll-ups change, and for one
- * statement doing all the rest.
- */
+/* Applies the batch's reports and changes (master_apply(), 152_master_apply.sql)
+ * and logs the changes refused: of tickets another node owns. */
 static int apply_rows(struct db *db, const char *node, const char *batch)
 {
-    const char *p[] = {batch, node};
     char at[CLOCK_RFC3339_LEN];
-    const char *q[] = {batch, node, at};
+    const char *p[] = {batch, node, at};
 
-    /* What the batch's tickets counted goes out now, and comes back at the
-     * end with the batch's events (131_master_stats.sql); all of a ticket's
-     * events when the batch gives it another kind or category (triage
-     * accepted it so), as they all count under the ticket's. */
-    PGresult *res = db_query(db,
-                             "WITH x AS MATERIALIZED (SELECT master_stats_firsts($1::jsonb)"
-                             " || COALESCE((SELECT jsonb_object_agg(m.id, 1)"
-                             "  FROM jsonb_array_elements($1::jsonb) i"
-                             "  JOIN master_tickets m ON m.id = i->'ticket'->>'id'"
-                             "  AND m.node = $2 WHERE m.kind <> i->'ticket'->>'kind'"
-                             "  OR m.category <> i->'ticket'->>'category'), '{}') AS f)"
-                             " SELECT f::text, master_stats_add($2, f, -1) FROM x",
-                             2, p);
-    if (res == NULL)
-        return -1;
-    char *firsts = strdup(PQgetvalue(res, 0, 0));
-    PQclear(res);
-    if (firsts == NULL)
-        return -1;
-
-    /*
-     * Only the owner of a ticket may change it ('owned'): the node the
-     * master dataset names (a transfer's hand-off changes it), or for a
-     * ticket new here the node that registered it, whose code starts the
-     * id.  What a node says about itself (owner_node) is not trusted alone;
-     * the statement answers the changes refused.  A completion approved
-     * keeps the deadline then in force; a node that does not send it has it
-     * in the ticket it sends with the approval.
-     */
     clock_format(clock_now_us(), at);
-    PGresult *refused = db_query(
-        db,
-        "WITH items AS MATERIALIZED ("
-        "  SELECT x.i->'report' AS r, x.i->'event' AS e, x.i->'ticket' AS t,"
-        "  x.i->'approval_deadline' AS d, x.n,"
-        "  (EXISTS (SELECT 1 FROM master_tickets m"
-        "           WHERE m.id = x.i->'ticket'->>'id' AND m.node = $2)"
-        "   OR (left(x.i->'ticket'->>'id', 6) = $2"
-        "       AND NOT EXISTS (SELECT 1 FROM master_tickets m"
-        "                       WHERE m.id = x.i->'ticket'->>'id'))) AS owned"
-        "  FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(i, n)),"
-        " reports AS (INSERT INTO node_reports (node, day, events, reported_at)"
-        "  SELECT DISTINCT ON (r->>'day') $2, (r->>'day')::date, (r->>'events')::bigint,"
-        "  $3::timestamptz FROM items WHERE r IS NOT NULL ORDER BY r->>'day', n DESC"
-        "  ON CONFLICT (node, day) DO UPDATE SET events = EXCLUDED.events,"
-        "  reported_at = EXCLUDED.reported_at),"
-        " added AS (INSERT INTO master_events (ticket_id, seq, node, at, action,"
-        "  from_status, to_status, hash, data)"
-        "  SELECT e->>'ticket_id', (e->>'seq')::int, $2, (e->>'at')::timestamptz,"
-        "  e->>'action', e->>'from_status', e->>'to_status', e->>'hash', e FROM items"
-        "  WHERE owned AND t->>'owner_node' = $2 AND e->>'ticket_id' = t->>'id'"
-        "  ON CONFLICT DO NOTHING RETURNING ticket_id, seq, action),"
-        " completions AS (INSERT INTO master_completions (ticket_id, seq, deadline)"
-        "  SELECT a.ticket_id, a.seq,"
-        "  (CASE WHEN x.d IS NULL THEN x.t->'deadline' ELSE x.d END #>> '{}')::timestamptz"
-        "  FROM added a JOIN items x ON x.e->>'ticket_id' = a.ticket_id"
-        "  AND (x.e->>'seq')::int = a.seq"
-        "  WHERE a.action = 'completion/review:approve' ON CONFLICT DO NOTHING),"
-        " tickets AS (INSERT INTO master_tickets (id, node, owner_epoch, version, status, kind,"
-        "  channel, category, unit_code, division, phone_hash, deadline, created_at,"
-        "  updated_at, data)"
-        "  SELECT DISTINCT ON (t->>'id') t->>'id', $2, (t->>'owner_epoch')::int,"
-        "  (t->>'version')::int, t->>'status', t->>'kind', t->>'channel',"
-        "  t->>'category', t->>'unit_code', t->>'division', t->>'phone_hash',"
-        "  (t->>'deadline')::timestamptz, (t->>'created_at')::timestamptz,"
-        "  (t->>'updated_at')::timestamptz, t FROM items"
-        "  WHERE owned AND t->>'owner_node' = $2"
-        "  ORDER BY t->>'id', (t->>'owner_epoch')::int DESC, (t->>'version')::int DESC"
-        "  ON CONFLICT (id) DO UPDATE SET node = EXCLUDED.node,"
-        "  owner_epoch = EXCLUDED.owner_epoch, version = EXCLUDED.version,"
-        "  status = EXCLUDED.status, kind = EXCLUDED.kind,"
-        "  category = EXCLUDED.category, unit_code = EXCLUDED.unit_code,"
-        "  deadline = EXCLUDED.deadline, updated_at = EXCLUDED.updated_at,"
-        "  data = EXCLUDED.data"
-        "  WHERE master_tickets.node = $2"
-        "  AND (master_tickets.owner_epoch, master_tickets.version)"
-        "      < (EXCLUDED.owner_epoch, EXCLUDED.version))"
-        " SELECT DISTINCT i.t->>'id', m.node, m.owner_epoch"
-        " FROM items i JOIN master_tickets m ON m.id = i.t->>'id' WHERE m.node <> $2",
-        3, q);
-    int rc = -1;
-    if (refused != NULL) {
-        for (int i = 0; i < PQntuples(refused); i++)
-            log_warnx("refused a change of ticket '%s' from node '%s': node '%s' owns it"
-                      " (epoch %s)",
-                      PQgetvalue(refused, i, 0), node, PQgetvalue(refused, i, 1),
-                      PQgetvalue(refused, i, 2));
-        PQclear(refused);
-        const char *f[] = {firsts, node};
-        rc = db_exec(db, "SELECT master_stats_add($2, $1::jsonb, 1)", 2, f) < 0 ? -1 : 0;
-    }
-    free(firsts);
-    return rc;
+    PGresult *refused = db_query(db, "SELECT * FROM master_apply($1::jsonb, $2, $3)", 3, p);
+    if (refused == NULL)
+        return -1;
+    for (int i = 0; i < PQntuples(refused); i++)
+        log_warnx("refused a change of ticket '%s' from node '%s': node '%s' owns it (epoch %s)",
+                  PQgetvalue(refused, i, 0), node, PQgetvalue(refused, i, 1),
+                  PQgetvalue(refused, i, 2));
+    PQclear(refused);
+    return 0;
 }
 
 /* Routes the transfer messages and progress answers of a batch, after its
@@ -362,7 +277,7 @@ static int route(const struct node *node, struct db *db, const char *sender, uin
         if (memmem(items[i], lens[i] < 16 ? lens[i] : 16, "\"transfer\"", 10) == NULL &&
             memmem(items[i], lens[i] < 16 ? lens[i] : 16, "\"progress\"", 10) == NULL)
             continue;
-        json_t *item = json_loadb(items[i], lens[i], 0, NULL);
+        json_t *item = json_loadb(items[i], lens[i], JSON_REJECT_DUPLICATES, NULL);
         const char *kind = json_object_get(item, "transfer") != NULL ? "transfer" : "progress";
         struct routed r = {node, sender, kind, json_object_get(item, kind)};
         /* A message the database refuses is dropped; it must not block the stream. */
