@@ -299,7 +299,8 @@ static int uplink_open(struct uplink *up)
     if (up->dealer == NULL)
         return -1;
     if (zmq_socket_monitor(up->dealer, endpoint,
-                           ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                           ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
                                ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
                                ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0 ||
         (up->monitor = zmq_socket(up->node->zmq, ZMQ_PAIR)) == NULL ||
@@ -311,7 +312,9 @@ static int uplink_open(struct uplink *up)
     return 0;
 }
 
-/* Reads one socket event: a failed handshake means the province refused our key. */
+/* Reads one socket event: a failed handshake means the province refused our
+ * key; a connection made is greeted at once, not at the next tick (a hello
+ * sent before it is dropped). */
 static void on_monitor(struct uplink *up)
 {
     zmq_msg_t head, addr;
@@ -331,8 +334,12 @@ static void on_monitor(struct uplink *up)
         set_connected(up, 0, "our key was refused");
         uplink_close(up);
         up->reopen_after_ms = clock_mono_ms() + backoff_ms(up);
-    } else if (event & ZMQ_EVENT_DISCONNECTED)
+    } else if (event & ZMQ_EVENT_DISCONNECTED) {
         set_connected(up, 0, "connection lost");
+    } else if ((event & ZMQ_EVENT_HANDSHAKE_SUCCEEDED) && !up->connected &&
+               clock_mono_ms() >= up->hello_after_ms) {
+        send_hello(up);
+    }
 }
 
 static void on_tick(struct uplink *up)
