@@ -10,10 +10,13 @@
  * gave it); a session starts with a Hello naming that same node and lives as
  * long as heartbeats arrive.  Session state is written to the registry so
  * the API and psql show it.  If the database goes away, new keys are
- * refused and state updates are retried with the next heartbeat.
+ * refused and state updates are retried with the next heartbeat.  The
+ * nodes' ticket streams are checked here and applied to the master dataset
+ * by a thread of their own (applier.c), acknowledged when it is done.
  */
 #include "hub.h"
 
+#include "applier.h"
 #include "clock.h"
 #include "link.h"
 #include "log.h"
@@ -42,6 +45,7 @@ struct peer {
 struct hub {
     struct node *node;
     struct db *db;
+    struct applier *applier; /* the master dataset's thread */
     void *router;
     struct peer peers[MAX_PEERS];
     size_t npeers;
@@ -174,29 +178,38 @@ static void send_ack(struct hub *hub, const struct link_peer *to, const char *co
     send_to(hub, to, code, &env);
 }
 
-/* A city's ticket changes, for the master dataset (Art 19). */
+/* A city's ticket changes, for the master dataset (Art 19): checked here,
+ * applied by the applier's thread, acknowledged when it is done. */
 static void on_batch(struct hub *hub, const struct link_peer *from, const Fed__Envelope *env)
 {
     const Fed__Batch *b = env->batch;
     const char *items[WIRE_MAX_BATCH];
     size_t lens[WIRE_MAX_BATCH];
-    uint64_t applied;
 
     for (size_t i = 0; i < b->n_items; i++) {
         items[i] = (const char *)b->items[i].data;
         lens[i] = b->items[i].len;
     }
-    switch (master_apply(hub->node, hub->db, from->user_id, env->seq, b->oldest, items, lens,
-                         b->n_items, &applied)) {
+    struct master_batch *batch =
+        master_prepare(from->user_id, env->seq, b->oldest, items, lens, b->n_items);
+    if (batch == NULL || applier_submit(hub->applier, from, batch) < 0)
+        log_debug("cannot take a batch of '%s' now; it will be sent again", from->user_id);
+}
+
+/* A batch applied, or not. */
+static void on_applied(struct hub *hub, const struct applied *r)
+{
+    const char *code = r->from.user_id;
+
+    switch (r->result) {
     case INBOX_APPLIED:
-        send_ack(hub, from, from->user_id, env->stream, applied, 0);
+        send_ack(hub, &r->from, code, STREAM_TICKETS, r->seq, 0);
         break;
     case INBOX_GAP:
-        send_ack(hub, from, from->user_id, env->stream, applied, 1);
+        send_ack(hub, &r->from, code, STREAM_TICKETS, r->seq, 1);
         break;
     case INBOX_FAILED:
-        log_warnx("cannot apply the ticket stream of '%s' now; it will be sent again",
-                  from->user_id);
+        log_warnx("cannot apply the ticket stream of '%s' now; it will be sent again", code);
         break;
     }
 }
@@ -376,7 +389,7 @@ int hub_run(struct node *node, void *control)
     int rc = -1;
 
     hub.db = db_connect(node->cfg.database, DB_WAIT_SECONDS);
-    if (hub.db == NULL || registry_reset(hub.db) < 0)
+    if (hub.db == NULL || registry_reset(hub.db) < 0 || (hub.applier = applier_start(node)) == NULL)
         goto out;
     /* The ZAP handler must exist before the ROUTER binds. */
     zap = link_zap_new(node->zmq);
@@ -395,13 +408,12 @@ int hub_run(struct node *node, void *control)
         /* The database's socket last: it is away while the database is. */
         int fd = db_listener_fd(&outbox);
         zmq_pollitem_t items[] = {
-            {control, 0, ZMQ_POLLIN, 0},
-            {zap, 0, ZMQ_POLLIN, 0},
-            {hub.router, 0, ZMQ_POLLIN, 0},
+            {control, 0, ZMQ_POLLIN, 0},    {zap, 0, ZMQ_POLLIN, 0},
+            {hub.router, 0, ZMQ_POLLIN, 0}, {applier_socket(hub.applier), 0, ZMQ_POLLIN, 0},
             {NULL, fd, ZMQ_POLLIN, 0},
         };
         int64_t wait = next_tick - clock_mono_ms();
-        if (zmq_poll(items, fd >= 0 ? 4 : 3, wait > 0 ? (long)wait : 0) < 0 &&
+        if (zmq_poll(items, fd >= 0 ? 5 : 4, wait > 0 ? (long)wait : 0) < 0 &&
             zmq_errno() != EINTR) {
             log_warnx("link poll failed: %s", zmq_strerror(zmq_errno()));
             goto out;
@@ -412,7 +424,10 @@ int hub_run(struct node *node, void *control)
             link_zap_handle(zap, admit, &hub);
         if (items[2].revents & ZMQ_POLLIN)
             on_message(&hub);
-        if (fd >= 0 && (items[3].revents & ZMQ_POLLIN) && db_notifications(hub.db) > 0) {
+        struct applied r;
+        while (applier_result(hub.applier, &r))
+            on_applied(&hub, &r);
+        if (fd >= 0 && (items[4].revents & ZMQ_POLLIN) && db_notifications(hub.db) > 0) {
             apply_own(&hub);
             pump_all(&hub);
         }
@@ -426,6 +441,7 @@ int hub_run(struct node *node, void *control)
     }
     rc = 0;
 out:
+    applier_stop(hub.applier);
     if (hub.db != NULL)
         registry_reset(hub.db);
     if (hub.router != NULL)

@@ -99,15 +99,19 @@ static int month_of(int64_t us)
     return sscanf(date, "%4d-%2d", &y, &m) == 2 ? y * 12 + m - 1 : -1;
 }
 
+/* How far ahead of the province's clock an event may be: a node's clock may
+ * be a little fast, but an event of a later month would make its month's
+ * partition, and a node could make any number of them. */
+#define EVENT_AHEAD_US (INT64_C(86400) * 1000000)
+
 /*
  * Is this change one the master dataset can take: a ticket id, positive
- * counters, times that parse, and an event of that ticket whose detail is
- * JSON?  A change that
- * is not would fail its whole batch again and again and block the stream,
- * so it is logged and left out instead.  Returns 0 if not, 2 for a
- * restriction, 3 for an overflow message, 1 for anything else; writes the
- * month of the event's partition into '*month', or -1 for an item without
- * an event.
+ * counters, times that parse, and an event of that ticket, not from the
+ * future, whose detail is JSON?  A change that is not would fail its whole
+ * batch again and again and block the stream, so it is logged and left out
+ * instead.  Returns 0 if not, 2 for a restriction, 3 for an overflow
+ * message, 1 for anything else; writes the month of the event's partition
+ * into '*month', or -1 for an item without an event.
  */
 static int item_valid(const char *text, size_t len, int *month)
 {
@@ -164,56 +168,67 @@ static int item_valid(const char *text, size_t len, int *month)
              item_time(item, "approval_deadline", 1, NULL);
 
     json_decref(item);
-    if (ok)
-        *month = month_of(at);
-    return ok;
+    if (!ok || at > clock_now_us() + EVENT_AHEAD_US)
+        return 0;
+    *month = month_of(at);
+    return 1;
 }
 
-/* What the valid items of a batch hold besides ticket changes, and the
- * distinct months of their events. */
-struct contents {
+/*
+ * A batch of a node's ticket stream, checked and laid out for the database
+ * (master_prepare): its valid items as one JSON array text, what they hold
+ * besides ticket changes and the distinct months of their events, and
+ * which items were dropped, to be logged when the batch is applied.
+ */
+struct master_batch {
+    char node[8];
+    uint64_t first, oldest;
+    size_t n;
+    const char **items; /* copies, in 'data' */
+    size_t *lens;
+    char *data;
+    /* What lay_out() made of them. */
+    char *array;
+    unsigned char *dropped; /* per item */
     size_t restrictions, overflow;
     int *months; /* room for one per item */
     size_t nmonths;
 };
 
-/* The valid items as one JSON array text; the others are logged and
- * dropped.  Fills 'c', whose 'months' the caller gives. */
-static char *json_array_text(const char *node, uint64_t first, const char *const *items,
-                             const size_t *lens, size_t n, struct contents *c)
+/* Lays out items 'from' .. n - 1 of 'b'.  Returns 0, or -1 out of memory. */
+static int lay_out(struct master_batch *b, size_t from)
 {
     size_t total = 2, kept = 0;
 
-    for (size_t i = 0; i < n; i++)
-        total += lens[i] + 1;
-    char *out = malloc(total + 1), *p = out;
-    if (out == NULL)
-        return NULL;
+    for (size_t i = from; i < b->n; i++)
+        total += b->lens[i] + 1;
+    free(b->array);
+    char *p = b->array = malloc(total + 1);
+    if (p == NULL)
+        return -1;
     *p++ = '[';
-    c->restrictions = c->overflow = c->nmonths = 0;
-    for (size_t i = 0; i < n; i++) {
+    b->restrictions = b->overflow = b->nmonths = 0;
+    for (size_t i = from; i < b->n; i++) {
         int month;
-        int valid = item_valid(items[i], lens[i], &month);
-        if (!valid) {
-            log_warnx("dropped message %llu of node '%s': not a ticket change",
-                      (unsigned long long)(first + i), node);
+        int valid = item_valid(b->items[i], b->lens[i], &month);
+        b->dropped[i] = !valid;
+        if (!valid)
             continue;
-        }
-        c->restrictions += valid == 2;
-        c->overflow += valid == 3;
+        b->restrictions += valid == 2;
+        b->overflow += valid == 3;
         size_t m = 0;
-        while (m < c->nmonths && c->months[m] != month)
+        while (m < b->nmonths && b->months[m] != month)
             m++;
-        if (m == c->nmonths && month >= 0)
-            c->months[c->nmonths++] = month;
+        if (m == b->nmonths && month >= 0)
+            b->months[b->nmonths++] = month;
         if (kept++ > 0)
             *p++ = ',';
-        memcpy(p, items[i], lens[i]);
-        p += lens[i];
+        memcpy(p, b->items[i], b->lens[i]);
+        p += b->lens[i];
     }
     *p++ = ']';
     *p = '\0';
-    return out;
+    return 0;
 }
 
 /* Makes the monthly partitions of the batch's events.  Their names and
@@ -294,34 +309,99 @@ static int route(const struct node *node, struct db *db, const char *sender, uin
     return 0;
 }
 
-/* Applies the new messages of a batch (inbox_apply_fn; 'arg' is the province). */
+struct applying {
+    const struct node *province;
+    struct master_batch *batch;
+};
+
+/* Applies the new messages of a batch (inbox_apply_fn): all of them, as
+ * laid out, unless some were applied before. */
 static int apply_batch(void *arg, struct db *db, const char *node, uint64_t first,
                        const char *const *items, const size_t *lens, size_t n)
 {
-    struct contents c = {.months = malloc(n * sizeof(int))};
-    char *batch = NULL;
-    int rc = -1;
+    struct applying *a = arg;
+    struct master_batch *b = a->batch;
+    size_t from = b->n - n;
 
-    if (c.months != NULL)
-        batch = json_array_text(node, first, items, lens, n, &c);
+    if (first != b->first + from || (from > 0 && lay_out(b, from) < 0))
+        return -1;
+    for (size_t i = from; i < b->n; i++)
+        if (b->dropped[i])
+            log_warnx("dropped message %llu of node '%s': not a ticket change",
+                      (unsigned long long)(b->first + i), node);
     /* The broadcast log and overflow read the batch again: only if it has
      * something for them. */
-    if (batch != NULL && partitions(db, c.months, c.nmonths) == 0 &&
-        apply_rows(db, node, batch) == 0 && route(arg, db, node, first, items, lens, n) == 0 &&
-        (c.restrictions == 0 || broadcastlog_take(arg, db, node, batch) == 0) &&
-        (c.overflow == 0 || assign_apply(arg, db, node, batch) == 0))
-        rc = 0;
-    free(batch);
-    free(c.months);
-    return rc;
+    if (partitions(db, b->months, b->nmonths) < 0 || apply_rows(db, node, b->array) < 0 ||
+        route(a->province, db, node, first, items, lens, n) < 0 ||
+        (b->restrictions > 0 && broadcastlog_take(a->province, db, node, b->array) < 0) ||
+        (b->overflow > 0 && assign_apply(a->province, db, node, b->array) < 0))
+        return -1;
+    return 0;
+}
+
+struct master_batch *master_prepare(const char *node, uint64_t first, uint64_t oldest,
+                                    const char *const *items, const size_t *lens, size_t n)
+{
+    struct master_batch *b = calloc(1, sizeof(*b));
+    size_t total = 0;
+
+    for (size_t i = 0; i < n; i++)
+        total += lens[i];
+    if (b == NULL || (b->items = malloc(n * sizeof(*b->items))) == NULL ||
+        (b->lens = malloc(n * sizeof(*b->lens))) == NULL || (b->data = malloc(total + 1)) == NULL ||
+        (b->dropped = malloc(n)) == NULL || (b->months = malloc(n * sizeof(*b->months))) == NULL) {
+        master_batch_free(b);
+        return NULL;
+    }
+    snprintf(b->node, sizeof(b->node), "%s", node);
+    b->first = first;
+    b->oldest = oldest;
+    b->n = n;
+    char *p = b->data;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(p, items[i], lens[i]);
+        b->items[i] = p;
+        b->lens[i] = lens[i];
+        p += lens[i];
+    }
+    if (lay_out(b, 0) < 0) {
+        master_batch_free(b);
+        return NULL;
+    }
+    return b;
+}
+
+enum inbox_result master_apply_batch(const struct node *province, struct db *db,
+                                     struct master_batch *b, uint64_t *applied)
+{
+    struct applying a = {province, b};
+
+    return inbox_apply(db, b->node, STREAM_TICKETS, b->first, b->oldest, b->items, b->lens, b->n,
+                       apply_batch, &a, applied);
+}
+
+void master_batch_free(struct master_batch *b)
+{
+    if (b == NULL)
+        return;
+    free(b->items);
+    free(b->lens);
+    free(b->data);
+    free(b->array);
+    free(b->dropped);
+    free(b->months);
+    free(b);
 }
 
 enum inbox_result master_apply(const struct node *province, struct db *db, const char *node,
                                uint64_t first, uint64_t oldest, const char *const *items,
                                const size_t *lens, size_t n, uint64_t *applied)
 {
-    return inbox_apply(db, node, STREAM_TICKETS, first, oldest, items, lens, n, apply_batch,
-                       (void *)province, applied);
+    struct master_batch *b = master_prepare(node, first, oldest, items, lens, n);
+    enum inbox_result r = b != NULL ? master_apply_batch(province, db, b, applied) : INBOX_FAILED;
+
+    master_batch_free(b);
+    return r;
 }
 
 json_t *master_links(struct db *db)

@@ -32,6 +32,19 @@ enum inbox_result master_apply(const struct node *province, struct db *db, const
                                uint64_t first, uint64_t oldest, const char *const *items,
                                const size_t *lens, size_t n, uint64_t *applied);
 
+/*
+ * The same in two steps, the first without the database, so that a thread
+ * can check and lay out the next batch while another applies the last:
+ * master_prepare() copies and checks the messages (NULL out of memory);
+ * master_apply_batch() applies them as master_apply() does.
+ */
+struct master_batch;
+struct master_batch *master_prepare(const char *node, uint64_t first, uint64_t oldest,
+                                    const char *const *items, const size_t *lens, size_t n);
+enum inbox_result master_apply_batch(const struct node *province, struct db *db,
+                                     struct master_batch *b, uint64_t *applied);
+void master_batch_free(struct master_batch *b);
+
 /* Every node's ticket stream as the province received it, as a JSON array:
  * peer, stream, last_applied, applied_at.  NULL on error. */
 json_t *master_links(struct db *db);

@@ -318,12 +318,20 @@ def test_changes_the_master_dataset_cannot_take_are_dropped_without_blocking_the
         # The master dataset cannot do without a ticket's kind.
         kindless = forged_ticket("440700-20241104-000003", ROGUE[0])
         del kindless["ticket"]["kind"]
-        rogue.send(far, report, kindless, forged_ticket("440700-20241104-000004", ROGUE[0]))
+        # An event of a month to come would make that month's partition:
+        # a node could make any number of them.
+        future = forged_ticket("440700-20241104-000005", ROGUE[0])
+        future["event"]["at"] = "2031-07-01T10:00:00+08:00"
+        rogue.send(far, report, kindless, future,
+                   forged_ticket("440700-20241104-000004", ROGUE[0]))
         fed.province.wait_for(lambda: "440700-20241104-000004" in master_ids(fed),
                               "the last change to arrive")
     finally:
         rogue.close()
 
-    for n in (1, 2, 3):
+    for n in (1, 2, 3, 4):
         assert fed.province.log_lines(f"dropped message {n} of node '{ROGUE[0]}'")
     assert master_ids(fed) == {"440700-20241104-000004"}
+    with closing(psycopg2.connect(fed.province.settings["database"])) as db, db.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_class WHERE relname LIKE 'master_events_2031%%'")
+        assert cur.fetchone()[0] == 0
