@@ -46,8 +46,10 @@ static void *applier_main(void *arg)
             continue;
         if (n != (int)sizeof(job) || job.batch == NULL)
             break;
-        struct applied r = {.from = job.from};
-        r.result = master_apply_batch(a->province, a->db, job.batch, &r.seq);
+        /* A database that went away is tried again with each batch. */
+        struct applied r = {.from = job.from, .result = INBOX_FAILED};
+        if (db_alive(a->db))
+            r.result = master_apply_batch(a->province, a->db, job.batch, &r.seq);
         master_batch_free(job.batch);
         while (zmq_send(a->apply_end, &r, sizeof(r), 0) < 0 && zmq_errno() == EINTR)
             ;

@@ -1,0 +1,93 @@
+"""A node whose database goes away answers at once that it cannot serve,
+writes nothing by half, and carries on by itself when the database is back.
+
+Requests that need the database are answered 503 database_unavailable
+while it is away, without waiting for it; its threads (HTTP, link, clock)
+stay up and reconnect; what a request answered 201 before the outage is
+there after it, and nothing a request was refused for is.
+"""
+
+from contextlib import closing
+
+import psycopg2
+
+from hotline import GUANGZHOU
+from lifecycle import Hotline, assert_error
+
+
+def count(node, sql):
+    with closing(psycopg2.connect(node.settings["database"])) as db, db.cursor() as cur:
+        cur.execute(sql)
+        return cur.fetchone()[0]
+
+
+def test_requests_fail_fast_while_the_database_is_down_and_work_again_after(
+        federation, postgres):
+    fed = federation(GUANGZHOU)
+    fed.wait_connected("440100")
+    city = fed.cities["440100"]
+    office = Hotline(city)
+    before = office.in_handling()
+    tickets, events = count(city, "SELECT count(*) FROM tickets"), \
+        count(city, "SELECT count(*) FROM ticket_events")
+
+    postgres.allow_connections(city.settings["database"], False)
+    try:
+        city.wait_for(lambda: city.http("GET", "/healthz").status_code == 503,
+                      "/healthz to report the database down")
+        # Reading, writing, and the workflow: each refused, none waits.
+        for response in (
+                office.post("/api/v1/tickets", office.operator, office.ticket()),
+                city.http("GET", f"/api/v1/tickets/{before['id']}", token=office.operator),
+                office.act(office.water, before["id"], "completion"),
+                city.http("GET", "/api/v1/stats", token=office.manager)):
+            assert_error(response, 503, "database_unavailable")
+    finally:
+        postgres.allow_connections(city.settings["database"], True)
+
+    # Back by itself: no restart, the same tokens.
+    city.wait_for(lambda: city.http("GET", "/healthz").status_code == 200,
+                  "/healthz to report the database up again")
+    assert count(city, "SELECT count(*) FROM tickets") == tickets
+    assert count(city, "SELECT count(*) FROM ticket_events") == events
+    assert office.show(before["id"])["status"] == before["status"]
+    after = office.in_handling()
+    assert after["id"] != before["id"]
+    assert city.is_running()
+
+    # The link and its outbox came back too: the province gets what came after.
+    def in_master():
+        with closing(psycopg2.connect(fed.province.settings["database"])) as db, \
+                db.cursor() as cur:
+            cur.execute("SELECT count(*) FROM master_tickets WHERE id = %s", (after["id"],))
+            return cur.fetchone()[0] == 1
+    fed.province.wait_for(in_master, "the ticket made after the outage in the master dataset")
+
+
+def test_the_master_dataset_catches_up_when_the_provinces_database_is_back(
+        federation, postgres):
+    fed = federation(GUANGZHOU)
+    fed.wait_connected("440100")
+    city = fed.cities["440100"]
+    office = Hotline(city)
+    first = office.in_handling()
+    province_db = fed.province.settings["database"]
+
+    def master_ids():
+        with closing(psycopg2.connect(province_db)) as db, db.cursor() as cur:
+            cur.execute("SELECT id FROM master_tickets")
+            return {row[0] for row in cur.fetchall()}
+    fed.province.wait_for(lambda: first["id"] in master_ids(), "the first ticket to arrive")
+
+    postgres.allow_connections(province_db, False)
+    try:
+        fed.province.wait_for(lambda: fed.province.http("GET", "/healthz").status_code == 503,
+                              "the province to report its database down")
+        # The city works on; what it takes waits in its outbox.
+        during = [office.in_handling()["id"] for _ in range(3)]
+    finally:
+        postgres.allow_connections(province_db, True)
+
+    fed.province.wait_for(lambda: set(during) <= master_ids(),
+                          "what the city took meanwhile to reach the master dataset")
+    assert fed.province.is_running()
