@@ -7,8 +7,10 @@
  * the order they came (master_apply_batch) and sends each result back.
  * The queue is a pair of inproc sockets, each end used by one thread: a
  * job holds a pointer to its batch, which this thread frees.  Its high
- * water mark bounds what waits, so a node flooding the province is slowed
- * by its own window, not by the province's memory.
+ * water mark bounds what waits: while the queue is full the link thread
+ * reads no more, and the nodes' messages wait in the sockets, so a node
+ * flooding the province is slowed by its own window, not by the province's
+ * memory.
  */
 #include "applier.h"
 
@@ -100,6 +102,14 @@ struct applier *applier_start(struct node *province)
 void *applier_socket(struct applier *a)
 {
     return a->link_end;
+}
+
+int applier_has_room(struct applier *a)
+{
+    int events = 0;
+    size_t len = sizeof(events);
+
+    return zmq_getsockopt(a->link_end, ZMQ_EVENTS, &events, &len) == 0 && (events & ZMQ_POLLOUT);
 }
 
 int applier_submit(struct applier *a, const struct link_peer *from, struct master_batch *b)

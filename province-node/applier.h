@@ -30,6 +30,9 @@ struct applier *applier_start(struct node *province);
 /* The link thread's socket, readable when results wait (for zmq_poll). */
 void *applier_socket(struct applier *a);
 
+/* Is there room in the queue for another batch? */
+int applier_has_room(struct applier *a);
+
 /*
  * Queues batch 'b' (taken) of the node 'from', to be applied after those
  * queued before it.  Returns 0, or -1 when the queue is full: the batch is

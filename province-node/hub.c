@@ -407,9 +407,13 @@ int hub_run(struct node *node, void *control)
     for (;;) {
         /* The database's socket last: it is away while the database is. */
         int fd = db_listener_fd(&outbox);
+        /* While the master dataset's queue is full, the nodes wait. */
+        int room = applier_has_room(hub.applier);
         zmq_pollitem_t items[] = {
-            {control, 0, ZMQ_POLLIN, 0},    {zap, 0, ZMQ_POLLIN, 0},
-            {hub.router, 0, ZMQ_POLLIN, 0}, {applier_socket(hub.applier), 0, ZMQ_POLLIN, 0},
+            {control, 0, ZMQ_POLLIN, 0},
+            {zap, 0, ZMQ_POLLIN, 0},
+            {hub.router, 0, room ? ZMQ_POLLIN : 0, 0},
+            {applier_socket(hub.applier), 0, room ? ZMQ_POLLIN : ZMQ_POLLIN | ZMQ_POLLOUT, 0},
             {NULL, fd, ZMQ_POLLIN, 0},
         };
         int64_t wait = next_tick - clock_mono_ms();
