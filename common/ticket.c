@@ -241,6 +241,9 @@ static const struct transition transitions[] = {
     {ALL_STATES, ACTION_LINK, OP | MG, NULL, SAME},
     {BIT(STATUS_REGISTERED) | BIT(STATUS_ACCEPTED), ACTION_TRANSFER, OP | MG, NULL,
      STATUS_TRANSFER_PENDING},
+    /* An intake service forwards the appeal it registers for another
+     * node's jurisdiction (Open311 at the province), before any triage. */
+    {BIT(STATUS_REGISTERED), ACTION_TRANSFER, ROLE_SERVICE, NULL, STATUS_TRANSFER_PENDING},
     {BIT(STATUS_REGISTERED) | BIT(STATUS_ACCEPTED), ACTION_DECLINE, OP | MG, guard_decline,
      STATUS_TRANSFER_PENDING},
 };
@@ -392,6 +395,10 @@ int ticket_visible(const struct ticket *t, const struct ticket_caller *caller)
         return 1;
     if (caller->role == ROLE_UNIT)
         return caller->unit != NULL && strcmp(t->unit, caller->unit) == 0;
+    /* An intake service reads nothing through the API; the rules let it
+     * act only on an appeal not yet triaged (a transfer at intake). */
+    if (caller->role == ROLE_SERVICE)
+        return t->status == STATUS_REGISTERED;
     return (caller->role & (ROLE_OPERATOR | ROLE_MANAGER | ROLE_AUDITOR)) != 0;
 }
 

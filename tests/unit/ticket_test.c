@@ -21,6 +21,7 @@ static const struct ticket_caller manager = {ROLE_MANAGER, NULL};
 static const struct ticket_caller auditor = {ROLE_AUDITOR, NULL};
 static const struct ticket_caller water = {ROLE_UNIT, "water"};
 static const struct ticket_caller power = {ROLE_UNIT, "power"};
+static const struct ticket_caller service = {ROLE_SERVICE, NULL};
 
 static int64_t at(const char *rfc3339)
 {
@@ -402,6 +403,25 @@ static void unrated_window_closes(void **state)
     assert_true(ticket_closed(t.status));
 }
 
+/* An intake service forwards the appeal it registers to the node of its
+ * jurisdiction, and does nothing else to it. */
+static void a_service_transfers_only_what_it_registered(void **state)
+{
+    struct ticket t = registered(KIND_COMPLAINT);
+    struct ticket handling = dispatched(KIND_HELP, "2024-11-04T09:00:00+08:00");
+    struct ticket_context ctx = ctx_at("2024-11-04T10:00:00+08:00");
+    const char *code = NULL;
+
+    (void)state;
+    assert_true(ticket_visible(&t, &service));
+    assert_false(ticket_visible(&handling, &service));
+    assert_int_equal(act(&handling, ACTION_TRANSFER, &service, NULL, &ctx, &code), 404);
+    assert_int_equal(act(&t, ACTION_DISPATCH, &service, NULL, &ctx, &code), 403);
+    assert_int_equal(act(&t, ACTION_NOTE, &service, NULL, &ctx, &code), 403);
+    assert_int_equal(act(&t, ACTION_TRANSFER, &service, NULL, &ctx, NULL), 0);
+    assert_int_equal(t.status, STATUS_TRANSFER_PENDING);
+}
+
 static void names_round_trip(void **state)
 {
     (void)state;
@@ -472,6 +492,7 @@ int main(void)
         cmocka_unit_test(transfer_and_decline_window),
         cmocka_unit_test(ratings_and_one_redo),
         cmocka_unit_test(unrated_window_closes),
+        cmocka_unit_test(a_service_transfers_only_what_it_registered),
         cmocka_unit_test(names_round_trip),
     };
     return cmocka_run_group_tests_name("ticket", tests, setup, teardown);
