@@ -126,15 +126,16 @@ int ticketdb_insert(struct db *db, const char *id, const char *node, const struc
                        e != NULL ? e->line : NULL,
                        e != NULL ? hours : NULL,
                        n->grams,
-                       n->source};
+                       n->source,
+                       n->media_url};
     int rc = db_exec(db,
                      "INSERT INTO tickets (id, status, kind, channel, category, content,"
                      " citizen_type, citizen_pii, pii_key_id, phone_hash, division, address,"
                      " lat, long, owner_node, created_at, updated_at, emergency_rule,"
-                     " emergency_version, emergency_line, emergency_hours, content_grams, source)"
-                     " VALUES ($1, 'registered', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
-                     " $12, $13, $14, $15, $15, $16, $17, $18, $19, $20, $21)",
-                     21, p);
+                     " emergency_version, emergency_line, emergency_hours, content_grams, source,"
+                     " media_url) VALUES ($1, 'registered', $2, $3, $4, $5, $6, $7, $8, $9, $10,"
+                     " $11, $12, $13, $14, $15, $15, $16, $17, $18, $19, $20, $21, $22)",
+                     22, p);
     free(pii);
     return rc;
 }
@@ -246,11 +247,12 @@ int ticketdb_update(struct db *db, const struct ticket *t, const char *pending, 
  * column added later stays at the node until someone decides otherwise.
  * No personal data: the phone only as its province-wide keyed hash; not the
  * address, nor the pending application or the outcome, which may quote the
- * citizen (Art 20).
+ * citizen (Art 20).  The unit's name and the media link go along for the
+ * province's Open311 view (open311_api.c).
  */
 /* clang-format off */
 #define MASTER_TICKET                                                                              \
-    "jsonb_build_object('id', t.id, 'owner_node', t.owner_node, 'owner_epoch', t.owner_epoch,"    \
+    "jsonb_build_object('id', t.id, 'owner_node', t.owner_node, 'owner_epoch', t.owner_epoch,"     \
     " 'version', t.version, 'status', t.status, 'kind', t.kind, 'channel', t.channel,"             \
     " 'category', t.category, 'content', t.content, 'citizen_type', t.citizen_type,"               \
     " 'phone_hash', t.phone_hash, 'division', t.division, 'unit_code', t.unit_code,"               \
@@ -260,7 +262,9 @@ int ticketdb_update(struct db *db, const struct ticket *t, const char *pending, 
     " 'overdue', t.overdue, 'supervised', t.supervised, 'rated', t.rated,"                         \
     " 'rating_due', t.rating_due, 'emergency_line', t.emergency_line,"                             \
     " 'emergency_hours', t.emergency_hours, 'created_at', t.created_at,"                           \
-    " 'updated_at', t.updated_at, 'event_seq', t.event_seq, 'event_hash', t.event_hash)"
+    " 'updated_at', t.updated_at, 'event_seq', t.event_seq, 'event_hash', t.event_hash,"           \
+    " 'media_url', t.media_url,"                                                                   \
+    " 'unit_name', (SELECT u.name FROM units u WHERE u.code = t.unit_code))"
 /* clang-format on */
 
 /*

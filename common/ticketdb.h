@@ -80,6 +80,7 @@ struct ticket_new {
     const struct emergency_rule *emergency; /* the rule it matched, or NULL */
     const char *grams;                      /* content bigrams, an array literal */
     const char *source;                     /* "local" or "national_platform" */
+    const char *media_url;                  /* an http(s) URL, or NULL */
 };
 
 /* What an event records besides the action. */

@@ -190,6 +190,7 @@ enum workflow_result workflow_intake(struct db *db, const struct hotline *h,
         .emergency = in->emergency,
         .grams = literal,
         .source = in->source,
+        .media_url = in->media_url,
     };
     struct ticket_event e = {
         .actor = who->name,
