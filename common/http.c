@@ -267,6 +267,15 @@ static void reply_not_utf8(struct http_request *req)
     json_decref(repaired);
 }
 
+int http_body_raw(const struct http_request *req, const char **body, size_t *len)
+{
+    if (req->too_large)
+        return -1;
+    *body = req->body;
+    *len = req->body_len;
+    return 0;
+}
+
 json_t *http_body_json(struct http_request *req)
 {
     json_error_t jerr;

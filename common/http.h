@@ -101,6 +101,14 @@ int http_client_address(const struct http_request *req, char *buf, size_t len);
  */
 json_t *http_body_json(struct http_request *req);
 
+/*
+ * The request body as it came, for a body that is not JSON (a form): its
+ * bytes in '*body' (not NUL-terminated; NULL if there is none) and their
+ * number in '*len'.  Returns 0, or -1 if it exceeded HTTP_MAX_BODY.  The
+ * bytes belong to the request.
+ */
+int http_body_raw(const struct http_request *req, const char **body, size_t *len);
+
 /* Answers with 'body' as JSON; takes the reference to 'body'. */
 void http_reply_json(struct http_request *req, int status, json_t *body);
 /* Answers with the API's error object. */

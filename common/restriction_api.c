@@ -118,27 +118,37 @@ static void handle_lift(struct http_request *req)
     }
 }
 
-int restriction_refused(struct http_request *req, struct db *db, const struct hotline *h,
-                        const char *phone, const char *channel)
+int restriction_check(struct db *db, const struct hotline *h, const struct principal *who,
+                      const char *phone, const char *channel, char id[RESTRICTION_ID_MAX + 1],
+                      char until[CLOCK_RFC3339_LEN])
 {
-    const struct principal *who = http_principal(req);
-    char number[RESTRICTION_PHONE_MAX + 1], id[RESTRICTION_ID_MAX + 1],
-        until_text[CLOCK_RFC3339_LEN];
-    int64_t until, now = clock_now_us();
+    char number[RESTRICTION_PHONE_MAX + 1];
+    int64_t end, now = clock_now_us();
 
     if (strcmp(channel, "phone") != 0 || restriction_phone_normalize(phone, number) < 0)
         return 0;
-    int found = restriction_find(db, h, number, now, id, &until);
-    if (found < 0) {
-        http_reply_error(req, 500, "internal", "the caller restrictions could not be checked");
-        return 1;
-    }
-    if (found == 0)
-        return 0;
+    int found = restriction_find(db, h, number, now, id, &end);
+    if (found <= 0)
+        return found;
     if (who != NULL && restriction_hit(db, id, who, h->node_code, now) < 0)
         log_warnx("the refusal under restriction '%s' could not be recorded", id);
     log_info("refused an appeal by phone under restriction '%s'", id);
-    clock_format_seconds(until, until_text);
+    clock_format_seconds(end, until);
+    return 1;
+}
+
+int restriction_refused(struct http_request *req, struct db *db, const struct hotline *h,
+                        const char *phone, const char *channel)
+{
+    char id[RESTRICTION_ID_MAX + 1], until_text[CLOCK_RFC3339_LEN];
+    int refused = restriction_check(db, h, http_principal(req), phone, channel, id, until_text);
+
+    if (refused < 0) {
+        http_reply_error(req, 500, "internal", "the caller restrictions could not be checked");
+        return 1;
+    }
+    if (refused == 0)
+        return 0;
     http_reply_json(
         req, 403,
         json_pack("{s:{s:s,s:s,s:s,s:s}}", "error", "code", "caller_restricted", "message",

@@ -9,8 +9,10 @@
 #ifndef HOTLINE_RESTRICTION_API_H
 #define HOTLINE_RESTRICTION_API_H
 
+#include "clock.h"
 #include "db.h"
 #include "http.h"
+#include "restriction.h"
 #include "workflow.h"
 
 #include <stddef.h>
@@ -18,6 +20,17 @@
 /* The route table; the handlers expect http_app() to be the struct node. */
 extern const struct http_route restriction_routes[];
 extern const size_t restriction_routes_len;
+
+/*
+ * Checks an appeal by 'who' from 'phone' over 'channel' against the caller
+ * restrictions, as restriction_refused() does, without answering: returns
+ * 1 if it is refused (the refusal recorded; the restriction's id in 'id'
+ * and its end, to the second, in 'until'), 0 if it may go on, -1 if the
+ * restrictions cannot be read.  For intake that answers in another format.
+ */
+int restriction_check(struct db *db, const struct hotline *h, const struct principal *who,
+                      const char *phone, const char *channel, char id[RESTRICTION_ID_MAX + 1],
+                      char until[CLOCK_RFC3339_LEN]);
 
 /*
  * Called by intake with the validated caller's 'phone' and the appeal's
