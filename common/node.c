@@ -18,6 +18,7 @@
 #include "kb_api.h"
 #include "link.h"
 #include "load_api.h"
+#include "open311_api.h"
 #include "overflow_api.h"
 #include "log.h"
 #include "emergency_api.h"
@@ -287,6 +288,7 @@ static const struct {
     {stats_routes, &stats_routes_len},
     {load_routes, &load_routes_len},
     {overflow_routes, &overflow_routes_len},
+    {open311_routes, &open311_routes_len},
 };
 
 /* The routes of every node followed by those of 'kind', in one new array. */

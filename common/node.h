@@ -12,6 +12,7 @@
 #include "db.h"
 #include "http.h"
 #include "keys.h"
+#include "open311db.h"
 #include "workflow.h"
 
 #include <jansson.h>
@@ -54,6 +55,9 @@ struct node_kind {
      * change back.
      */
     int (*share)(const struct node *node, struct db *db, enum broadcast_kind kind, const char *key);
+    /* Open311 (open311_api.c): the province answers for every node from
+     * its master dataset; NULL at a city. */
+    const struct open311_federation *open311;
 };
 
 struct node {

@@ -121,6 +121,10 @@ struct open311_request {
     const char *media_url;      /* or NULL */
 };
 
+/* The public statuses that read "closed", as an array literal for SQL;
+ * open311_status() answers the same. */
+#define OPEN311_CLOSED_LITERAL "{answered,rejected,completed,closed}"
+
 /* "open" or "closed" for a public status. */
 const char *open311_status(const char *public_status);
 

@@ -560,6 +560,12 @@ static void health(json_t *obj)
     json_object_set_new(obj, "nodes_connected", json_integer(metrics_nodes_connected()));
 }
 
+/* Open311 at the province answers for every registered node. */
+static const struct open311_federation open311 = {
+    .knows = registry_known,
+    .requests = master_open311,
+};
+
 static const struct node_kind province = {
     .role = NODE_PROVINCE,
     .program = "province-node",
@@ -572,6 +578,7 @@ static const struct node_kind province = {
     .health = health,
     .metrics = metrics,
     .share = broadcastlog_publish,
+    .open311 = &open311,
 };
 
 int main(int argc, char **argv)

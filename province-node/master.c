@@ -475,6 +475,42 @@ json_t *master_tickets(struct db *db, const struct master_filter *f, long long *
     return list;
 }
 
+PGresult *master_open311(struct db *db, const struct open311_query *q)
+{
+    char from[CLOCK_RFC3339_LEN], to[CLOCK_RFC3339_LEN], limit[12], offset[24];
+    const char *p[] = {q->ids,
+                       q->codes,
+                       q->status,
+                       OPEN311_CLOSED_LITERAL,
+                       q->from != 0 ? from : NULL,
+                       q->to != 0 ? to : NULL,
+                       limit,
+                       offset,
+                       q->node};
+
+    clock_format(q->from, from);
+    clock_format(q->to, to);
+    snprintf(limit, sizeof(limit), "%d", q->page_size);
+    snprintf(offset, sizeof(offset), "%lld", (long long)(q->page - 1) * q->page_size);
+    /* What each node sent of its tickets; an owner never holds a copy, so
+     * its status is the public one's source (open311db_row maps it). */
+    return db_query(db,
+                    "SELECT id, status, kind, category, data->>'content', data->>'unit_name',"
+                    " data->>'emergency_line', COALESCE((data->>'emergency_hours')::int, 0),"
+                    " (extract(epoch FROM created_at) * 1000000)::bigint,"
+                    " (extract(epoch FROM updated_at) * 1000000)::bigint,"
+                    " (extract(epoch FROM deadline) * 1000000)::bigint,"
+                    " division, data->>'media_url' FROM master_tickets"
+                    " WHERE ($1::text[] IS NULL OR id = ANY($1::text[]))"
+                    " AND ($2::text[] IS NULL OR kind || '.' || category = ANY($2::text[]))"
+                    " AND ($3::text IS NULL OR (status = ANY($4::text[])) = ($3 = 'closed'))"
+                    " AND ($5::timestamptz IS NULL OR created_at >= $5)"
+                    " AND ($6::timestamptz IS NULL OR created_at < $6)"
+                    " AND ($9::text IS NULL OR node = $9)"
+                    " ORDER BY created_at, id LIMIT $7 OFFSET $8",
+                    9, p);
+}
+
 PGresult *master_stats(struct db *db, const char *from, const char *to, enum stats_group group,
                        const char *excluded, const char *of_node, const char *own_code,
                        const char *own_name)

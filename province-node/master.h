@@ -62,6 +62,13 @@ struct master_filter {
 json_t *master_tickets(struct db *db, const struct master_filter *f, long long *total);
 
 /*
+ * The requests of the master dataset matching 'q', in the columns of
+ * open311db.h, oldest first (PQclear them), or NULL on error: Open311 at
+ * the province, for every node.
+ */
+PGresult *master_open311(struct db *db, const struct open311_query *q);
+
+/*
  * The sums of the master dataset's roll-ups of days 'from' to 'to' by
  * 'group', of the node 'of_node' or (NULL) of every node, as statsdb_sum()
  * lays them out; grouped by unit, a row per node and unit with its node,

@@ -113,6 +113,19 @@ int registry_live(struct db *db, const char *code, const char *key)
     return live;
 }
 
+int registry_known(struct db *db, const char *code)
+{
+    const char *p[] = {code};
+    PGresult *res =
+        db_query(db, "SELECT 1 FROM nodes WHERE code = $1 AND removed_at IS NULL", 1, p);
+
+    if (res == NULL)
+        return -1;
+    int known = PQntuples(res) == 1;
+    PQclear(res);
+    return known;
+}
+
 int registry_reset(struct db *db)
 {
     return db_exec(db, "UPDATE nodes SET connected = false WHERE connected", 0, NULL);

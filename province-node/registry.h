@@ -36,6 +36,10 @@ int registry_admit(struct db *db, const uint8_t key[32], char code[8]);
  */
 int registry_live(struct db *db, const char *code, const char *key);
 
+/* Returns 1 if 'code' is a registered node, not removed; 0 if not; -1 on
+ * error. */
+int registry_known(struct db *db, const char *code);
+
 /* Marks every node disconnected (the province just started). */
 int registry_reset(struct db *db);
 

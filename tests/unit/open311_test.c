@@ -8,6 +8,7 @@
 
 #include "open311.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -165,8 +166,12 @@ static void public_statuses_are_open_or_closed(void **state)
     (void)state;
     for (size_t i = 0; i < 3; i++)
         assert_string_equal(open311_status(open[i]), "open");
-    for (size_t i = 0; i < 4; i++)
+    for (size_t i = 0; i < 4; i++) {
+        char word[32];
+        snprintf(word, sizeof(word), "%s%s%s", i == 0 ? "{" : ",", closed[i], i == 3 ? "}" : ",");
         assert_string_equal(open311_status(closed[i]), "closed");
+        assert_non_null(strstr(OPEN311_CLOSED_LITERAL, word));
+    }
 }
 
 static void a_request_shows_no_address_and_strings_for_ids(void **state)
