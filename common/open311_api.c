@@ -138,12 +138,14 @@ struct source {
 /*
  * Resolves jurisdiction_id 'j' (NULL: none given): this node's own code or
  * none reads here; at the province, another registered node's code, or
- * none, reads the master dataset.  Returns 0, or -1 having answered.
+ * none, reads the master dataset.  Only a node's code needs the database.
+ * Returns 0, or -1 having answered.
  */
 static int jurisdiction(struct http_request *req, enum open311_format f, struct node *node,
-                        struct db *db, const char *j, struct source *out)
+                        const char *j, struct source *out)
 {
     const struct open311_federation *fed = node->kind->open311;
+    struct db *db;
 
     *out = (struct source){0};
     if (j != NULL && strcmp(j, node->cfg.node_code) == 0)
@@ -154,7 +156,12 @@ static int jurisdiction(struct http_request *req, enum open311_format f, struct 
         out->federated = 1;
         return 0;
     }
-    int known = fed != NULL && config_code_valid(j, NODE_CITY) ? fed->knows(db, j) : 0;
+    int known = 0;
+    if (fed != NULL && config_code_valid(j, NODE_CITY)) {
+        if ((db = database(req, f, &node)) == NULL)
+            return -1;
+        known = fed->knows(db, j);
+    }
     if (known < 0) {
         fail_database(req, f);
         return -1;
@@ -205,15 +212,14 @@ static void handle_discovery(struct http_request *req)
     answer(req, f, 200, doc, "discovery", NULL);
 }
 
+/* The services are the same everywhere: no database needed. */
 static void handle_services(struct http_request *req)
 {
     enum open311_format f = route_format(req);
-    struct node *node;
-    struct db *db = database(req, f, &node);
+    struct node *node = http_app(req);
     struct source src;
 
-    if (db == NULL ||
-        jurisdiction(req, f, node, db, http_query_param(req, "jurisdiction_id"), &src) < 0)
+    if (jurisdiction(req, f, node, http_query_param(req, "jurisdiction_id"), &src) < 0)
         return;
     answer(req, f, 200, open311_services(node->hotline.periods.days), "services", "service");
 }
@@ -222,12 +228,11 @@ static void handle_service(struct http_request *req)
 {
     char code[OPEN311_CODE_MAX + 1];
     enum open311_format f;
-    struct node *node;
+    struct node *node = http_app(req);
     struct source src;
-    struct db *db;
 
-    if (route_file(req, code, sizeof(code), &f) < 0 || (db = database(req, f, &node)) == NULL ||
-        jurisdiction(req, f, node, db, http_query_param(req, "jurisdiction_id"), &src) < 0)
+    if (route_file(req, code, sizeof(code), &f) < 0 ||
+        jurisdiction(req, f, node, http_query_param(req, "jurisdiction_id"), &src) < 0)
         return;
     json_t *def = open311_service_definition(code);
     if (def == NULL) {
@@ -432,7 +437,7 @@ static void handle_requests(struct http_request *req)
     struct db *db;
 
     if (query_read(req, f, &q, ids, codes) < 0 || (db = database(req, f, &node)) == NULL ||
-        jurisdiction(req, f, node, db, http_query_param(req, "jurisdiction_id"), &src) < 0)
+        jurisdiction(req, f, node, http_query_param(req, "jurisdiction_id"), &src) < 0)
         return;
     PGresult *res = requests_read(db, node, &src, &q);
     if (res == NULL) {
@@ -460,7 +465,7 @@ static PGresult *request_one(struct http_request *req, enum open311_format f, co
         return NULL;
     }
     if ((db = database(req, f, &node)) == NULL ||
-        jurisdiction(req, f, node, db, http_query_param(req, "jurisdiction_id"), &src) < 0)
+        jurisdiction(req, f, node, http_query_param(req, "jurisdiction_id"), &src) < 0)
         return NULL;
     snprintf(ids, sizeof(ids), "{%s}", id);
     struct open311_query q = {.ids = ids, .page = 1, .page_size = 1};
@@ -796,7 +801,7 @@ static void handle_post(struct http_request *req)
         goto out;
     }
     const char *j = open311_form_get(&form, "jurisdiction_id");
-    if (jurisdiction(req, f, node, db, j, &src) < 0)
+    if (jurisdiction(req, f, node, j, &src) < 0)
         goto out;
     in.jurisdiction = src.node != NULL ? src.node : node->cfg.node_code;
     if (file_appeal(req, f, db, node, &who, &in, id, notice, sizeof(notice)) < 0)

@@ -428,6 +428,27 @@ def test_only_a_services_api_key_may_file(office, client, fmt):
     assert office.total() == before
 
 
+def test_a_database_that_is_down_is_an_open311_400(office, client, postgres):
+    request_id = client.file()
+    database = office.node.settings["database"]
+
+    postgres.allow_connections(database, False)
+    try:
+        for fmt in FORMATS:
+            office.node.wait_for(lambda: client.get("requests", fmt).status == 400,
+                                 "Open311 to answer 400 without its database")
+            assert_open311_error(client.get(f"requests/{request_id}", fmt), 400)
+            assert_open311_error(client.post(fmt, appeal()), 400)
+            # The services need no database.
+            assert client.get("services", fmt).status == 200
+    finally:
+        postgres.allow_connections(database, True)
+    office.node.wait_for(lambda: all(client.get(f"requests/{request_id}", fmt).status == 200
+                                     for fmt in FORMATS for _ in range(4)),
+                         "every worker to read again")
+    assert client.request(request_id)["service_request_id"] == request_id
+
+
 # --- querying requests -----------------------------------------------------------
 
 def test_requests_filter_by_id_code_status_and_date(office, client, clock):
