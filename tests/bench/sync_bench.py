@@ -309,14 +309,15 @@ def grams(text):
     return sorted({(ord(a) * 65599 + ord(b)) & 0x7fffffff for a, b in zip(chars, chars[1:])})
 
 
-def plan(n):
-    """The rows of the plan table for n synthetic changes, ordered as made."""
+def plan(n, start=START):
+    """The rows of the plan table for n synthetic changes, ordered as made;
+    their tickets arrive over the INTAKE_DAYS from start."""
     fates = ticket_lives(n)
     step = datetime.timedelta(days=INTAKE_DAYS) / len(fates)
     per_day = {}
     changes = []
     for i, (fate, notes, rated) in enumerate(fates, start=1):
-        c = START + (i - 1) * step
+        c = start + (i - 1) * step
         day = c.strftime("%Y%m%d")
         per_day[day] = per_day.get(day, 0) + 1
         tid = f"{CITY}-{day}-{per_day[day]:06d}"
@@ -457,17 +458,20 @@ def through_the_api(city):
     return [json.loads(body) for (body,) in rows]
 
 
-def generate(conninfo, n, real):
-    """n changes written as the workflow writes them, one transaction each;
-    their messages must have the keys of the real ones."""
-    changes, tickets = plan(n)
+def generate(conninfo, n, real, start=START):
+    """n changes written as the workflow writes them, one transaction each,
+    of tickets arriving from start on (plan()); their messages must have the
+    keys of the real ones.  Called again with a start more than
+    INTAKE_DAYS later, it adds changes of other tickets."""
+    changes, tickets = plan(n, start)
     pii_key_id = query(conninfo, "SELECT pii_key_id FROM tickets LIMIT 1")[0][0]
     with closing(psycopg2.connect(conninfo)) as db:
         db.autocommit = True
         with db.cursor() as cur:
             cur.execute("INSERT INTO units (code, name, node, categories, created_at)"
                         " SELECT 'u' || lpad(u::text, 3, '0'), '单位' || u, %s, %s,"
-                        " '2024-12-01T00:00:00+08:00' FROM generate_series(1, %s) u",
+                        " '2024-12-01T00:00:00+08:00' FROM generate_series(1, %s) u"
+                        " ON CONFLICT DO NOTHING",
                         (CITY, CATEGORIES, UNITS))
             cur.execute("CREATE TEMP TABLE sync_bench_plan ("
                         + ", ".join(f"{name} {kind}" for name, kind in PLAN_COLUMNS) + ")")
@@ -484,8 +488,8 @@ def generate(conninfo, n, real):
                         " ON CONFLICT (day) DO UPDATE SET last_seq = EXCLUDED.last_seq")
             cur.execute("SELECT DISTINCT ON (e.action) e.action, o.body FROM outbox o,"
                         " LATERAL (SELECT o.body::jsonb->'event'->>'action' AS action) e"
-                        " WHERE o.body::jsonb->'event'->>'ticket_id' LIKE %s",
-                        (f"{CITY}-2025%",))
+                        " WHERE o.body::jsonb->'event'->>'ticket_id' BETWEEN %s AND %s",
+                        (changes[0]["ticket_id"], max(ch["ticket_id"] for ch in changes)))
             synthetic = [json.loads(body) for _, body in cur.fetchall()]
     def keys(item):
         return sorted(item), sorted(item["ticket"]), sorted(item["event"])
