@@ -402,8 +402,6 @@ int uplink_run(struct node *node, void *control)
         }
         if (items[0].revents & ZMQ_POLLIN)
             break;
-        if (on_db >= 0 && (items[on_db].revents & ZMQ_POLLIN) && db_notifications(up.db) > 0)
-            pump(&up);
         if (on_dealer >= 0 && (items[on_dealer].revents & ZMQ_POLLIN))
             on_message(&up);
         /* After the message: a failed handshake may close the sockets. */
@@ -413,6 +411,14 @@ int uplink_run(struct node *node, void *control)
             on_tick(&up);
             next_tick = clock_mono_ms() + node->cfg.heartbeat_interval_ms;
         }
+        /* Last, whether or not the socket woke us: libpq reads the
+         * notifications that arrive while this thread runs a statement,
+         * and the NOTIFY of its own transaction (an acceptance, queued
+         * applying the province's batch) comes back with the COMMIT; the
+         * socket then stays quiet about them.  Sent now, not at the next
+         * heartbeat. */
+        if (on_db >= 0 && db_notifications(up.db) > 0)
+            pump(&up);
     }
     rc = 0;
 out:

@@ -63,8 +63,14 @@ int db_listener_fd(struct db_listener *l);
  * it, and its socket changes). */
 unsigned db_resets(const struct db *db);
 
-/* Reads what the server sent and drops pending notifications.  Returns
- * how many there were, or -1 if the connection broke. */
+/*
+ * Reads what the server sent, without waiting, and drops the notifications
+ * received: those the socket announces, and those libpq already read while
+ * the connection ran a statement (its own NOTIFY comes back with its
+ * COMMIT), which the socket does not announce.  Call it after the
+ * connection's statements, whatever woke the caller.  Returns how many
+ * there were, or -1 if the connection broke.
+ */
 int db_notifications(struct db *db);
 
 /* Returns 1 if the connection is up, trying one reset if it is not. */

@@ -431,16 +431,22 @@ int hub_run(struct node *node, void *control)
         struct applied r;
         while (applier_result(hub.applier, &r))
             on_applied(&hub, &r);
-        if (fd >= 0 && (items[4].revents & ZMQ_POLLIN) && db_notifications(hub.db) > 0) {
-            apply_own(&hub);
-            pump_all(&hub);
-        }
         if (clock_mono_ms() >= next_tick) {
             if (!db_alive(hub.db))
                 log_warnx("registry database unavailable");
             on_tick(&hub);
             apply_own(&hub);
             next_tick = clock_mono_ms() + node->cfg.heartbeat_interval_ms;
+        }
+        /* Last, whether or not the socket woke us: libpq reads the
+         * notifications that arrive while this thread runs a statement (the
+         * applier's offers and decisions, committed meanwhile), and the
+         * NOTIFY of its own transaction (the province's own changes
+         * applied at a tick) comes back with the COMMIT; the socket then
+         * stays quiet about them.  Sent now, not at the next heartbeat. */
+        if (fd >= 0 && db_notifications(hub.db) > 0) {
+            apply_own(&hub);
+            pump_all(&hub);
         }
     }
     rc = 0;

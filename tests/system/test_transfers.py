@@ -265,6 +265,26 @@ def test_back_and_forth_each_hop_its_own_transfer(federation):
         assert node.run("verify").returncode == 0
 
 
+def test_nothing_waits_for_a_heartbeat(federation):
+    """A node sends what is queued as soon as it is queued, also what its
+    link thread queued itself applying a message (the province's offer and
+    decision, the target's acceptance), and a city greets the province as
+    soon as its connection is made: with heartbeats a minute apart, the
+    cities connect and a transfer goes through long before the next one."""
+    fed = federation(GUANGZHOU, SHENZHEN, start=False)
+    for node in (fed.province, *fed.cities.values()):
+        node.settings["heartbeat_interval_ms"] = 60000
+        node.write_config()
+    fed.start()
+    for code in ("440100", "440300"):
+        fed.wait_connected(code)
+    gz, sz = Hotline(fed.cities["440100"]), Hotline(fed.cities["440300"])
+    tid = gz.create()["id"]
+    transfer(gz, tid, "440300")
+    wait_status(sz, tid, "registered")
+    wait_status(gz, tid, "transferred")
+
+
 def test_bad_transfers_change_nothing(federation):
     fed, office = offices(federation, GUANGZHOU)
     gz = office["440100"]
