@@ -59,12 +59,27 @@ static PGresult *numbered(struct db *db, const char *stream, const char *peer, c
                     4, p);
 }
 
-/* Numbers the oldest unnumbered messages after the stream's last number. */
+/*
+ * Numbers the oldest unnumbered messages after the stream's last number.
+ * Returns 1, 0 when there were none, or -1.  With none, nothing is
+ * written: a link pumps every stream each time anything is queued, and a
+ * transaction that only locks the stream's row still waits for the disk.
+ */
 static int number_new(struct db *db, const char *stream, const char *peer)
 {
     char limit[12];
     const char *p[] = {stream, peer, limit};
 
+    PGresult *unsent = db_query(db,
+                                "SELECT EXISTS (SELECT 1 FROM outbox WHERE stream = $1"
+                                " AND peer = $2 AND seq IS NULL)",
+                                2, p);
+    if (unsent == NULL)
+        return -1;
+    int any = strcmp(PQgetvalue(unsent, 0, 0), "t") == 0;
+    PQclear(unsent);
+    if (!any)
+        return 0;
     num(limit, sizeof(limit), OUTBOX_BATCH);
     if (db_begin(db) < 0 || state_row(db, stream, peer) < 0)
         goto fail;
@@ -83,7 +98,7 @@ static int number_new(struct db *db, const char *stream, const char *peer)
     if (res == NULL)
         goto fail;
     PQclear(res);
-    return db_commit(db);
+    return db_commit(db) < 0 ? -1 : 1;
 
 fail:
     db_rollback(db);
@@ -114,8 +129,9 @@ int outbox_next(struct db *db, int stream, const char *peer, uint64_t after, str
             return -1;
         }
         outbox_batch_clear(b);
-        if (round == 0 && number_new(db, s, peer) < 0)
-            return -1;
+        int numbered_now = round == 0 ? number_new(db, s, peer) : 0;
+        if (numbered_now <= 0)
+            return numbered_now;
     }
     return 0;
 }
