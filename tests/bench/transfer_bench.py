@@ -195,12 +195,12 @@ class Away:
     """广州: a city that is stopped while changes queue up, then started to
     sync them while transfers run."""
 
-    def __init__(self, fed, city, changes):
-        self.fed, self.city, self.changes = fed, city, changes
+    def __init__(self, city, changes):
+        self.city, self.changes = city, changes
         self.db = city.settings["database"]
         self.rounds = 0
-        self.real = None
-        self.generated = 0
+        self.real = None  # the messages of the changes made through the API
+        self.began = None
         self.sync_seconds = []
 
     def first_changes(self):
@@ -218,7 +218,6 @@ class Away:
         self.rounds += 1
         seconds, _, _ = sync_bench.generate(
             f"{self.db} options='-c synchronous_commit=off'", self.changes, self.real, start)
-        self.generated += self.changes
         execute(self.db, "VACUUM ANALYZE outbox")
         return seconds
 
@@ -375,7 +374,7 @@ def main():
         make_durable(cluster)
         workspace, fed = set_up(folder, cluster, args.heartbeat_ms)
         origin_node, target_node = fed.cities[ORIGIN[0]], fed.cities[TARGET[0]]
-        away = Away(fed, fed.cities[AWAY[0]], args.burst_changes)
+        away = Away(fed.cities[AWAY[0]], args.burst_changes)
         away.first_changes()
         fed.province.start()
         origin_node.start()
