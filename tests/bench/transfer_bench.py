@@ -335,9 +335,9 @@ def percentile(values, p):
 
 def summary(values):
     return {"n": len(values),
-            **{f"p{p}_ms": round(percentile(values, p) * 1000, 2) for p in (50, 90, 99)},
-            "max_ms": round(max(values) * 1000, 2),
-            "mean_ms": round(statistics.fmean(values) * 1000, 2)}
+            **{f"p{p}_ms": round(percentile(values, p) * 1000, 3) for p in (50, 90, 99)},
+            "max_ms": round(max(values) * 1000, 3),
+            "mean_ms": round(statistics.fmean(values) * 1000, 3)}
 
 
 def main():
@@ -348,8 +348,8 @@ def main():
                              " (default: $TRANSFER_BENCH_TRANSFERS or 200)")
     parser.add_argument("--per-round", type=int, default=20,
                         help="transfers of a round (default 20)")
-    parser.add_argument("--burst-changes", type=int, default=30000,
-                        help="changes the away city syncs in each burst round (default 30000)")
+    parser.add_argument("--burst-changes", type=int, default=60000,
+                        help="changes the away city syncs in each burst round (default 60000)")
     parser.add_argument("--heartbeat-ms", type=int, default=5000,
                         help="heartbeat_interval_ms of every node (default 5000, the default)")
     parser.add_argument("--poll-ms", type=float, default=2.0,
