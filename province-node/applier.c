@@ -7,10 +7,8 @@
  * the order they came (master_apply_batch) and sends each result back.
  * The queue is a pair of inproc sockets, each end used by one thread: a
  * job holds a pointer to its batch, which this thread frees.  Its high
- * water mark bounds what waits: while the queue is full the link thread
- * reads no more, and the nodes' messages wait in the sockets, so a node
- * flooding the province is slowed by its own window, not by the province's
- * memory.
+ * water mark bounds what waits here; the link thread keeps what does not
+ * fit, a few batches of each node, and hands them over in turn (hub.c).
  */
 #include "applier.h"
 

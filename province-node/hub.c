@@ -33,13 +33,22 @@
 
 #define MAX_PEERS    64
 #define MISSED_BEATS 3
+/* Batches of a node checked and waiting for the master dataset's thread:
+ * more than a node's window (stream.h) holds, so that only a node sending
+ * past it loses any; and how many of them may be in that thread's queue
+ * at once, so that a node catching up does not keep the others waiting. */
+#define PEER_WAITING  16
+#define PEER_APPLYING 1
 
 struct peer {
     char code[8];
     struct link_peer addr;
     int64_t last_seen_ms;
-    struct stream_sender down; /* the node's STREAM_DOWN */
-    int streaming;             /* 'down' started in this session */
+    struct stream_sender down;                  /* the node's STREAM_DOWN */
+    int streaming;                              /* 'down' started in this session */
+    struct master_batch *waiting[PEER_WAITING]; /* a ring, oldest at 'oldest' */
+    size_t oldest, nwaiting;
+    int applying; /* batches in the applier's queue */
 };
 
 struct hub {
@@ -49,6 +58,7 @@ struct hub {
     void *router;
     struct peer peers[MAX_PEERS];
     size_t npeers;
+    size_t turn; /* the peer whose batch goes to the applier next */
 };
 
 typedef void hub_handler(struct hub *hub, const struct link_peer *from, const Fed__Envelope *env);
@@ -94,6 +104,8 @@ static void refuse(struct hub *hub, const struct link_peer *to, const char *code
 
 static void peer_drop(struct hub *hub, struct peer *p, const char *why)
 {
+    for (; p->nwaiting > 0; p->nwaiting--, p->oldest = (p->oldest + 1) % PEER_WAITING)
+        master_batch_free(p->waiting[p->oldest]);
     log_info("node '%s' disconnected: %s", p->code, why);
     registry_session(hub->db, p->code, 0, 0);
     *p = hub->peers[--hub->npeers];
@@ -131,6 +143,7 @@ static void on_hello(struct hub *hub, const struct link_peer *from, const Fed__E
             return;
         }
         p = &hub->peers[hub->npeers++];
+        *p = (struct peer){0};
         snprintf(p->code, sizeof(p->code), "%s", h->code);
     }
     p->addr = *from;
@@ -178,35 +191,71 @@ static void send_ack(struct hub *hub, const struct link_peer *to, const char *co
     send_to(hub, to, code, &env);
 }
 
+/* Hands the applier's thread what it has room for, a batch of each node in
+ * turn, so that a small change of one node does not wait behind another
+ * node's whole catch-up. */
+static void feed(struct hub *hub)
+{
+    for (size_t idle = 0; idle < hub->npeers && applier_has_room(hub->applier);) {
+        struct peer *p = &hub->peers[hub->turn++ % hub->npeers];
+        if (p->nwaiting == 0 || p->applying >= PEER_APPLYING) {
+            idle++;
+            continue;
+        }
+        idle = 0;
+        struct master_batch *b = p->waiting[p->oldest];
+        p->oldest = (p->oldest + 1) % PEER_WAITING;
+        p->nwaiting--;
+        if (applier_submit(hub->applier, &p->addr, b) < 0)
+            break;
+        p->applying++;
+    }
+}
+
 /* A city's ticket changes, for the master dataset (Art 19): checked here,
  * applied by the applier's thread, acknowledged when it is done. */
 static void on_batch(struct hub *hub, const struct link_peer *from, const Fed__Envelope *env)
 {
+    struct peer *p = peer_find(hub, from->user_id);
     const Fed__Batch *b = env->batch;
     const char *items[WIRE_MAX_BATCH];
     size_t lens[WIRE_MAX_BATCH];
 
+    if (p->nwaiting == PEER_WAITING) {
+        log_debug("'%s' sends past its window; a batch is dropped", p->code);
+        return;
+    }
     for (size_t i = 0; i < b->n_items; i++) {
         items[i] = (const char *)b->items[i].data;
         lens[i] = b->items[i].len;
     }
     struct master_batch *batch =
         master_prepare(from->user_id, env->seq, b->oldest, items, lens, b->n_items);
-    if (batch == NULL || applier_submit(hub->applier, from, batch) < 0)
-        log_debug("cannot take a batch of '%s' now; it will be sent again", from->user_id);
+    if (batch == NULL) {
+        log_warnx("cannot take a batch of '%s' now (out of memory)", p->code);
+        return;
+    }
+    p->waiting[(p->oldest + p->nwaiting++) % PEER_WAITING] = batch;
+    feed(hub);
 }
 
-/* A batch applied, or not. */
+/* A batch applied, or not: acknowledged to the node's session of now. */
 static void on_applied(struct hub *hub, const struct applied *r)
 {
     const char *code = r->from.user_id;
+    struct peer *p = peer_find(hub, code);
 
+    if (p == NULL)
+        return;
+    if (p->applying > 0)
+        p->applying--;
+    feed(hub);
     switch (r->result) {
     case INBOX_APPLIED:
-        send_ack(hub, &r->from, code, STREAM_TICKETS, r->seq, 0);
+        send_ack(hub, &p->addr, code, STREAM_TICKETS, r->seq, 0);
         break;
     case INBOX_GAP:
-        send_ack(hub, &r->from, code, STREAM_TICKETS, r->seq, 1);
+        send_ack(hub, &p->addr, code, STREAM_TICKETS, r->seq, 1);
         break;
     case INBOX_FAILED:
         log_warnx("cannot apply the ticket stream of '%s' now; it will be sent again", code);
@@ -407,13 +456,9 @@ int hub_run(struct node *node, void *control)
     for (;;) {
         /* The database's socket last: it is away while the database is. */
         int fd = db_listener_fd(&outbox);
-        /* While the master dataset's queue is full, the nodes wait. */
-        int room = applier_has_room(hub.applier);
         zmq_pollitem_t items[] = {
-            {control, 0, ZMQ_POLLIN, 0},
-            {zap, 0, ZMQ_POLLIN, 0},
-            {hub.router, 0, room ? ZMQ_POLLIN : 0, 0},
-            {applier_socket(hub.applier), 0, room ? ZMQ_POLLIN : ZMQ_POLLIN | ZMQ_POLLOUT, 0},
+            {control, 0, ZMQ_POLLIN, 0},    {zap, 0, ZMQ_POLLIN, 0},
+            {hub.router, 0, ZMQ_POLLIN, 0}, {applier_socket(hub.applier), 0, ZMQ_POLLIN, 0},
             {NULL, fd, ZMQ_POLLIN, 0},
         };
         int64_t wait = next_tick - clock_mono_ms();

@@ -83,7 +83,9 @@ MASTER_TICKET = (
     " 'overdue', t.overdue, 'supervised', t.supervised, 'rated', t.rated,"
     " 'rating_due', t.rating_due, 'emergency_line', t.emergency_line,"
     " 'emergency_hours', t.emergency_hours, 'created_at', t.created_at,"
-    " 'updated_at', t.updated_at, 'event_seq', t.event_seq, 'event_hash', t.event_hash)")
+    " 'updated_at', t.updated_at, 'event_seq', t.event_seq, 'event_hash', t.event_hash,"
+    " 'media_url', t.media_url,"
+    " 'unit_name', (SELECT u.name FROM units u WHERE u.code = t.unit_code))")
 MASTER_ITEM = (
     "(jsonb_build_object('ticket', " + MASTER_TICKET + ", 'event', to_jsonb(e))"
     " || COALESCE((SELECT jsonb_build_object('approval_deadline', c.deadline)"
