@@ -59,7 +59,7 @@ int sign_key_load(const char *dir, struct sign_key *k)
         return -1;
     }
     for (size_t i = 0; ok && i < sizeof(k->seed); i++) {
-        unsigned v;
+        unsigned v = 0;
         ok = len >= CRYPTO_TOKEN_LEN && sscanf(hex + 2 * i, "%2x", &v) == 1;
         k->seed[i] = (uint8_t)v;
     }
