@@ -125,6 +125,9 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBCOMMON)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(PKG_LIBS) -lcmocka $(LDLIBS) -o $@
 
+# Intake's field table lives with its routes, which reach the node's migrations.
+$(BUILD)/tests/input_test: $(BUILD)/obj/gen/city-sql.o
+
 # A unit test of a daemon's own module sees its header and links its object.
 $(BUILD)/obj/tests/unit/balance_test.o: CPPFLAGS += -Iprovince-node
 $(BUILD)/tests/balance_test: $(call obj,province-node/balance.c)

@@ -251,19 +251,37 @@ static int repaired_path(json_t *v, char *path, size_t cap)
     return 0;
 }
 
-/* Answers a body that is not UTF-8, naming the field where it is not. */
-static void reply_not_utf8(struct http_request *req)
+static int refuse(struct http_refusal *why, int status, const char *code, const char *field,
+                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Fills 'why'; returns -1. */
+static int refuse(struct http_refusal *why, int status, const char *code, const char *field,
+                  const char *fmt, ...)
+{
+    va_list ap;
+
+    why->status = status;
+    why->code = code;
+    snprintf(why->field, sizeof(why->field), "%s", field);
+    va_start(ap, fmt);
+    vsnprintf(why->message, sizeof(why->message), fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* The refusal of a body that is not UTF-8, naming the field where it is not. */
+static void refuse_not_utf8(const char *body, size_t body_len, struct http_refusal *why)
 {
     size_t len;
-    char *text = utf8_repair(req->body, req->body_len, &len);
+    char *text = utf8_repair(body, body_len, &len);
     json_t *repaired = text != NULL ? json_loadb(text, len, 0, NULL) : NULL;
     char path[128] = "";
 
     free(text);
     if (repaired != NULL && repaired_path(repaired, path, sizeof(path)) && path[0] != '\0')
-        http_reply_invalid(req, path, "'%s' is not valid UTF-8", path);
+        refuse(why, 400, "invalid_field", path, "'%s' is not valid UTF-8", path);
     else
-        http_reply_error(req, 400, "malformed_json", "the body is not valid UTF-8");
+        refuse(why, 400, "malformed_json", "", "the body is not valid UTF-8");
     json_decref(repaired);
 }
 
@@ -276,9 +294,43 @@ int http_body_raw(const struct http_request *req, const char **body, size_t *len
     return 0;
 }
 
-json_t *http_body_json(struct http_request *req)
+json_t *http_body_parse(const char *body, size_t len, struct http_refusal *why)
 {
     json_error_t jerr;
+    json_t *json;
+
+    if (len == 0) {
+        refuse(why, 400, "body_missing", "", "a JSON object is required");
+        return NULL;
+    }
+    json = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (json == NULL && json_error_code(&jerr) == json_error_invalid_utf8) {
+        refuse_not_utf8(body, len, why);
+        return NULL;
+    }
+    if (json == NULL) {
+        refuse(why, 400, "malformed_json", "", "the body is not valid JSON: %s", jerr.text);
+        return NULL;
+    }
+    if (!json_is_object(json)) {
+        refuse(why, 400, "malformed_json", "", "the body must be a JSON object");
+        json_decref(json);
+        return NULL;
+    }
+    return json;
+}
+
+void http_reply_refusal(struct http_request *req, const struct http_refusal *why)
+{
+    if (strcmp(why->code, "invalid_field") == 0)
+        http_reply_invalid(req, why->field, "%s", why->message);
+    else
+        http_reply_error(req, why->status, why->code, "%s", why->message);
+}
+
+json_t *http_body_json(struct http_request *req)
+{
+    struct http_refusal why;
 
     if (req->json != NULL)
         return req->json;
@@ -287,23 +339,9 @@ json_t *http_body_json(struct http_request *req)
                          HTTP_MAX_BODY);
         return NULL;
     }
-    if (req->body_len == 0) {
-        http_reply_error(req, 400, "body_missing", "a JSON object is required");
-        return NULL;
-    }
-    req->json = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
-    if (req->json == NULL && json_error_code(&jerr) == json_error_invalid_utf8) {
-        reply_not_utf8(req);
-        return NULL;
-    }
-    if (req->json == NULL) {
-        http_reply_error(req, 400, "malformed_json", "the body is not valid JSON: %s", jerr.text);
-        return NULL;
-    }
-    if (!json_is_object(req->json)) {
-        http_reply_error(req, 400, "malformed_json", "the body must be a JSON object");
-        return NULL;
-    }
+    req->json = http_body_parse(req->body, req->body_len, &why);
+    if (req->json == NULL)
+        http_reply_refusal(req, &why);
     return req->json;
 }
 

@@ -109,6 +109,27 @@ json_t *http_body_json(struct http_request *req);
  */
 int http_body_raw(const struct http_request *req, const char **body, size_t *len);
 
+/* Why a request body, or one of its fields, is refused: the answer's status,
+ * its error code, the field at fault for "invalid_field" and the message. */
+struct http_refusal {
+    int status;
+    const char *code; /* a constant string */
+    char field[128];
+    char message[512];
+};
+
+/*
+ * Parses the 'len' bytes of a request body as http_body_json() does, apart
+ * from any request: one JSON object, in UTF-8, without duplicate keys.
+ * Returns the object (the caller owns the reference), or NULL with the
+ * refusal in 'why': "body_missing", "malformed_json", or "invalid_field"
+ * naming the first key or string that is not UTF-8.
+ */
+json_t *http_body_parse(const char *body, size_t len, struct http_refusal *why);
+
+/* Answers with the error object of 'why'. */
+void http_reply_refusal(struct http_request *req, const struct http_refusal *why);
+
 /* Answers with 'body' as JSON; takes the reference to 'body'. */
 void http_reply_json(struct http_request *req, int status, json_t *body);
 /* Answers with the API's error object. */

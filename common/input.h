@@ -56,6 +56,13 @@ struct field {
 int input_check(struct http_request *req, json_t *obj, const char *prefix,
                 const struct field *fields, size_t n);
 
+/*
+ * Checks 'obj' as input_check() does, apart from any request.  Returns 0,
+ * or -1 with the refusal of the first bad field in 'why'.
+ */
+int input_validate(json_t *obj, const char *prefix, const struct field *fields, size_t n,
+                   struct http_refusal *why);
+
 /* The text member 'name' of a checked object, or NULL if absent. */
 const char *input_text(json_t *obj, const char *name);
 

@@ -53,7 +53,7 @@ static const struct field location_fields[] = {
     {.name = "long", .type = FIELD_NUMBER, .lo = -180, .hi = 180},
 };
 
-static const struct field intake_fields[] = {
+const struct field ticket_intake_fields[] = {
     INPUT_ENUM("source", 0, sources),
     INPUT_ENUM("kind", 1, ticket_kinds),
     INPUT_ENUM("channel", 1, channels),
@@ -70,6 +70,7 @@ static const struct field intake_fields[] = {
      .fields = location_fields,
      .nfields = COUNT(location_fields)},
 };
+const size_t ticket_intake_fields_len = COUNT(ticket_intake_fields);
 
 /* --- rendering ---------------------------------------------------------- */
 
@@ -275,7 +276,8 @@ static void handle_intake(struct http_request *req)
     struct db *db;
     char id[TICKET_ID_LEN + 1];
 
-    if (body == NULL || input_check(req, body, NULL, intake_fields, COUNT(intake_fields)) < 0)
+    if (body == NULL ||
+        input_check(req, body, NULL, ticket_intake_fields, ticket_intake_fields_len) < 0)
         return;
     json_t *citizen = json_object_get(body, "citizen"),
            *location = json_object_get(body, "location");

@@ -6,8 +6,14 @@
 #define HOTLINE_TICKET_API_H
 
 #include "http.h"
+#include "input.h"
 
 extern const struct http_route ticket_routes[];
 extern const size_t ticket_routes_len;
+
+/* The body of intake (POST /api/v1/tickets): the fields input_check()
+ * holds it to before anything else reads it. */
+extern const struct field ticket_intake_fields[];
+extern const size_t ticket_intake_fields_len;
 
 #endif
