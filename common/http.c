@@ -278,7 +278,9 @@ static void refuse_not_utf8(const char *body, size_t body_len, struct http_refus
     char path[128] = "";
 
     free(text);
-    if (repaired != NULL && repaired_path(repaired, path, sizeof(path)) && path[0] != '\0')
+    if (repaired != NULL && repaired_path(repaired, path, sizeof(path)))
+        utf8_cut(path);
+    if (path[0] != '\0')
         refuse(why, 400, "invalid_field", path, "'%s' is not valid UTF-8", path);
     else
         refuse(why, 400, "malformed_json", "", "the body is not valid UTF-8");

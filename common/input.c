@@ -138,9 +138,7 @@ static int check_value(const struct field *f, json_t *v, const char *path, struc
 static void field_path(char *out, size_t cap, const char *prefix, const char *key)
 {
     snprintf(out, cap, "%s%s%s", prefix != NULL ? prefix : "", prefix != NULL ? "." : "", key);
-    size_t len = strlen(out);
-    while (len > 0 && !utf8_valid(out, len))
-        out[--len] = '\0';
+    utf8_cut(out);
 }
 
 int input_validate(json_t *obj, const char *prefix, const struct field *fields, size_t n,

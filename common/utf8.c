@@ -5,6 +5,7 @@
 #include "utf8.h"
 
 #include <stdint.h>
+#include <string.h>
 
 size_t utf8_char(const char *s, size_t len)
 {
@@ -46,4 +47,13 @@ int utf8_valid(const char *s, size_t len)
         if ((n = utf8_char(s + i, len - i)) == 0)
             return 0;
     return 1;
+}
+
+void utf8_cut(char *s)
+{
+    size_t len = strlen(s), whole = 0, n;
+
+    while (whole < len && (n = utf8_char(s + whole, len - whole)) > 0)
+        whole += n;
+    s[whole] = '\0';
 }

@@ -17,4 +17,11 @@ int utf8_valid(const char *s, size_t len);
  */
 size_t utf8_char(const char *s, size_t len);
 
+/*
+ * Ends the NUL-terminated 's' before its first byte that does not start a
+ * valid character: text cut to a buffer's size by snprintf() may end in
+ * part of a character, which an answer must not carry.
+ */
+void utf8_cut(char *s);
+
 #endif

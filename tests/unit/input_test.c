@@ -80,6 +80,22 @@ static void text_that_is_not_utf8_is_named(void **state)
     assert_answerable(&why);
 }
 
+/* A key of 62 bytes that are not UTF-8: each becomes U+FFFD (3 bytes), the
+ * path is cut at 127 bytes, and the cut must not split a character. */
+static void long_path_that_is_not_utf8_is_cut_whole(void **state)
+{
+    char body[256] = "{\"nam";
+    struct http_refusal why;
+
+    (void)state;
+    memset(body + strlen(body), 0xff, 62);
+    strcat(body, "e\":\"燃气泄漏\"}");
+    assert_null(parse(body, strlen(body), &why));
+    assert_string_equal(why.code, "invalid_field");
+    assert_int_equal(strlen(why.field), 3 + 41 * 3);
+    assert_answerable(&why);
+}
+
 static void bad_fields_are_named(void **state)
 {
     static const struct {
@@ -118,6 +134,7 @@ int main(void)
         cmocka_unit_test(intake_body_passes),
         cmocka_unit_test(malformed_bodies_are_refused),
         cmocka_unit_test(text_that_is_not_utf8_is_named),
+        cmocka_unit_test(long_path_that_is_not_utf8_is_cut_whole),
         cmocka_unit_test(bad_fields_are_named),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -234,6 +234,22 @@ static void utf8_validation(void **state)
     assert_false(utf8_valid("\xff", 1));
 }
 
+static void utf8_cut_keeps_whole_characters(void **state)
+{
+    char cut[] = "广东省"; /* as snprintf leaves it in a buffer of 8 */
+    char whole[] = "广东省";
+    char bad[] = "ab\xff\xe5\xb9\xbf";
+
+    (void)state;
+    cut[7] = '\0';
+    utf8_cut(cut);
+    assert_string_equal(cut, "广东");
+    utf8_cut(whole);
+    assert_string_equal(whole, "广东省");
+    utf8_cut(bad);
+    assert_string_equal(bad, "ab");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -245,6 +261,7 @@ int main(void)
         cmocka_unit_test_setup(truncated_and_garbage_refused, make_hello),
         cmocka_unit_test(oversized_refused),
         cmocka_unit_test(utf8_validation),
+        cmocka_unit_test(utf8_cut_keeps_whole_characters),
     };
     return cmocka_run_group_tests_name("wire", tests, NULL, NULL);
 }
