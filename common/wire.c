@@ -156,6 +156,37 @@ static const struct payload *payload_find(Fed__Envelope__PayloadCase kind)
     return NULL;
 }
 
+/* The highest field number protobuf allows. */
+#define MAX_FIELD_NUMBER 0x1fffffff
+
+/*
+ * Whether every unknown field (a newer peer's) of 'm' and of its messages
+ * has a number protobuf allows.  protobuf-c also takes 0 spelled in more
+ * than one byte, which encoded again makes an envelope nobody decodes, and
+ * numbers above the highest, which other implementations refuse.
+ */
+static int numbers_ok(const ProtobufCMessage *m)
+{
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+    const char *base = (const char *)m;
+
+    for (size_t i = 0; i < m->n_unknown_fields; i++)
+        if (m->unknown_fields[i].tag == 0 || m->unknown_fields[i].tag > MAX_FIELD_NUMBER)
+            return 0;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        if (f->type != PROTOBUF_C_TYPE_MESSAGE || f->label == PROTOBUF_C_LABEL_REPEATED)
+            continue;
+        if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+            *(const uint32_t *)(const void *)(base + f->quantifier_offset) != f->id)
+            continue;
+        const ProtobufCMessage *sub = *(ProtobufCMessage *const *)(const void *)(base + f->offset);
+        if (sub != NULL && !numbers_ok(sub))
+            return 0;
+    }
+    return 1;
+}
+
 uint8_t *wire_encode(const Fed__Envelope *env, size_t *len)
 {
     size_t size = fed__envelope__get_packed_size(env);
@@ -180,6 +211,10 @@ Fed__Envelope *wire_decode(const uint8_t *data, size_t len, char *err, size_t er
     if (env == NULL) {
         invalid(err, errlen, "message is not a valid envelope");
         return NULL;
+    }
+    if (!numbers_ok(&env->base)) {
+        invalid(err, errlen, "message has a field number out of range");
+        goto fail;
     }
     if (env->version != WIRE_VERSION) {
         invalid(err, errlen, "unknown protocol version %u", env->version);

@@ -204,6 +204,41 @@ static void truncated_and_garbage_refused(void **state)
     assert_null(wire_decode(lying, sizeof(lying), err, sizeof(err)));
 }
 
+/* Appends 'extra' to the current envelope, encoded; decodes the result. */
+static Fed__Envelope *decode_with(const uint8_t *extra, size_t n, char *err)
+{
+    size_t len;
+    uint8_t *buf = wire_encode(&env, &len);
+
+    assert_non_null(buf);
+    buf = realloc(buf, len + n);
+    assert_non_null(buf);
+    memcpy(buf + len, extra, n);
+    Fed__Envelope *out = wire_decode(buf, len + n, err, 128);
+    free(buf);
+    return out;
+}
+
+/* A field number 0, spelled in two bytes, or above 2^29 - 1 would come out
+ * of wire_encode() as bytes that decode to something else, or not at all. */
+static void bad_field_numbers_refused(void **state)
+{
+    static const uint8_t zero[] = {0x81, 0x00, 1, 2, 3, 4, 5, 6, 7, 8};
+    static const uint8_t huge[] = {0x80, 0x80, 0x80, 0x80, 0x10, 0x01};
+    static const uint8_t newer[] = {0xf8, 0x01, 0x01}; /* field 31: a newer peer's */
+    char err[128];
+    Fed__Envelope *out;
+
+    (void)state;
+    assert_null(decode_with(zero, sizeof(zero), err));
+    assert_non_null(strstr(err, "field number"));
+    assert_null(decode_with(huge, sizeof(huge), err));
+    assert_non_null(strstr(err, "field number"));
+    out = decode_with(newer, sizeof(newer), err);
+    assert_non_null(out);
+    wire_free(out);
+}
+
 static void oversized_refused(void **state)
 {
     char err[128];
@@ -259,6 +294,7 @@ int main(void)
         cmocka_unit_test_setup(invalid_headers_refused, make_hello),
         cmocka_unit_test_setup(invalid_payloads_refused, make_hello),
         cmocka_unit_test_setup(truncated_and_garbage_refused, make_hello),
+        cmocka_unit_test_setup(bad_field_numbers_refused, make_hello),
         cmocka_unit_test(oversized_refused),
         cmocka_unit_test(utf8_validation),
         cmocka_unit_test(utf8_cut_keeps_whole_characters),
