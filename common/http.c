@@ -311,6 +311,9 @@ json_t *http_body_parse(const char *body, size_t len, struct http_refusal *why)
         return NULL;
     }
     if (json == NULL) {
+        /* jansson quotes the body near the error, which may end inside
+         * a character: the escape of a backslash followed by one. */
+        utf8_cut(jerr.text);
         refuse(why, 400, "malformed_json", "", "the body is not valid JSON: %s", jerr.text);
         return NULL;
     }

@@ -96,6 +96,20 @@ static void long_path_that_is_not_utf8_is_cut_whole(void **state)
     assert_answerable(&why);
 }
 
+/* jansson's message quotes the body near the error: here up to the first
+ * byte of a character that follows a backslash. */
+static void message_quoting_the_body_is_cut_whole(void **state)
+{
+    static const char body[] = "{\"a\\\xe6\x86\xb7\"}";
+    struct http_refusal why;
+
+    (void)state;
+    assert_null(parse(body, strlen(body), &why));
+    assert_string_equal(why.code, "malformed_json");
+    assert_non_null(strstr(why.message, "invalid escape"));
+    assert_true(utf8_valid(why.message, strlen(why.message)));
+}
+
 static void bad_fields_are_named(void **state)
 {
     static const struct {
@@ -135,6 +149,7 @@ int main(void)
         cmocka_unit_test(malformed_bodies_are_refused),
         cmocka_unit_test(text_that_is_not_utf8_is_named),
         cmocka_unit_test(long_path_that_is_not_utf8_is_cut_whole),
+        cmocka_unit_test(message_quoting_the_body_is_cut_whole),
         cmocka_unit_test(bad_fields_are_named),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
