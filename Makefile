@@ -6,12 +6,24 @@
 #   make check      install missing packages, build with -Werror, run every test
 #   make bench      run every tests/bench/*_bench.py (BENCH_ARGS="--tickets 100000")
 #   make format     apply .clang-format;  make lint: format check + cppcheck
+#   make fuzz       run every tests/fuzz harness for FUZZ_SECONDS (default 60) each
 #   SAN=1 make ...  build with AddressSanitizer and UndefinedBehaviorSanitizer
 
 VERSION  := 0.1.0
 BUILD    := build
 PKGS     := libzmq libprotobuf-c libpq openssl libmicrohttpd jansson
 PYTHON   := /usr/bin/python3
+FUZZ_SECONDS ?= 60
+
+# FUZZ=1 (set by `make fuzz`): clang with libFuzzer's coverage and the
+# sanitizers, in a build folder of its own beside the normal build.
+ifeq ($(FUZZ),1)
+BUILD    := build/fuzz
+CC       := clang
+CFLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+            -fno-sanitize-recover=all
+LDFLAGS  += -fsanitize=address,undefined
+endif
 
 # Quiet by default; V=1 shows every command.
 ifeq ($(V),1)
@@ -46,8 +58,9 @@ COMMON_SRC   := $(wildcard common/*.c)
 CITY_SRC     := $(wildcard city-node/*.c)
 PROVINCE_SRC := $(wildcard province-node/*.c)
 UNIT_SRC     := $(wildcard tests/unit/*_test.c)
+FUZZ_SRC     := $(wildcard tests/fuzz/*_fuzz.c)
 PROTO_C      := $(BUILD)/gen/federation.pb-c.c
-ALL_C        := $(COMMON_SRC) $(CITY_SRC) $(PROVINCE_SRC) $(UNIT_SRC) \
+ALL_C        := $(COMMON_SRC) $(CITY_SRC) $(PROVINCE_SRC) $(UNIT_SRC) $(FUZZ_SRC) \
                 $(wildcard common/*.h city-node/*.h province-node/*.h tests/unit/*.h)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -56,8 +69,9 @@ LIBCOMMON := $(BUILD)/libcommon.a
 CITY      := $(BUILD)/city-node
 PROVINCE  := $(BUILD)/province-node
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/%,$(FUZZ_SRC))
 
-.PHONY: all run stop check unit system bench format format-check lint deps clean
+.PHONY: all run stop check unit system bench fuzz fuzz-build format format-check lint deps clean
 .SECONDARY:
 all: $(CITY) $(PROVINCE)
 
@@ -125,8 +139,14 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBCOMMON)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(PKG_LIBS) -lcmocka $(LDLIBS) -o $@
 
+# A harness has libFuzzer's main().
+$(BUILD)/tests/%_fuzz: $(BUILD)/obj/tests/fuzz/%_fuzz.o $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer $^ $(PKG_LIBS) $(LDLIBS) -o $@
+
 # Intake's field table lives with its routes, which reach the node's migrations.
-$(BUILD)/tests/input_test: $(BUILD)/obj/gen/city-sql.o
+$(BUILD)/tests/body_fuzz $(BUILD)/tests/input_test: $(BUILD)/obj/gen/city-sql.o
 
 # A unit test of a daemon's own module sees its header and links its object.
 $(BUILD)/obj/tests/unit/balance_test.o: CPPFLAGS += -Iprovince-node
@@ -155,6 +175,14 @@ system: all
 # Long: each benchmark makes its own PostgreSQL and a large synthetic city.
 bench: all
 	@for b in tests/bench/*_bench.py; do $(PYTHON) $$b $(BENCH_ARGS) || exit 1; done
+
+# Not part of `check`: each harness runs FUZZ_SECONDS from its seeds, which
+# it only reads (tests/fuzz/run).
+fuzz:
+	@$(MAKE) --no-print-directory FUZZ=1 fuzz-build
+	@tests/fuzz/run $(FUZZ_SECONDS) $(patsubst $(BUILD)/%,$(BUILD)/fuzz/%,$(FUZZ_BINS))
+
+fuzz-build: $(FUZZ_BINS)
 
 format:
 	clang-format -i $(ALL_C)
