@@ -251,12 +251,11 @@ static int repaired_path(json_t *v, char *path, size_t cap)
     return 0;
 }
 
-static int refuse(struct http_refusal *why, int status, const char *code, const char *field,
-                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void refuse(struct http_refusal *why, int status, const char *code, const char *field,
+                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-/* Fills 'why'; returns -1. */
-static int refuse(struct http_refusal *why, int status, const char *code, const char *field,
-                  const char *fmt, ...)
+static void refuse(struct http_refusal *why, int status, const char *code, const char *field,
+                   const char *fmt, ...)
 {
     va_list ap;
 
@@ -266,7 +265,6 @@ static int refuse(struct http_refusal *why, int status, const char *code, const 
     va_start(ap, fmt);
     vsnprintf(why->message, sizeof(why->message), fmt, ap);
     va_end(ap);
-    return -1;
 }
 
 /* The refusal of a body that is not UTF-8, naming the field where it is not. */
