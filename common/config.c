@@ -48,6 +48,7 @@ static const struct option options[] = {
     {"http_address", OPT_STRING, BOTH, AT(http_address), "127.0.0.1", 0, 0},
     {"http_port", OPT_INT, BOTH, AT(http_port), "8080", 1, 65535},
     {"http_threads", OPT_INT, BOTH, AT(http_threads), "4", 1, 64},
+    {"http_timeout_s", OPT_INT, BOTH, AT(http_timeout_s), "30", 1, 3600},
     {"heartbeat_interval_ms", OPT_INT, BOTH, AT(heartbeat_interval_ms), "5000", 100, 60000},
     {"log_level", OPT_LEVEL, BOTH, AT(log_level), "info", 0, 0},
     {"clock_interval_ms", OPT_INT, BOTH, AT(clock_interval_ms), "60000", 100, 3600000},

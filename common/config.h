@@ -32,6 +32,7 @@ struct config {
     char *http_address;
     int http_port;
     int http_threads;
+    int http_timeout_s; /* a connection idle this long is closed */
     int heartbeat_interval_ms;
     enum log_level log_level;
     int clock_interval_ms;

@@ -588,7 +588,7 @@ struct http_server *http_server_new(const struct http_options *opt, const struct
     srv->mhd = MHD_start_daemon(flags, (uint16_t)opt->port, NULL, NULL, on_request, srv,
                                 MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
                                 addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)opt->threads,
-                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)opt->timeout_s,
                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
     if (srv->mhd == NULL) {

@@ -42,6 +42,7 @@ struct http_options {
     const char *address; /* IPv4 or IPv6 literal */
     int port;
     int threads;
+    int timeout_s; /* a connection idle this long, mid-request too, is closed */
 };
 
 /*

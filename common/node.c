@@ -431,7 +431,8 @@ static int run_daemon(struct node *node, int foreground)
     routes = routes_assemble(kind, &nroutes);
     if (routes == NULL)
         goto out;
-    struct http_options opt = {node->cfg.http_address, node->cfg.http_port, node->cfg.http_threads};
+    struct http_options opt = {node->cfg.http_address, node->cfg.http_port, node->cfg.http_threads,
+                               node->cfg.http_timeout_s};
     http = http_server_new(&opt, routes, nroutes, auth_lookup_thread, node);
     if (http == NULL)
         goto out;
