@@ -10,11 +10,15 @@
  */
 #include "http.h"
 
+#include "clock.h"
+
 #include "log.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "utf8.h"
 
 #include <arpa/inet.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -33,7 +37,19 @@ struct http_server {
     char **labels; /* metric label set of each route */
     http_auth_fn *auth;
     void *app;
+    struct ratelimit *auth_failures; /* per client address */
 };
+
+/* An address whose tokens failed this often within the window waits for a
+ * whole window from its last failure before any token of it is looked at.
+ * Tokens cannot be guessed; this keeps those who try from trying fast, and
+ * their noise out of the database. */
+static const struct ratelimit_rules auth_rules = {
+    .window_us = 5 * 60 * 1000000LL,
+    .max_attempts = INT_MAX,
+    .max_failures = 20,
+};
+#define AUTH_CLIENTS 4096
 
 struct http_request {
     struct http_server *srv;
@@ -399,8 +415,22 @@ int http_authorize(struct http_request *req, unsigned roles)
     const char *h =
         MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 
+    char client[HTTP_ADDRESS_LEN], seconds[24];
+
     if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
         http_reply_error(req, 401, "unauthorized", "a bearer token is required");
+        return 0;
+    }
+    /* Clients whose address is unknown share one count: fail closed. */
+    if (http_client_address(req, client, sizeof(client)) < 0)
+        snprintf(client, sizeof(client), "unknown");
+    int64_t wait = ratelimit_admit(req->srv->auth_failures, client, clock_now_us());
+    if (wait > 0) {
+        snprintf(seconds, sizeof(seconds), "%lld", (long long)wait);
+        http_reply_error(req, 429, "too_many_attempts",
+                         "too many invalid tokens from this address; try again in %s seconds",
+                         seconds);
+        http_reply_header(req, "Retry-After", seconds);
         return 0;
     }
     int found = req->srv->auth(req->srv->app, h + 7, &req->principal);
@@ -409,6 +439,7 @@ int http_authorize(struct http_request *req, unsigned roles)
         return 0;
     }
     if (found == 0) {
+        ratelimit_fail(req->srv->auth_failures, client, clock_now_us());
         http_reply_error(req, 401, "unauthorized", "the token is not valid");
         return 0;
     }
@@ -583,7 +614,8 @@ struct http_server *http_server_new(const struct http_options *opt, const struct
     srv->auth = auth;
     srv->app = app;
     srv->labels = labels_new(routes, nroutes);
-    if (srv->labels == NULL)
+    srv->auth_failures = ratelimit_new(&auth_rules, AUTH_CLIENTS);
+    if (srv->labels == NULL || srv->auth_failures == NULL)
         goto fail;
     srv->mhd = MHD_start_daemon(flags, (uint16_t)opt->port, NULL, NULL, on_request, srv,
                                 MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
@@ -609,6 +641,7 @@ void http_server_free(struct http_server *srv)
     if (srv->mhd != NULL)
         MHD_stop_daemon(srv->mhd);
     labels_free(srv->labels, srv->nroutes);
+    ratelimit_free(srv->auth_failures);
     free(srv);
 }
 

@@ -127,3 +127,20 @@ def test_a_client_that_never_finishes_is_cut_off_and_others_are_served(workspace
             pass
     assert node.http("GET", "/healthz").status_code == 200
     assert count(node, "tickets") == 0
+
+
+def test_an_address_trying_tokens_is_made_to_wait(workspace):
+    node = standalone_city(workspace)
+    node.start()
+    for i in range(20):
+        response = node.http("GET", "/api/v1/tickets", token=f"guess-{i:04d}")
+        assert_error(response, 401, "unauthorized")
+
+    response = node.http("GET", "/api/v1/tickets", token="guess-0020")
+    assert_error(response, 429, "too_many_attempts")
+    assert int(response.headers["Retry-After"]) > 0
+    # The address waits whatever it sends, so that it learns nothing meanwhile.
+    assert_error(node.http("GET", "/api/v1/units", token=node.admin_token), 429,
+                 "too_many_attempts")
+    # What needs no token is served.
+    assert node.http("GET", "/healthz").status_code == 200
