@@ -13,6 +13,7 @@
 #include "log.h"
 
 #include <pthread.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,9 +134,19 @@ int db_notifications(struct db *db)
     return count;
 }
 
+/* Has the server closed an idle connection (its backend was ended)?  libpq
+ * sees it only when a statement fails; the socket says so at once. */
+static int closed_by_server(PGconn *conn)
+{
+    struct pollfd p = {.fd = PQsocket(conn), .events = POLLIN | POLLRDHUP};
+
+    return PQtransactionStatus(conn) == PQTRANS_IDLE && p.fd >= 0 && poll(&p, 1, 0) == 1 &&
+           (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
 int db_alive(struct db *db)
 {
-    if (PQstatus(db->conn) == CONNECTION_OK)
+    if (PQstatus(db->conn) == CONNECTION_OK && !closed_by_server(db->conn))
         return 1;
     PQreset(db->conn);
     db->resets++;
