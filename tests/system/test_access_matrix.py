@@ -1,0 +1,106 @@
+"""Every route against every kind of caller, generated from the route table
+the daemon prints (`city-node routes`, `province-node routes`).
+
+A caller without a token is refused 401 by every route that needs one; a
+principal whose role a route does not allow is refused 403; a role it
+allows gets past authorization (whatever the handler then answers about
+the dummy resource, never 401 or 403); a revoked token is refused 401.
+Open311's POST takes its key as the standard does, a service's token as
+`api_key`, and answers 403 to anything else.  Nothing refused changes
+anything.
+"""
+
+import re
+import subprocess
+from contextlib import closing
+
+import psycopg2
+import pytest
+
+from hotline import GUANGZHOU, REPO
+from lifecycle import Hotline
+
+ROLES = ("admin", "operator", "manager", "unit", "auditor", "service")
+# What a path parameter is replaced by: well-formed, naming nothing.
+DUMMY = {"id": "440100-20240101-999999", "code": "nobody", "service_code": "nothing.here",
+         "file": "requests.json"}
+# Revoked tokens are tried on a spread of routes only: an address sending
+# more invalid tokens than that is made to wait (test_hostile_http.py).
+REVOKED_SAMPLE = 12
+
+
+def routes(daemon):
+    out = subprocess.run([REPO / "build" / daemon, "routes"], capture_output=True, text=True,
+                         check=True).stdout
+    table = []
+    for line in out.splitlines():
+        method, path, roles = line.split(" ")
+        table.append((method, path, set() if roles == "public" else set(roles.split(","))))
+    return table
+
+
+def concrete(path):
+    return re.sub(r"\{([a-z_]+)\}", lambda m: DUMMY.get(m.group(1), "x1"), path)
+
+
+def call(node, method, path, token):
+    kwargs = {"json": {}} if method in ("POST", "PUT", "PATCH") else {}
+    return node.http(method, concrete(path), token=token, **kwargs)
+
+
+def fingerprint(node):
+    with closing(psycopg2.connect(node.settings["database"])) as db, db.cursor() as cur:
+        cur.execute("SELECT (SELECT count(*) FROM tickets), (SELECT count(*) FROM ticket_events),"
+                    " (SELECT count(*) FROM principals), (SELECT count(*) FROM units)")
+        return cur.fetchone()
+
+
+@pytest.mark.parametrize("daemon", ["city-node", "province-node"])
+def test_every_route_for_every_caller(federation, daemon):
+    fed = federation(GUANGZHOU)
+    fed.wait_connected(GUANGZHOU[0])
+    node = fed.province if daemon == "province-node" else fed.cities[GUANGZHOU[0]]
+    office = Hotline(node)
+    tokens = {"admin": node.admin_token, "operator": office.operator,
+              "manager": office.manager, "unit": office.water, "auditor": office.auditor,
+              "service": office.service}
+    revoked = office.create_principal("离职坐席", "operator")
+    listed = node.http("GET", "/api/v1/principals", token=node.admin_token).json()["principals"]
+    [gone] = [p["id"] for p in listed if p["name"] == "离职坐席"]
+    assert node.http("DELETE", f"/api/v1/principals/{gone}", token=node.admin_token) \
+        .status_code == 200
+
+    table = routes(daemon)
+    protected = [r for r in table if r[2]]
+    before = fingerprint(node)
+    wrong = []
+    for method, path, allowed in table:
+        if method == "POST" and path.startswith("/open311/"):
+            # The standard's key: a service's token as api_key, else 403.
+            for role in (None, *ROLES):
+                key = {} if role is None else {"api_key": tokens[role]}
+                status = node.http(method, concrete(path), data=key).status_code
+                if (role == "service") == (status == 403):
+                    wrong.append((method, path, f"api_key of {role}", status))
+            continue
+        if not allowed:
+            status = call(node, method, path, None).status_code
+            if status in (401, 403):
+                wrong.append((method, path, "public", status))
+            continue
+        status = call(node, method, path, None).status_code
+        if status != 401:
+            wrong.append((method, path, "no token", status))
+        for role in ROLES:
+            status = call(node, method, path, tokens[role]).status_code
+            if role in allowed and status in (401, 403):
+                wrong.append((method, path, role, status))
+            if role not in allowed and status != 403:
+                wrong.append((method, path, role, status))
+    for method, path, _ in protected[::max(1, len(protected) // REVOKED_SAMPLE)][:REVOKED_SAMPLE]:
+        status = call(node, method, path, revoked).status_code
+        if status != 401:
+            wrong.append((method, path, "revoked", status))
+
+    assert not wrong, "\n".join(f"{m} {p} as {who}: {s}" for m, p, who, s in wrong)
+    assert fingerprint(node) == before
