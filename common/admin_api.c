@@ -8,6 +8,7 @@
  */
 #include "admin_api.h"
 
+#include "clock.h"
 #include "input.h"
 #include "ticket.h"
 #include "node.h"
@@ -82,6 +83,7 @@ static const struct field principal_fields[] = {
     {.name = "name", .type = FIELD_TEXT, .required = 1, .min = 1, .max = AUTH_MAX_NAME},
     {.name = "role", .type = FIELD_ENUM, .required = 1, .values = roles},
     {.name = "unit", .type = FIELD_TEXT, .min = 1, .max = 32},
+    {.name = "expires_in_days", .type = FIELD_INT, .lo = 1, .hi = 3650},
 };
 
 static void handle_principal_create(struct http_request *req)
@@ -113,15 +115,23 @@ static void handle_principal_create(struct http_request *req)
             return;
         }
     }
-    long long id = auth_create(db, input_text(body, "name"), role, unit, token);
+    /* A lifetime in whole days from now: a contractor's, a trainee's. */
+    json_t *days = json_object_get(body, "expires_in_days");
+    int64_t expires = 0;
+    char until[CLOCK_RFC3339_LEN];
+    if (days != NULL)
+        expires = clock_now_us() + json_integer_value(days) * INT64_C(86400) * 1000000;
+    clock_format(expires, until);
+    long long id = auth_create(db, input_text(body, "name"), role, unit, expires, token);
     if (id < 0) {
         http_reply_error(req, 500, "internal", "the principal could not be created");
         return;
     }
     http_reply_json(req, 201,
-                    json_pack("{s:I,s:s,s:s,s:s?,s:s}", "id", (json_int_t)id, "name",
+                    json_pack("{s:I,s:s,s:s,s:s?,s:s,s:o}", "id", (json_int_t)id, "name",
                               input_text(body, "name"), "role", auth_role_name(role), "unit", unit,
-                              "token", token));
+                              "token", token, "expires_at",
+                              expires != 0 ? json_string(until) : json_null()));
 }
 
 static void handle_principal_list(struct http_request *req)

@@ -51,16 +51,18 @@ static int token_well_formed(const char *token)
 
 int auth_lookup(struct db *db, const char *token, struct principal *out)
 {
-    char hash[CRYPTO_SHA256_HEX_LEN + 1];
-    const char *p[] = {hash};
+    char hash[CRYPTO_SHA256_HEX_LEN + 1], now[CLOCK_RFC3339_LEN];
+    const char *p[] = {hash, now};
 
     if (!token_well_formed(token))
         return 0;
     crypto_sha256_hex(token, CRYPTO_TOKEN_LEN, hash);
+    clock_format(clock_now_us(), now);
     PGresult *res = db_query(db,
                              "SELECT id, role, name, unit_code FROM principals"
-                             " WHERE token_sha256 = $1 AND revoked_at IS NULL",
-                             1, p);
+                             " WHERE token_sha256 = $1 AND revoked_at IS NULL"
+                             " AND (expires_at IS NULL OR expires_at > $2)",
+                             2, p);
     if (res == NULL)
         return -1;
     int found = PQntuples(res) == 1 && auth_role_parse(PQgetvalue(res, 0, 1), &out->role) == 0;
@@ -76,18 +78,19 @@ int auth_lookup(struct db *db, const char *token, struct principal *out)
 /* Registers the hash of 'token'.  Returns the new principal's id, 0 if the
  * token was registered already (revoked or not: never revived), -1 on error. */
 static long long auth_register(struct db *db, const char *name, enum role role, const char *unit,
-                               const char *token)
+                               const char *token, int64_t expires)
 {
-    char hash[CRYPTO_SHA256_HEX_LEN + 1], at[CLOCK_RFC3339_LEN];
-    const char *p[] = {name, auth_role_name(role), hash, at, unit};
+    char hash[CRYPTO_SHA256_HEX_LEN + 1], at[CLOCK_RFC3339_LEN], until[CLOCK_RFC3339_LEN];
+    const char *p[] = {name, auth_role_name(role), hash, at, unit, expires != 0 ? until : NULL};
 
     crypto_sha256_hex(token, strlen(token), hash);
     clock_format(clock_now_us(), at);
+    clock_format(expires, until);
     PGresult *res = db_query(db,
                              "INSERT INTO principals (name, role, token_sha256, created_at,"
-                             " unit_code) VALUES ($1, $2, $3, $4, $5)"
+                             " unit_code, expires_at) VALUES ($1, $2, $3, $4, $5, $6)"
                              " ON CONFLICT (token_sha256) DO NOTHING RETURNING id",
-                             5, p);
+                             6, p);
     if (res == NULL)
         return -1;
     long long id = PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
@@ -96,13 +99,13 @@ static long long auth_register(struct db *db, const char *name, enum role role, 
 }
 
 long long auth_create(struct db *db, const char *name, enum role role, const char *unit,
-                      char token[CRYPTO_TOKEN_LEN + 1])
+                      int64_t expires, char token[CRYPTO_TOKEN_LEN + 1])
 {
     if (crypto_token_new(token) < 0) {
         log_warnx("cannot draw a random token");
         return -1;
     }
-    long long id = auth_register(db, name, role, unit, token);
+    long long id = auth_register(db, name, role, unit, token, expires);
     return id > 0 ? id : -1;
 }
 
@@ -111,21 +114,25 @@ json_t *auth_list(struct db *db)
     PGresult *res = db_query(db,
                              "SELECT id, name, role, unit_code,"
                              " (extract(epoch FROM created_at) * 1000000)::bigint,"
-                             " revoked_at IS NOT NULL FROM principals ORDER BY id",
+                             " revoked_at IS NOT NULL,"
+                             " (extract(epoch FROM expires_at) * 1000000)::bigint"
+                             " FROM principals ORDER BY id",
                              0, NULL);
     if (res == NULL)
         return NULL;
     json_t *list = json_array();
     for (int i = 0; i < PQntuples(res); i++) {
-        char at[CLOCK_RFC3339_LEN];
+        char at[CLOCK_RFC3339_LEN], until[CLOCK_RFC3339_LEN];
         clock_format(strtoll(PQgetvalue(res, i, 4), NULL, 10), at);
+        clock_format(strtoll(PQgetvalue(res, i, 6), NULL, 10), until);
         json_array_append_new(
             list,
-            json_pack("{s:I,s:s,s:s,s:o,s:s,s:b}", "id",
+            json_pack("{s:I,s:s,s:s,s:o,s:s,s:b,s:o}", "id",
                       (json_int_t)strtoll(PQgetvalue(res, i, 0), NULL, 10), "name",
                       PQgetvalue(res, i, 1), "role", PQgetvalue(res, i, 2), "unit",
                       PQgetisnull(res, i, 3) ? json_null() : json_string(PQgetvalue(res, i, 3)),
-                      "created_at", at, "revoked", strcmp(PQgetvalue(res, i, 5), "t") == 0));
+                      "created_at", at, "revoked", strcmp(PQgetvalue(res, i, 5), "t") == 0,
+                      "expires_at", PQgetisnull(res, i, 6) ? json_null() : json_string(until)));
     }
     PQclear(res);
     return list;
@@ -157,7 +164,7 @@ int auth_admin_token_ensure(struct db *db, const char *path)
             log_warnx("'%s' does not hold a token", path);
             return -1;
         }
-        long long id = auth_register(db, "admin", ROLE_ADMIN, NULL, token);
+        long long id = auth_register(db, "admin", ROLE_ADMIN, NULL, token, 0);
         if (id != 0)
             return id < 0 ? -1 : 0;
         struct principal p;
@@ -175,7 +182,7 @@ int auth_admin_token_ensure(struct db *db, const char *path)
             log_warn("cannot read '%s'", path);
         return -1;
     }
-    if (auth_create(db, "admin", ROLE_ADMIN, NULL, token) < 0)
+    if (auth_create(db, "admin", ROLE_ADMIN, NULL, 0, token) < 0)
         return -1;
     strcat(token, "\n");
     if (crypto_secret_write(path, token, strlen(token)) < 0) {

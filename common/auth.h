@@ -48,11 +48,12 @@ int auth_lookup(struct db *db, const char *token, struct principal *out);
 
 /*
  * Creates a principal called 'name' with 'role' (and 'unit' for a unit
- * principal, else NULL) and a new token, written to 'token'.  Returns the
+ * principal, else NULL) and a new token, written to 'token', valid until
+ * 'expires' (microseconds since the epoch; 0: until revoked).  Returns the
  * principal's id, or -1 on error (logged).
  */
 long long auth_create(struct db *db, const char *name, enum role role, const char *unit,
-                      char token[CRYPTO_TOKEN_LEN + 1]);
+                      int64_t expires, char token[CRYPTO_TOKEN_LEN + 1]);
 
 /* Every principal as a JSON array (never tokens); NULL on error. */
 json_t *auth_list(struct db *db);

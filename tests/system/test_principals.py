@@ -114,3 +114,29 @@ def test_revoked_token_stops_working(hotline):
     assert response.json() == {"id": operator["id"], "revoked": True}
     assert_error(hotline.post("/api/v1/tickets", hotline.operator, hotline.ticket()),
                  401, "unauthorized")
+
+
+def test_a_token_with_a_lifetime_stops_working_when_it_ends(hotline, clock):
+    response = hotline.post("/api/v1/principals", hotline.admin,
+                            {"name": "实习坐席", "role": "operator", "expires_in_days": 3})
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert created["expires_at"].startswith("2024-11-07T")
+    listed = hotline.node.http("GET", "/api/v1/principals", hotline.admin).json()["principals"]
+    assert [p["expires_at"] for p in listed if p["name"] == "实习坐席"] == [created["expires_at"]]
+    assert all(p["expires_at"] is None for p in listed if p["name"] != "实习坐席")
+
+    clock.set("2024-11-07 08:00:00")
+    hotline.create(token=created["token"])
+    clock.set("2024-11-07 10:05:00")
+    assert_error(hotline.post("/api/v1/tickets", created["token"], hotline.ticket()),
+                 401, "unauthorized")
+    # The others' tokens last until revoked.
+    hotline.create()
+
+
+@pytest.mark.parametrize("days", [0, -1, 3651, 1.5, "3"])
+def test_a_lifetime_out_of_range_is_refused(hotline, days):
+    response = hotline.post("/api/v1/principals", hotline.admin,
+                            {"name": "实习坐席", "role": "operator", "expires_in_days": days})
+    assert_error(response, 400, "invalid_field", "expires_in_days")
