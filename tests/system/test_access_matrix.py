@@ -18,7 +18,7 @@ import psycopg2
 import pytest
 
 from hotline import GUANGZHOU, REPO
-from lifecycle import Hotline
+from lifecycle import Hotline, assert_error
 
 ROLES = ("admin", "operator", "manager", "unit", "auditor", "service")
 # What a path parameter is replaced by: well-formed, naming nothing.
@@ -104,3 +104,23 @@ def test_every_route_for_every_caller(federation, daemon):
 
     assert not wrong, "\n".join(f"{m} {p} as {who}: {s}" for m, p, who, s in wrong)
     assert fingerprint(node) == before
+
+
+def test_a_unit_sees_and_acts_on_its_own_orders_only(federation):
+    fed = federation(GUANGZHOU)
+    city = fed.cities[GUANGZHOU[0]]
+    office = Hotline(city)
+    ticket = office.in_handling(unit="water")
+    before = fingerprint(city)
+    unit_routes = [(m, p) for m, p, allowed in routes("city-node")
+                   if "unit" in allowed and p.startswith("/api/v1/tickets/{id}")]
+    assert unit_routes
+
+    for method, path in unit_routes:
+        url = path.replace("{id}", ticket["id"])
+        kwargs = {"json": {}} if method == "POST" else {}
+        response = city.http(method, url, token=office.market, **kwargs)
+        assert_error(response, 404, "not_found")
+    assert fingerprint(city) == before
+    # Its own unit gets past the scope (what it then answers is the workflow's).
+    assert office.get(ticket["id"], office.water).status_code == 200
