@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
 
@@ -19,60 +20,55 @@
 #define PUBLIC_STATUS                                                                              \
     "(CASE WHEN " COPY " THEN COALESCE(" REMOTE("status") ", 'handling') ELSE t.status END)"
 
+void open311db_params(const struct open311_query *q, struct open311_params *out)
+{
+    clock_format(q->from, out->from);
+    clock_format(q->to, out->to);
+    snprintf(out->limit, sizeof(out->limit), "%d", q->page_size);
+    snprintf(out->offset, sizeof(out->offset), "%lld", (long long)(q->page - 1) * q->page_size);
+    const char *p[OPEN311_PARAMS] = {q->ids,
+                                     q->codes,
+                                     q->status,
+                                     OPEN311_CLOSED_LITERAL,
+                                     q->from != 0 ? out->from : NULL,
+                                     q->to != 0 ? out->to : NULL,
+                                     out->limit,
+                                     out->offset,
+                                     q->node};
+    memcpy(out->p, p, sizeof(p));
+}
+
+/* The unit: the name the owner sent for a copy, else the unit's here. */
+#define SENT_UNIT REMOTE("unit_name")
+#define AGENCY    "CASE WHEN " COPY " THEN " SENT_UNIT " ELSE u.name END"
+/* The deadline: the owner's, when it sent one, for a copy. */
+#define SENT_DEADLINE    REMOTE("deadline")
+#define SENT_DEADLINE_US US(SENT_DEADLINE "::timestamptz")
+#define OWN_DEADLINE_US  US("t.deadline")
+#define DEADLINE                                                                                   \
+    "CASE WHEN " COPY " THEN CASE WHEN " SENT_DEADLINE " ~ '^[0-9]{4}-' THEN " SENT_DEADLINE_US    \
+    " END ELSE " OWN_DEADLINE_US " END"
+#define REQUESTED US("t.created_at")
+#define UPDATED   US("t.updated_at")
+
 PGresult *open311db_requests(struct db *db, const struct open311_query *q)
 {
-    char from[CLOCK_RFC3339_LEN], to[CLOCK_RFC3339_LEN], limit[12], offset[24];
-    const char *p[] = {q->ids,
-                       q->codes,
-                       q->status,
-                       OPEN311_CLOSED_LITERAL,
-                       q->from != 0 ? from : NULL,
-                       q->to != 0 ? to : NULL,
-                       limit,
-                       offset};
+    struct open311_params p;
 
-    clock_format(q->from, from);
-    clock_format(q->to, to);
-    snprintf(limit, sizeof(limit), "%d", q->page_size);
-    snprintf(offset, sizeof(offset), "%lld", (long long)(q->page - 1) * q->page_size);
-    return db_query(
-        db,
-        "SELECT t.id, " PUBLIC_STATUS ", t.kind, t.category, t.content,"
-        " CASE WHEN " COPY " THEN " REMOTE(
-            "unit_name") " ELSE u.name END,"
-                         " t.emergency_line, COALESCE(t.emergency_hours, 0), " US(
-                             "t.created_at") ","
-                                             " " US(
-                                                 "t.updated_at") ","
-                                                                 " CASE WHEN " COPY
-                                                                 " THEN CASE WHEN " REMOTE(
-                                                                     "deadline") " ~ '^[0-9]{4}-'"
-                                                                                 "  THEN " US(REMOTE(
-                                                                                     "deadline") ":"
-                                                                                                 ":"
-                                                                                                 "t"
-                                                                                                 "i"
-                                                                                                 "m"
-                                                                                                 "e"
-                                                                                                 "s"
-                                                                                                 "t"
-                                                                                                 "a"
-                                                                                                 "m"
-                                                                                                 "p"
-                                                                                                 "t"
-                                                                                                 "z") " END"
-                                                                                                      " ELSE " US(
-                                                                                                          "t.deadline") " END,"
-                                                                                                                        " t.division, t.media_url"
-                                                                                                                        " FROM tickets t LEFT JOIN units u ON u.code = t.unit_code"
-                                                                                                                        " WHERE ($1::text[] IS NULL OR t.id = ANY($1::text[]))"
-                                                                                                                        " AND ($2::text[] IS NULL OR t.kind || '.' || t.category = ANY($2::text[]))"
-                                                                                                                        " AND ($3::text IS NULL OR (" PUBLIC_STATUS
-                                                                                                                        " = ANY($4::text[])) = ($3 = 'closed'))"
-                                                                                                                        " AND ($5::timestamptz IS NULL OR t.created_at >= $5)"
-                                                                                                                        " AND ($6::timestamptz IS NULL OR t.created_at < $6)"
-                                                                                                                        " ORDER BY t.created_at, t.id LIMIT $7 OFFSET $8",
-        8, p);
+    open311db_params(q, &p);
+    return db_query(db,
+                    "SELECT t.id, " PUBLIC_STATUS ", t.kind, t.category, t.content, " AGENCY ","
+                    " t.emergency_line, COALESCE(t.emergency_hours, 0), " REQUESTED ","
+                    " " UPDATED ", " DEADLINE ", t.division, t.media_url"
+                    " FROM tickets t LEFT JOIN units u ON u.code = t.unit_code"
+                    " WHERE ($1::text[] IS NULL OR t.id = ANY($1::text[]))"
+                    " AND ($2::text[] IS NULL OR t.kind || '.' || t.category = ANY($2::text[]))"
+                    " AND ($3::text IS NULL OR (" PUBLIC_STATUS " = ANY($4::text[]))"
+                    " = ($3 = 'closed'))"
+                    " AND ($5::timestamptz IS NULL OR t.created_at >= $5)"
+                    " AND ($6::timestamptz IS NULL OR t.created_at < $6)"
+                    " ORDER BY t.created_at, t.id LIMIT $7 OFFSET $8",
+                    8, p.p);
 }
 
 static const char *text_or_null(PGresult *res, int i, int col)

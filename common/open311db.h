@@ -8,6 +8,7 @@
 #ifndef HOTLINE_OPEN311DB_H
 #define HOTLINE_OPEN311DB_H
 
+#include "clock.h"
 #include "db.h"
 #include "open311.h"
 
@@ -39,6 +40,16 @@ struct open311_query {
     int64_t from, to;   /* requested in [from, to); 0: open */
     int page, page_size;
 };
+
+/* The SQL parameters of 'q', in the order both readers of requests take
+ * them: $1 ids, $2 codes, $3 status, $4 the public statuses that read
+ * closed, $5 from, $6 to, $7 limit, $8 offset, $9 node. */
+#define OPEN311_PARAMS 9
+struct open311_params {
+    const char *p[OPEN311_PARAMS];
+    char from[CLOCK_RFC3339_LEN], to[CLOCK_RFC3339_LEN], limit[12], offset[24];
+};
+void open311db_params(const struct open311_query *q, struct open311_params *out);
 
 /* The province answers for every node from its master dataset. */
 struct open311_federation {

@@ -477,21 +477,9 @@ json_t *master_tickets(struct db *db, const struct master_filter *f, long long *
 
 PGresult *master_open311(struct db *db, const struct open311_query *q)
 {
-    char from[CLOCK_RFC3339_LEN], to[CLOCK_RFC3339_LEN], limit[12], offset[24];
-    const char *p[] = {q->ids,
-                       q->codes,
-                       q->status,
-                       OPEN311_CLOSED_LITERAL,
-                       q->from != 0 ? from : NULL,
-                       q->to != 0 ? to : NULL,
-                       limit,
-                       offset,
-                       q->node};
+    struct open311_params p;
 
-    clock_format(q->from, from);
-    clock_format(q->to, to);
-    snprintf(limit, sizeof(limit), "%d", q->page_size);
-    snprintf(offset, sizeof(offset), "%lld", (long long)(q->page - 1) * q->page_size);
+    open311db_params(q, &p);
     /* What each node sent of its tickets; an owner never holds a copy, so
      * its status is the public one's source (open311db_row maps it). */
     return db_query(db,
@@ -508,7 +496,7 @@ PGresult *master_open311(struct db *db, const struct open311_query *q)
                     " AND ($6::timestamptz IS NULL OR created_at < $6)"
                     " AND ($9::text IS NULL OR node = $9)"
                     " ORDER BY created_at, id LIMIT $7 OFFSET $8",
-                    9, p);
+                    OPEN311_PARAMS, p.p);
 }
 
 PGresult *master_stats(struct db *db, const char *from, const char *to, enum stats_group group,
