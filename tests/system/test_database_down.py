@@ -15,10 +15,14 @@ from hotline import GUANGZHOU
 from lifecycle import Hotline, assert_error
 
 
-def count(node, sql):
+def rows(node, sql, params=None):
     with closing(psycopg2.connect(node.settings["database"])) as db, db.cursor() as cur:
-        cur.execute(sql)
-        return cur.fetchone()[0]
+        cur.execute(sql, params)
+        return cur.fetchall()
+
+
+def count(node, sql, params=None):
+    return rows(node, sql, params)[0][0]
 
 
 def test_requests_fail_fast_while_the_database_is_down_and_work_again_after(
@@ -57,12 +61,10 @@ def test_requests_fail_fast_while_the_database_is_down_and_work_again_after(
     assert city.is_running()
 
     # The link and its outbox came back too: the province gets what came after.
-    def in_master():
-        with closing(psycopg2.connect(fed.province.settings["database"])) as db, \
-                db.cursor() as cur:
-            cur.execute("SELECT count(*) FROM master_tickets WHERE id = %s", (after["id"],))
-            return cur.fetchone()[0] == 1
-    fed.province.wait_for(in_master, "the ticket made after the outage in the master dataset")
+    fed.province.wait_for(
+        lambda: count(fed.province, "SELECT count(*) FROM master_tickets WHERE id = %s",
+                      (after["id"],)) == 1,
+        "the ticket made after the outage in the master dataset")
 
 
 def test_the_master_dataset_catches_up_when_the_provinces_database_is_back(
@@ -75,9 +77,7 @@ def test_the_master_dataset_catches_up_when_the_provinces_database_is_back(
     province_db = fed.province.settings["database"]
 
     def master_ids():
-        with closing(psycopg2.connect(province_db)) as db, db.cursor() as cur:
-            cur.execute("SELECT id FROM master_tickets")
-            return {row[0] for row in cur.fetchall()}
+        return {row[0] for row in rows(fed.province, "SELECT id FROM master_tickets")}
     fed.province.wait_for(lambda: first["id"] in master_ids(), "the first ticket to arrive")
 
     postgres.allow_connections(province_db, False)
