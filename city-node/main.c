@@ -3,8 +3,8 @@
  * main.c - the city node: a municipal 12345 hotline centre.
  *
  * Everything it shares with the province comes from common/; this file says
- * what makes it a city: its routes and its link thread, the uplink to the
- * province.
+ * what makes it a city: its routes, its link thread, the uplink to the
+ * province, and `rotate-key`, which makes its new keys ready.
  */
 #include "broadcast.h"
 #include "clock.h"
@@ -110,12 +110,35 @@ static void health(json_t *obj)
                         json_string(metrics_link_up(NULL) ? "connected" : "disconnected"));
 }
 
+/* Makes a new CURVE pair and signing key ready (keyring.h) and prints what
+ * the province registers with node-key; SIGHUP switches to them. */
+static int command_rotate_key(struct node *node, struct db *db, char **argv)
+{
+    char curve[CURVE_KEY_Z85_LEN + 1], sign[SIGN_KEY_TEXT_LEN + 1];
+    int made = keyring_stage(node->cfg.data_dir, curve, sign);
+
+    (void)db;
+    (void)argv;
+    if (made < 0)
+        return 1;
+    if (!made)
+        fprintf(stderr, "city-node: rotate-key: new keys were ready already\n");
+    printf("curve-key %s\nsign-key %s\n", curve, sign);
+    return 0;
+}
+
+static const struct node_command commands[] = {
+    {"rotate-key", "", 0, command_rotate_key, 0},
+};
+
 static const struct node_kind city = {
     .role = NODE_CITY,
     .program = "city-node",
     .default_config = "/etc/12345/city-node.conf",
     .routes = routes,
     .nroutes = sizeof(routes) / sizeof(routes[0]),
+    .commands = commands,
+    .ncommands = sizeof(commands) / sizeof(commands[0]),
     .link_run = uplink_run,
     .health = health,
     .share = broadcast_send_up,

@@ -11,7 +11,10 @@
  * connection whose handshake failed, so when the province refuses our key
  * the socket is made anew after a pause: an administrator may register the
  * key meanwhile.  Refusals are logged at most once a minute, and the city
- * keeps serving its own hotline whatever the state of the link.
+ * keeps serving its own hotline whatever the state of the link.  When the
+ * node switches to new keys (SIGHUP, keyring.h) the main thread says so on
+ * the control socket: the session ends and a new socket greets the
+ * province with the new CURVE pair and signing key.
  */
 #include "uplink.h"
 
@@ -80,7 +83,7 @@ static void send_hello(struct uplink *up)
     h.name = up->node->cfg.node_name;
     h.software = "city-node " HOTLINE_VERSION;
     h.incarnation = up->node->incarnation;
-    h.sign_key = (char *)up->node->hotline.sign.public_text;
+    h.sign_key = (char *)keyring_sign(&up->node->keys)->public_text;
     env.payload_case = FED__ENVELOPE__PAYLOAD_HELLO;
     env.hello = &h;
     send_envelope(up, &env);
@@ -294,8 +297,9 @@ static int uplink_open(struct uplink *up)
     char endpoint[64];
 
     snprintf(endpoint, sizeof(endpoint), "inproc://uplink-monitor-%u", up->generation++);
-    up->dealer = link_dealer_new(up->node->zmq, &up->node->keys, cfg->province_public_key,
-                                 cfg->province_endpoint, cfg->heartbeat_interval_ms);
+    up->dealer =
+        link_dealer_new(up->node->zmq, keyring_curve(&up->node->keys), cfg->province_public_key,
+                        cfg->province_endpoint, cfg->heartbeat_interval_ms);
     if (up->dealer == NULL)
         return -1;
     if (zmq_socket_monitor(up->dealer, endpoint,
@@ -340,6 +344,18 @@ static void on_monitor(struct uplink *up)
                clock_mono_ms() >= up->hello_after_ms) {
         send_hello(up);
     }
+}
+
+/* The node switched to new keys: a new socket with them, greeted at once. */
+static void rekey(struct uplink *up)
+{
+    set_connected(up, 0, "switching to the new keys");
+    uplink_close(up);
+    up->complained_ms = 0;
+    up->hello_after_ms = 0;
+    up->reopen_after_ms = 0;
+    if (uplink_open(up) < 0)
+        up->reopen_after_ms = clock_mono_ms() + backoff_ms(up);
 }
 
 static void on_tick(struct uplink *up)
@@ -400,8 +416,12 @@ int uplink_run(struct node *node, void *control)
             log_warnx("link poll failed: %s", zmq_strerror(zmq_errno()));
             goto out;
         }
-        if (items[0].revents & ZMQ_POLLIN)
+        if ((items[0].revents & ZMQ_POLLIN) && node_control_read(control) == NODE_STOP)
             break;
+        if (items[0].revents & ZMQ_POLLIN) {
+            rekey(&up);
+            continue;
+        }
         if (on_dealer >= 0 && (items[on_dealer].revents & ZMQ_POLLIN))
             on_message(&up);
         /* After the message: a failed handshake may close the sockets. */

@@ -29,12 +29,17 @@ static int path_join(char *out, size_t cap, const char *dir, const char *name)
 
 int keys_create(const char *dir)
 {
+    return keys_create_named(dir, SECRET_FILE, PUBLIC_FILE);
+}
+
+int keys_create_named(const char *dir, const char *secret, const char *public)
+{
     char secret_path[PATH_MAX], public_path[PATH_MAX];
     char pub[CURVE_KEY_Z85_LEN + 2], sec[CURVE_KEY_Z85_LEN + 2];
     struct stat st;
 
-    if (path_join(secret_path, sizeof(secret_path), dir, SECRET_FILE) < 0 ||
-        path_join(public_path, sizeof(public_path), dir, PUBLIC_FILE) < 0) {
+    if (path_join(secret_path, sizeof(secret_path), dir, secret) < 0 ||
+        path_join(public_path, sizeof(public_path), dir, public) < 0) {
         log_warnx("data folder path too long");
         return -1;
     }
@@ -62,14 +67,25 @@ int keys_create(const char *dir)
 
 int keys_load(const char *dir, struct keys *k)
 {
+    int rc = keys_load_named(dir, SECRET_FILE, k);
+
+    if (rc == 0)
+        log_warnx("'%s/%s' is missing; run 'init' first", dir, SECRET_FILE);
+    return rc == 1 ? 0 : -1;
+}
+
+int keys_load_named(const char *dir, const char *secret, struct keys *k)
+{
     char path[PATH_MAX], buf[128];
     size_t len;
 
-    if (path_join(path, sizeof(path), dir, SECRET_FILE) < 0) {
+    if (path_join(path, sizeof(path), dir, secret) < 0) {
         log_warnx("data folder path too long");
         return -1;
     }
     if (crypto_secret_read(path, buf, sizeof(buf), &len) < 0) {
+        if (errno == ENOENT)
+            return 0;
         if (errno == EPERM)
             log_warnx("'%s' has loose permissions: only its owner may read it (mode 0600)", path);
         else
@@ -88,7 +104,7 @@ int keys_load(const char *dir, struct keys *k)
     OPENSSL_cleanse(buf, sizeof(buf));
     OPENSSL_cleanse(raw, sizeof(raw));
     keys_fingerprint(k->public_z85, k->fingerprint);
-    return 0;
+    return 1;
 }
 
 int keys_z85_valid(const char *s)

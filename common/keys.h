@@ -26,10 +26,23 @@ struct keys {
 int keys_create(const char *dir);
 
 /*
+ * keys_create() under other names: the secret file 'secret' and the public
+ * file 'public' in 'dir' (a pair made ready to replace the one in use).
+ */
+int keys_create_named(const char *dir, const char *secret, const char *public);
+
+/*
  * Loads the key pair from 'dir' into 'k', refusing a secret file others can
  * read.  Returns 0, or -1 with the reason logged.
  */
 int keys_load(const char *dir, struct keys *k);
+
+/*
+ * Loads the pair whose secret is the file 'secret' in 'dir', if there is
+ * one.  Returns 1 loaded, 0 if there is no such file, -1 on any other
+ * error (logged: loose permissions, not a key).
+ */
+int keys_load_named(const char *dir, const char *secret, struct keys *k);
 
 /* Returns 1 if 's' is 40 characters of the Z85 alphabet, else 0. */
 int keys_z85_valid(const char *s);

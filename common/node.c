@@ -5,7 +5,9 @@
  * The main thread reads the configuration, runs a subcommand or starts the
  * daemon: database and migrations, keys, the HTTP workers and the link
  * thread; then it waits for SIGTERM or SIGINT and stops them in reverse
- * order.  Signals are blocked in every thread and taken by sigwait() here,
+ * order.  SIGHUP switches to the keys made ready for a rotation (README
+ * "Key rotation") and tells the link thread to greet its peer again with
+ * them.  Signals are blocked in every thread and taken by sigwait() here,
  * so no handler ever runs in the middle of other code.
  */
 #include "node.h"
@@ -25,6 +27,7 @@
 #include "metrics.h"
 #include "progress_api.h"
 #include "rating_api.h"
+#include "reseal.h"
 #include "restriction_api.h"
 #include "stats_api.h"
 #include "ticket_api.h"
@@ -49,14 +52,6 @@
 
 /* Set by a thread that could not run: the daemon then exits with 1. */
 static atomic_int thread_failed;
-
-static void usage(const struct node_kind *kind)
-{
-    fprintf(stderr, "usage: %s [-dnv] [-f file] [command]\n", kind->program);
-    fprintf(stderr, "commands:\n  init\n  public-key\n  verify\n  resync\n  routes\n");
-    for (size_t i = 0; i < kind->ncommands; i++)
-        fprintf(stderr, "  %s %s\n", kind->commands[i].name, kind->commands[i].usage);
-}
 
 /*
  * Reads the node's identity into 'node', creating it when 'create' is set.
@@ -113,10 +108,11 @@ static struct db *open_database(struct node *node)
     return db;
 }
 
-static int command_init(struct node *node, struct db *db)
+static int command_init(struct node *node, struct db *db, char **argv)
 {
     char path[PATH_MAX];
 
+    (void)argv;
     if (snprintf(path, sizeof(path), "%s/%s", node->cfg.data_dir, ADMIN_TOKEN_FILE) >=
         (int)sizeof(path))
         return 1;
@@ -135,21 +131,25 @@ static int command_init(struct node *node, struct db *db)
 
 static int command_public_key(struct node *node)
 {
-    if (keys_load(node->cfg.data_dir, &node->keys) < 0)
+    struct keys k;
+
+    if (keys_load(node->cfg.data_dir, &k) < 0)
         return 1;
-    printf("%s\n", node->keys.public_z85);
-    keys_wipe(&node->keys);
+    printf("%s\n", k.public_z85);
+    keys_wipe(&k);
     return 0;
 }
 
 /* Checks every ticket's event chain; names the first broken link. */
-static int command_verify(struct db *db)
+static int command_verify(struct node *node, struct db *db, char **argv)
 {
     long long events, tickets;
     char ticket[TICKET_ID_LEN + 1];
     int seq;
     int rc = ticketdb_verify(db, &events, &tickets, ticket, &seq);
 
+    (void)node;
+    (void)argv;
     if (rc < 0)
         return 2;
     if (rc > 0) {
@@ -170,14 +170,97 @@ static int command_verify(struct db *db)
 }
 
 /* Sends every event to the master dataset again; the province skips what it has. */
-static int command_resync(struct db *db)
+static int command_resync(struct node *node, struct db *db, char **argv)
 {
     long long n = ticketdb_announce_all(db, clock_now_us());
 
+    (void)node;
+    (void)argv;
     if (n < 0)
         return 1;
     printf("queued %lld events for the master dataset\n", n);
     return 0;
+}
+
+int node_options(char **argv, const char *const *names, long *values, size_t n, long min, long max)
+{
+    for (; argv[0] != NULL; argv += 2) {
+        size_t i;
+        for (i = 0; i < n && strcmp(argv[0], names[i]) != 0; i++)
+            ;
+        char *end;
+        long v = i < n && argv[1] != NULL ? strtol(argv[1], &end, 10) : 0;
+        if (i == n || argv[1] == NULL || *argv[1] == '\0' || *end != '\0' || v < min || v > max) {
+            fprintf(stderr, "'%s' is not an option here, or needs a number from %ld to %ld\n",
+                    argv[0], min, max);
+            return -1;
+        }
+        values[i] = v;
+    }
+    return 0;
+}
+
+/* Makes a new sealing key ready; the daemon switches to it on SIGHUP. */
+static int command_pii_rotate(struct node *node, struct db *db, char **argv)
+{
+    char id[PII_KEY_ID_LEN + 1];
+    int made = pii_key_stage(node->cfg.data_dir, id);
+
+    (void)db;
+    (void)argv;
+    if (made < 0)
+        return 1;
+    printf("%s %s\n", made ? "new sealing key ready:" : "a sealing key is ready already:", id);
+    return 0;
+}
+
+/* Seals every row again with the key in use, in batches, beside the daemon. */
+static int command_pii_reseal(struct node *node, struct db *db, char **argv)
+{
+    static const char *const names[] = {"--batch-size", "--max-batches"};
+    long values[] = {500, 0};
+    struct pii_keys k;
+
+    if (node_options(argv, names, values, 2, 1, 1000000) < 0)
+        return 2;
+    if (pii_keys_load(node->cfg.data_dir, &k) < 0)
+        return 1;
+    int rc = reseal_run(db, &k, values[0], values[1], stdout);
+    pii_keys_wipe(&k);
+    return rc < 0 ? 2 : rc;
+}
+
+/* The commands of every node, before those of its kind. */
+static const struct node_command builtins[] = {
+    {"init", "", 0, command_init, 0},
+    {"verify", "", 0, command_verify, 0},
+    {"resync", "", 0, command_resync, 0},
+    {"pii-rotate", "", 0, command_pii_rotate, 0},
+    {"pii-reseal", "[--batch-size N] [--max-batches N]", 0, command_pii_reseal, 4},
+};
+static const size_t nbuiltins = sizeof(builtins) / sizeof(builtins[0]);
+
+static void usage(const struct node_kind *kind)
+{
+    fprintf(stderr, "usage: %s [-dnv] [-f file] [command]\n", kind->program);
+    fprintf(stderr, "commands:\n  public-key\n  routes\n");
+    for (size_t i = 0; i < nbuiltins; i++)
+        fprintf(stderr, "  %s%s%s\n", builtins[i].name, builtins[i].usage[0] ? " " : "",
+                builtins[i].usage);
+    for (size_t i = 0; i < kind->ncommands; i++)
+        fprintf(stderr, "  %s%s%s\n", kind->commands[i].name, kind->commands[i].usage[0] ? " " : "",
+                kind->commands[i].usage);
+}
+
+static const struct node_command *command_find(const struct node_kind *kind, const char *name)
+{
+    for (size_t i = 0; i < nbuiltins; i++)
+        if (strcmp(name, builtins[i].name) == 0)
+            return &builtins[i];
+    for (size_t i = 0; i < kind->ncommands; i++)
+        if (strcmp(name, kind->commands[i].name) == 0)
+            return &kind->commands[i];
+    return NULL;
 }
 
 static int run_command(struct node *node, int argc, char **argv)
@@ -187,24 +270,16 @@ static int run_command(struct node *node, int argc, char **argv)
     if (strcmp(argv[0], "public-key") == 0 && argc == 1)
         return command_public_key(node);
 
-    const struct node_command *cmd = NULL;
-    for (size_t i = 0; i < kind->ncommands; i++)
-        if (strcmp(argv[0], kind->commands[i].name) == 0)
-            cmd = &kind->commands[i];
-    int is_init = strcmp(argv[0], "init") == 0, is_verify = strcmp(argv[0], "verify") == 0;
-    int is_resync = strcmp(argv[0], "resync") == 0;
-    int builtin = is_init || is_verify || is_resync;
-    if ((!builtin && cmd == NULL) || argc - 1 != (builtin ? 0 : cmd->nargs)) {
+    const struct node_command *cmd = command_find(kind, argv[0]);
+    int most = cmd != NULL && cmd->nargs_max > cmd->nargs ? cmd->nargs_max : 0;
+    if (cmd == NULL || argc - 1 < cmd->nargs || argc - 1 > (most > 0 ? most : cmd->nargs)) {
         usage(kind);
         return 2;
     }
     struct db *db = open_database(node);
     if (db == NULL)
         return 1;
-    int rc = is_init     ? command_init(node, db)
-             : is_verify ? command_verify(db)
-             : is_resync ? command_resync(db)
-                         : cmd->run(node, db, argv + 1);
+    int rc = cmd->run(node, db, argv + 1);
     db_free(db);
     return rc;
 }
@@ -383,10 +458,34 @@ static int hotline_start(struct node *node)
     h->periods.national = c->period_national;
     h->periods.rating_window_days = c->rating_window_days;
     h->repeat_window_days = c->repeat_window_days;
-    /* A node initialised before it signed anything gets its key now. */
-    if (sign_key_create(c->data_dir) < 0 || sign_key_load(c->data_dir, &h->sign) < 0)
-        return -1;
     return pii_keys_load(c->data_dir, &h->pii);
+}
+
+enum node_control node_control_read(void *control)
+{
+    char buf[8];
+    int n = zmq_recv(control, buf, sizeof(buf), ZMQ_DONTWAIT);
+
+    return n == 5 && memcmp(buf, "rekey", 5) == 0 ? NODE_REKEY : NODE_STOP;
+}
+
+/*
+ * SIGHUP: switches to the keys made ready in the data folder, a city's
+ * CURVE pair and signing key (keyring.h) and any node's sealing key
+ * (pii.h), and has the link thread greet its peer with the new ones.  The
+ * province's CURVE key is every city's configuration: it is not switched
+ * here.
+ */
+static void keys_switch(struct node *node, struct actor *link)
+{
+    const char *dir = node->cfg.data_dir;
+    int ring = node->kind->role == NODE_CITY ? keyring_switch(&node->keys, dir) : 0;
+    int pii = pii_keys_switch(&node->hotline.pii, dir);
+
+    if (ring == 0 && pii == 0)
+        log_info("no new keys ready in '%s'; nothing switched", dir);
+    if (ring == 1 && zmq_send(link->control, "rekey", 5, ZMQ_DONTWAIT) < 0)
+        log_warnx("cannot tell the link thread of the new keys: %s", zmq_strerror(zmq_errno()));
 }
 
 static int run_daemon(struct node *node, int foreground)
@@ -410,13 +509,16 @@ static int run_daemon(struct node *node, int foreground)
         goto out;
     db_free(db);
     db = NULL;
-    if (keys_load(node->cfg.data_dir, &node->keys) < 0 || link_check_curve() < 0 ||
+    /* A node initialised before it signed anything gets its key now. */
+    if (sign_key_create(node->cfg.data_dir) < 0 ||
+        keyring_load(&node->keys, node->cfg.data_dir) < 0 || link_check_curve() < 0 ||
         hotline_start(node) < 0)
         goto out;
 
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
     sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -439,7 +541,8 @@ static int run_daemon(struct node *node, int foreground)
 
     log_info("node '%s' (%s) started, http on '%s' port %d", node->cfg.node_code, kind->program,
              node->cfg.http_address, node->cfg.http_port);
-    sigwait(&stop, &sig);
+    while (sigwait(&stop, &sig) == 0 && sig == SIGHUP && !atomic_load(&thread_failed))
+        keys_switch(node, &actors[0]);
     rc = atomic_load(&thread_failed) ? 1 : 0;
     if (rc == 0)
         log_info("stopping on signal %d", sig);
@@ -452,9 +555,8 @@ out:
         zmq_ctx_term(node->zmq);
     free(routes);
     db_free(db);
-    keys_wipe(&node->keys);
+    keyring_wipe(&node->keys);
     pii_keys_wipe(&node->hotline.pii);
-    sign_key_wipe(&node->hotline.sign);
     return rc;
 }
 

@@ -11,7 +11,7 @@
 #include "config.h"
 #include "db.h"
 #include "http.h"
-#include "keys.h"
+#include "keyring.h"
 #include "open311db.h"
 #include "workflow.h"
 
@@ -26,8 +26,16 @@ struct node_command {
     const char *name;
     const char *usage; /* its arguments, for the usage text */
     int nargs;
-    /* Runs with the node's database migrated.  Returns the exit status. */
+    /* Runs with the node's database migrated; argv ends with NULL.
+     * Returns the exit status. */
     int (*run)(struct node *node, struct db *db, char **argv);
+    int nargs_max; /* with options: at most this many arguments */
+};
+
+/* What the main thread tells a thread on its control socket. */
+enum node_control {
+    NODE_STOP,
+    NODE_REKEY, /* the node switched to new keys (keyring.h) */
 };
 
 struct node_kind {
@@ -63,9 +71,9 @@ struct node_kind {
 struct node {
     const struct node_kind *kind;
     struct config cfg;
-    struct keys keys;
+    struct keyring keys; /* CURVE pairs and signing keys, read-only but on SIGHUP */
     uint64_t incarnation;
-    struct hotline hotline; /* read-only once the daemon runs */
+    struct hotline hotline; /* read-only once the daemon runs, but on SIGHUP (pii.h) */
     void *zmq;              /* the ZeroMQ context */
 };
 
@@ -74,6 +82,17 @@ struct node {
  * Returns the connection, or NULL having answered 503.
  */
 struct db *node_db(struct http_request *req, struct node **node);
+
+/* Reads one message from a thread's control socket: "rekey", or anything
+ * else, which means stop. */
+enum node_control node_control_read(void *control);
+
+/*
+ * Reads "--name N" options of a command from 'argv' (ending with NULL):
+ * each name of 'names' (n of them) sets values[i] to a number within
+ * min..max.  Returns 0, or -1 having printed what is wrong.
+ */
+int node_options(char **argv, const char *const *names, long *values, size_t n, long min, long max);
 
 /* Runs the program: parses argv, then a subcommand or the daemon.  Returns
  * the exit status. */

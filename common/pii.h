@@ -8,47 +8,89 @@
  *
  * The keys live in the node's data folder, mode 0600: pii.key (sealing) and
  * phone.key (hashing; the same in every node of the province, so hashes
- * match across nodes).  They are read once at start and never change.
+ * match across nodes, and never replaced).  A sealing key is known by its
+ * id, the fingerprint stored with every row it sealed.  When it is
+ * replaced (README "Key rotation") `pii-rotate` makes pii.next.key ready;
+ * the switch (SIGHUP) keeps pii.key as pii.<id>.key, retired, and puts the
+ * new one in its place.  New rows are sealed with pii.key; a row opens with
+ * the key its id names, pii.key or a retired one, until `pii-reseal` has
+ * sealed it again with pii.key.  The main thread loads the keys before any
+ * worker starts and adds a switched key to a slot nobody reads yet before
+ * publishing it, so workers read them without a lock.
  */
 #ifndef HOTLINE_PII_H
 #define HOTLINE_PII_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define PII_KEY_LEN    32
 #define PII_KEY_ID_LEN 16
 #define PII_HASH_LEN   64
+#define PII_SLOTS      8 /* sealing keys one process may hold */
+
+struct pii_seal_key {
+    uint8_t key[PII_KEY_LEN];
+    char id[PII_KEY_ID_LEN + 1]; /* fingerprint of the key */
+};
 
 struct pii_keys {
-    uint8_t seal[PII_KEY_LEN];
-    char seal_id[PII_KEY_ID_LEN + 1]; /* fingerprint of the sealing key */
+    struct pii_seal_key seal[PII_SLOTS];
+    atomic_int nseal;   /* slots filled, from 0 */
+    atomic_int seal_at; /* the slot of pii.key */
     uint8_t phone[PII_KEY_LEN];
 };
 
 /* Creates the missing key files in 'dir'.  Returns 0, or -1 (logged). */
 int pii_keys_create(const char *dir);
 
-/* Loads both keys from 'dir', refusing loose permissions.  Returns 0 or -1 (logged). */
+/*
+ * Loads pii.key, every retired sealing key and phone.key from 'dir',
+ * refusing loose permissions and a retired key whose file name is not its
+ * id.  Returns 0 or -1 (logged).
+ */
 int pii_keys_load(const char *dir, struct pii_keys *k);
 
 /* Overwrites the keys in memory. */
 void pii_keys_wipe(struct pii_keys *k);
 
+/* The id of the sealing key new rows get. */
+const char *pii_seal_id(const struct pii_keys *k);
+
+/* Is a sealing key of id 'id' held?  Returns 1 or 0. */
+int pii_key_held(const struct pii_keys *k, const char *id);
+
 /*
- * Seals 'len' bytes of 'plain' for the ticket 'aad' into a new buffer
- * (nonce, ciphertext, tag) and stores its size in '*outlen'.  Returns the
- * buffer (free with free()), or NULL.
+ * Makes a new sealing key ready in 'dir' (pii.next.key) unless one is, and
+ * writes its id.  Returns 1 made, 0 ready already, -1 on error (logged).
+ */
+int pii_key_stage(const char *dir, char id[PII_KEY_ID_LEN + 1]);
+
+/*
+ * Switches to the sealing key made ready in 'dir': pii.key is retired as
+ * pii.<id>.key and the ready one takes its place, on disk, then in 'k'.
+ * Returns 1 switched, 0 if none was ready, -1 on error (logged; the key in
+ * use stays in use).
+ */
+int pii_keys_switch(struct pii_keys *k, const char *dir);
+
+/*
+ * Seals 'len' bytes of 'plain' for the ticket 'aad' with the key in use
+ * into a new buffer (nonce, ciphertext, tag) and stores its size in
+ * '*outlen'.  Returns the buffer (free with free()), or NULL.
  */
 uint8_t *pii_seal(const struct pii_keys *k, const char *aad, const char *plain, size_t len,
                   size_t *outlen);
 
 /*
- * Opens what pii_seal made for the same 'aad'.  Returns the plain text with
- * a NUL (free with free()), or NULL if it was altered, moved to another
- * ticket or sealed with another key.
+ * Opens what pii_seal made for the same 'aad' with the key of id 'key_id'
+ * (the key in use when NULL).  Returns the plain text with a NUL (free with
+ * free()), or NULL if it was altered, moved to another ticket, or its key
+ * is not held.
  */
-char *pii_open(const struct pii_keys *k, const char *aad, const uint8_t *in, size_t len);
+char *pii_open(const struct pii_keys *k, const char *key_id, const char *aad, const uint8_t *in,
+               size_t len);
 
 /* Writes the keyed hash of a phone number as hex and a NUL. */
 void pii_phone_hash(const struct pii_keys *k, const char *phone, char out[PII_HASH_LEN + 1]);

@@ -77,7 +77,9 @@ static int phone_matches(const struct hotline *h, const char *id, PGresult *res,
     size_t len = 0;
     unsigned char *sealed =
         PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, COL_CITIZEN_PII), &len);
-    char *plain = sealed != NULL ? pii_open(&h->pii, id, sealed, len) : NULL;
+    char *plain = sealed != NULL
+                      ? pii_open(&h->pii, PQgetvalue(res, 0, COL_PII_KEY_ID), id, sealed, len)
+                      : NULL;
     json_t *citizen = plain != NULL ? json_loads(plain, 0, NULL) : NULL;
     const char *phone = citizen != NULL ? input_text(citizen, "phone") : NULL;
     char digits[LAST_DIGITS];
@@ -102,7 +104,7 @@ static void open_nothing(const struct hotline *h, const char *id)
 {
     static const uint8_t nothing[SEAL_OVERHEAD + 128];
 
-    free(pii_open(&h->pii, id, nothing, sizeof(nothing)));
+    free(pii_open(&h->pii, NULL, id, nothing, sizeof(nothing)));
 }
 
 /* The public timeline of ticket 'id'; NULL on error. */

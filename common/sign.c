@@ -26,9 +26,14 @@ static EVP_PKEY *private_key(const struct sign_key *k)
 
 int sign_key_create(const char *dir)
 {
+    return sign_key_create_named(dir, SIGN_FILE);
+}
+
+int sign_key_create_named(const char *dir, const char *name)
+{
     char path[PATH_MAX], hex[CRYPTO_TOKEN_LEN + 2];
 
-    snprintf(path, sizeof(path), "%s/%s", dir, SIGN_FILE);
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
     if (crypto_token_new(hex) < 0) {
         log_warnx("cannot draw a random key");
         return -1;
@@ -45,13 +50,24 @@ int sign_key_create(const char *dir)
 
 int sign_key_load(const char *dir, struct sign_key *k)
 {
+    int rc = sign_key_load_named(dir, SIGN_FILE, k);
+
+    if (rc == 0)
+        log_warnx("'%s/%s' is missing", dir, SIGN_FILE);
+    return rc == 1 ? 0 : -1;
+}
+
+int sign_key_load_named(const char *dir, const char *name, struct sign_key *k)
+{
     char path[PATH_MAX], hex[CRYPTO_TOKEN_LEN + 8];
     uint8_t pub[32];
     size_t len, publen = sizeof(pub);
     int ok = 1;
 
-    snprintf(path, sizeof(path), "%s/%s", dir, SIGN_FILE);
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
     if (crypto_secret_read(path, hex, sizeof(hex), &len) < 0) {
+        if (errno == ENOENT)
+            return 0;
         if (errno == EPERM)
             log_warnx("'%s' has loose permissions: only its owner may read it (mode 0600)", path);
         else
@@ -77,7 +93,7 @@ int sign_key_load(const char *dir, struct sign_key *k)
         return -1;
     snprintf(k->public_text, sizeof(k->public_text), "%s", text);
     free(text);
-    return 0;
+    return 1;
 }
 
 void sign_key_wipe(struct sign_key *k)

@@ -23,8 +23,17 @@ struct sign_key {
 /* Creates sign.key in 'dir' unless it exists.  Returns 0, or -1 (logged). */
 int sign_key_create(const char *dir);
 
+/* sign_key_create() under another file name 'name' in 'dir'. */
+int sign_key_create_named(const char *dir, const char *name);
+
 /* Loads sign.key from 'dir', refusing loose permissions.  Returns 0 or -1 (logged). */
 int sign_key_load(const char *dir, struct sign_key *k);
+
+/*
+ * Loads the key in the file 'name' in 'dir', if there is one.  Returns 1
+ * loaded, 0 if there is no such file, -1 on any other error (logged).
+ */
+int sign_key_load_named(const char *dir, const char *name, struct sign_key *k);
 
 /* Overwrites the seed in memory. */
 void sign_key_wipe(struct sign_key *k);

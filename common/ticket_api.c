@@ -145,7 +145,9 @@ static json_t *render_citizen(const struct hotline *h, const struct ticket *t, P
     size_t len = 0;
     unsigned char *sealed =
         PQunescapeBytea((const unsigned char *)PQgetvalue(res, i, COL_CITIZEN_PII), &len);
-    char *plain = sealed != NULL ? pii_open(&h->pii, t->id, sealed, len) : NULL;
+    char *plain = sealed != NULL
+                      ? pii_open(&h->pii, PQgetvalue(res, i, COL_PII_KEY_ID), t->id, sealed, len)
+                      : NULL;
     json_t *pii = plain != NULL ? json_loads(plain, 0, NULL) : NULL;
     json_t *out = NULL;
 

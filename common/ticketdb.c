@@ -30,7 +30,7 @@
     " " US("t.updated_at") ", t.redos, " US("t.rating_due") ", t.rated, t.rating_token_sha256,"    \
     " t.emergency_rule, t.emergency_version, t.emergency_line, t.emergency_hours,"                 \
     " t.pending, t.outcome, t.source, t.owner_node, " US("t.handed_at") ", t.transfer_final,"      \
-    " t.remote_progress"                                                                           \
+    " t.remote_progress, t.pii_key_id"                                                             \
     " FROM tickets t LEFT JOIN units u ON u.code = t.unit_code"
 /* clang-format on */
 

@@ -64,6 +64,7 @@ enum ticket_column {
     COL_HANDED_AT,
     COL_TRANSFER_FINAL,
     COL_REMOTE_PROGRESS,
+    COL_PII_KEY_ID,
 };
 
 /* A new ticket, as intake validated it.  Strings are UTF-8 and bounded. */

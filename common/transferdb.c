@@ -31,7 +31,7 @@ static void province_code(const struct node *node, char code[8])
 
 static const char *province_curve_key(const struct node *node)
 {
-    return node->kind->role == NODE_PROVINCE ? node->keys.public_z85
+    return node->kind->role == NODE_PROVINCE ? keyring_curve(&node->keys)->public_z85
                                              : node->cfg.province_public_key;
 }
 
@@ -41,7 +41,7 @@ static int province_sign_key(const struct node *node, struct db *db,
     char code[8];
 
     if (node->kind->role == NODE_PROVINCE) {
-        snprintf(out, SIGN_KEY_TEXT_LEN + 1, "%s", node->hotline.sign.public_text);
+        snprintf(out, SIGN_KEY_TEXT_LEN + 1, "%s", keyring_sign(&node->keys)->public_text);
         return 1;
     }
     province_code(node, code);
@@ -62,7 +62,9 @@ int transferdb_pin_key(struct db *db, const char *code, const char *key, int rep
                                        " seen_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
                                        " RETURNING sign_key)"
                                        " SELECT sign_key = $2 FROM pinned UNION ALL"
-                                       " SELECT sign_key = $2 FROM node_keys WHERE code = $1",
+                                       " SELECT sign_key = $2 OR COALESCE(previous_sign_key = $2"
+                                       "  AND previous_until > $3::timestamptz, false)"
+                                       " FROM node_keys WHERE code = $1",
                              3, p);
     if (res == NULL)
         return -1;
@@ -83,6 +85,62 @@ int transferdb_key(struct db *db, const char *code, char out[SIGN_KEY_TEXT_LEN +
         snprintf(out, SIGN_KEY_TEXT_LEN + 1, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
     return found;
+}
+
+int transferdb_keys(struct db *db, const char *code, int64_t now,
+                    char out[2][SIGN_KEY_TEXT_LEN + 1])
+{
+    char at[CLOCK_RFC3339_LEN];
+    const char *p[] = {code, at};
+
+    clock_format(now, at);
+    PGresult *res = db_query(db,
+                             "SELECT k FROM node_keys, LATERAL (VALUES (1, sign_key),"
+                             "  (2, CASE WHEN previous_until > $2::timestamptz"
+                             "       THEN previous_sign_key END)) v(i, k)"
+                             " WHERE code = $1 AND k IS NOT NULL ORDER BY i",
+                             2, p);
+    if (res == NULL)
+        return -1;
+    int n = PQntuples(res) < 2 ? PQntuples(res) : 2;
+    for (int i = 0; i < n; i++)
+        snprintf(out[i], SIGN_KEY_TEXT_LEN + 1, "%s", PQgetvalue(res, i, 0));
+    PQclear(res);
+    return n;
+}
+
+int transferdb_rekey(struct db *db, const char *code, const char *key, int64_t until, int64_t now)
+{
+    char at[CLOCK_RFC3339_LEN], end[CLOCK_RFC3339_LEN];
+    const char *p[] = {code, key, at, until > 0 ? end : NULL};
+    size_t len = 0;
+    uint8_t *raw = strlen(key) == SIGN_KEY_TEXT_LEN ? crypto_b64_decode(key, &len) : NULL;
+
+    free(raw);
+    if (raw == NULL || len != 32)
+        return -1;
+    clock_format(now, at);
+    clock_format(until, end);
+    long long n = db_changed(db,
+                             "INSERT INTO node_keys (code, sign_key, seen_at) VALUES ($1, $2, $3)"
+                             " ON CONFLICT (code) DO UPDATE SET previous_sign_key ="
+                             "  CASE WHEN $4::timestamptz IS NULL THEN NULL"
+                             "  ELSE node_keys.sign_key END,"
+                             " previous_until = $4, sign_key = $2, seen_at = $3"
+                             " WHERE node_keys.sign_key <> $2",
+                             4, p);
+    return n < 0 ? -1 : n > 0;
+}
+
+int transferdb_retire_key(struct db *db, const char *code)
+{
+    const char *p[] = {code};
+    long long n = db_changed(db,
+                             "UPDATE node_keys SET previous_sign_key = NULL, previous_until = NULL"
+                             " WHERE code = $1 AND previous_sign_key IS NOT NULL",
+                             1, p);
+
+    return n < 0 ? -1 : n > 0;
 }
 
 static int store_message(struct db *db, const char *transfer, const char *kind, const char *signer,
@@ -125,22 +183,25 @@ static PGresult *last_event(struct db *db, const char *id)
     return db_query(db,
                     "SELECT e.reason, e.detail::jsonb->>'to', t.owner_epoch,"
                     " translate(encode(t.citizen_pii, 'base64'), E'\\n', ''),"
-                    " t.event_seq, t.event_hash"
+                    " t.event_seq, t.event_hash, t.pii_key_id"
                     " FROM ticket_events e JOIN tickets t ON t.id = e.ticket_id"
                     " WHERE e.ticket_id = $1 ORDER BY e.seq DESC LIMIT 1",
                     1, p);
 }
 
-/* The citizen's data of ticket 'id', sealed for the province. */
-static char *seal_for_province(const struct node *node, const char *id, const char *stored)
+/* The citizen's data of ticket 'id', sealed here with key 'key_id', sealed
+ * for the province with the CURVE pair in use. */
+static char *seal_for_province(const struct node *node, const char *id, const char *stored,
+                               const char *key_id)
 {
     uint8_t key[CRYPTO_KEY_LEN];
     size_t len;
     uint8_t *raw = crypto_b64_decode(stored, &len);
-    char *plain = raw != NULL ? pii_open(&node->hotline.pii, id, raw, len) : NULL;
+    char *plain = raw != NULL ? pii_open(&node->hotline.pii, key_id, id, raw, len) : NULL;
     char *sealed = NULL;
 
-    if (plain != NULL && transit_key(&node->keys, province_curve_key(node), key) == 0)
+    if (plain != NULL &&
+        transit_key(keyring_curve(&node->keys), province_curve_key(node), key) == 0)
         sealed = transit_seal(key, id, plain);
     if (plain != NULL)
         OPENSSL_cleanse(plain, strlen(plain));
@@ -180,6 +241,8 @@ int transferdb_offer(struct db *db, const struct ticket *t, const struct princip
     struct transfer_signed m = {0};
     char *sealed = NULL;
     int rc = -1;
+    /* Read once: the key that signs is the key stored with the signature. */
+    const struct sign_key *sk = keyring_sign(&node->keys);
 
     (void)who;
     PGresult *ev = last_event(db, t->id);
@@ -197,13 +260,14 @@ int transferdb_offer(struct db *db, const struct ticket *t, const struct princip
     int epoch = atoi(PQgetvalue(ev, 0, 2));
     /* The head of the ticket's chain is signed: the events sent with the
      * offer must end there. */
-    if (transfer_sign(&node->hotline.sign,
+    if (transfer_sign(sk,
                       json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:{s:i,s:s}}", "kind", "offer",
                                 "transfer", id, "ticket", t->id, "from", self, "to", to, "epoch",
                                 epoch, "reason", reason, "at", at, "head", "seq",
                                 atoi(PQgetvalue(ev, 0, 4)), "hash", PQgetvalue(ev, 0, 5)),
                       &m) < 0 ||
-        (sealed = seal_for_province(node, t->id, PQgetvalue(ev, 0, 3))) == NULL)
+        (sealed = seal_for_province(node, t->id, PQgetvalue(ev, 0, 3), PQgetvalue(ev, 0, 6))) ==
+            NULL)
         goto out;
     snprintf(stream, sizeof(stream), "%d", STREAM_TICKETS);
     const char *p[] = {id, t->id, self, to, PQgetvalue(ev, 0, 2), reason, at};
@@ -212,7 +276,7 @@ int transferdb_offer(struct db *db, const struct ticket *t, const struct princip
                 "INSERT INTO transfers (id, ticket_id, from_node, to_node, epoch, reason, status,"
                 " offered_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'offered', $7, $7)",
                 7, p) < 0 ||
-        store_message(db, id, "offer", self, &m, node->hotline.sign.public_text, now) < 0 ||
+        store_message(db, id, "offer", self, &m, sk->public_text, now) < 0 ||
         db_exec(db,
                 "INSERT INTO outbox (stream, body, created_at)"
                 " SELECT $2, jsonb_build_object('transfer', jsonb_build_object("
@@ -242,6 +306,7 @@ int transferdb_decline(struct db *db, const struct ticket *t, const struct princ
     char at[CLOCK_RFC3339_LEN];
     struct transfer_signed m = {0};
     int rc = -1;
+    const struct sign_key *sk = keyring_sign(&node->keys);
 
     (void)who;
     const char *p[] = {t->id, self};
@@ -255,7 +320,7 @@ int transferdb_decline(struct db *db, const struct ticket *t, const struct princ
         goto out;
     const char *id = PQgetvalue(tr, 0, 0);
     clock_format(now, at);
-    if (transfer_sign(&node->hotline.sign,
+    if (transfer_sign(sk,
                       json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "kind", "decline", "transfer", id,
                                 "ticket", t->id, "node", self, "reason", PQgetvalue(ev, 0, 0), "at",
                                 at),
@@ -264,7 +329,7 @@ int transferdb_decline(struct db *db, const struct ticket *t, const struct princ
     const char *q[] = {id, at};
     if (db_exec(db, "UPDATE transfers SET status = 'declined', updated_at = $2 WHERE id = $1", 2,
                 q) < 0 ||
-        store_message(db, id, "decline", self, &m, node->hotline.sign.public_text, now) < 0 ||
+        store_message(db, id, "decline", self, &m, sk->public_text, now) < 0 ||
         queue_signed(db, &m, now) < 0)
         goto out;
     log_info("ticket '%s' declined (transfer '%s')", t->id, id);
@@ -325,8 +390,20 @@ static int register_offered(const struct node *node, struct db *db, const char *
     size_t len;
     int rc = 1;
 
-    if (transit_key(&node->keys, province_curve_key(node), key) < 0 ||
-        (plain = transit_open(key, ticket, sealed_pii)) == NULL) {
+    /* Sealed for a pair this node holds: the one in use, or, across a
+     * rotation, the one it replaced; or for the pair made ready, which the
+     * province knows before this node switches to it. */
+    const struct keys *mine;
+    struct keys ready;
+    for (int i = 0; plain == NULL && (mine = keyring_curve_held(&node->keys, i)) != NULL; i++)
+        if (transit_key(mine, province_curve_key(node), key) == 0)
+            plain = transit_open(key, ticket, sealed_pii);
+    if (plain == NULL && keyring_ready(node->cfg.data_dir, &ready) == 1) {
+        if (transit_key(&ready, province_curve_key(node), key) == 0)
+            plain = transit_open(key, ticket, sealed_pii);
+        keys_wipe(&ready);
+    }
+    if (plain == NULL) {
         log_warnx("dropped the offer of ticket '%s': its personal data does not open", ticket);
         goto out;
     }
@@ -335,7 +412,7 @@ static int register_offered(const struct node *node, struct db *db, const char *
         (pii = crypto_b64_encode(sealed, len)) == NULL ||
         (snap = json_dumps(snapshot, JSON_COMPACT)) == NULL)
         goto out;
-    const char *p[] = {snap, pii, node->hotline.pii.seal_id, node->cfg.node_code};
+    const char *p[] = {snap, pii, pii_seal_id(&node->hotline.pii), node->cfg.node_code};
     rc = (int)db_changed(
         db,
         "INSERT INTO tickets SELECT (r).* FROM (SELECT jsonb_populate_record("
@@ -388,6 +465,7 @@ int transferdb_on_offer(const struct node *node, struct db *db, json_t *v)
     char at[CLOCK_RFC3339_LEN];
     int64_t now = clock_now_us();
     int rc = 1;
+    const struct sign_key *sk = keyring_sign(&node->keys);
 
     if (body == NULL || pii == NULL || !json_is_object(snapshot) ||
         strcmp(json_string_value(json_object_get(body, "to")), self) != 0 ||
@@ -431,11 +509,11 @@ int transferdb_on_offer(const struct node *node, struct db *db, json_t *v)
         goto out;
     /* This node takes what it is offered; its operators may decline it
      * within 2 working days once it is theirs. */
-    if (transfer_sign(&node->hotline.sign,
+    if (transfer_sign(sk,
                       json_pack("{s:s,s:s,s:s,s:s,s:s}", "kind", "accept", "transfer", id, "ticket",
                                 ticket, "node", self, "at", at),
                       &accept) < 0 ||
-        store_message(db, id, "accept", self, &accept, node->hotline.sign.public_text, now) < 0 ||
+        store_message(db, id, "accept", self, &accept, sk->public_text, now) < 0 ||
         queue_signed(db, &accept, now) < 0)
         goto out;
     log_info("ticket '%s' offered by node '%s': registered and accepted", ticket, from);

@@ -26,13 +26,35 @@
 /*
  * Pins the signing key of node 'code': the first one seen is kept; with
  * 'replace' a new one replaces it (it comes from a source that vouches for
- * it).  Returns 1 if 'key' is the node's key now, 0 if another one is
+ * it).  Returns 1 if 'key' is the node's key now, or the key it replaced
+ * during the grace period transferdb_rekey() gave; 0 if another one is
  * pinned, -1 on error.
  */
 int transferdb_pin_key(struct db *db, const char *code, const char *key, int replace, int64_t now);
 
 /* Writes node 'code''s pinned key into 'out'.  Returns 1, 0 if none, -1 on error. */
 int transferdb_key(struct db *db, const char *code, char out[SIGN_KEY_TEXT_LEN + 1]);
+
+/*
+ * Writes the signing keys of node 'code' accepted at 'now' into 'out': the
+ * pinned one, then the one it replaced during its grace period.  Returns
+ * how many, or -1 on error.
+ */
+int transferdb_keys(struct db *db, const char *code, int64_t now,
+                    char out[2][SIGN_KEY_TEXT_LEN + 1]);
+
+/*
+ * Pins 'key' (base64 of an Ed25519 public key) as node 'code''s signing
+ * key; the one it replaces is still accepted until 'until' (0: not at
+ * all).  The same key again changes nothing.  Returns 1 if the key
+ * changed, 0 if it was pinned already, -1 if 'key' is not a key or on a
+ * database error.
+ */
+int transferdb_rekey(struct db *db, const char *code, const char *key, int64_t until, int64_t now);
+
+/* Refuses the previous signing key of 'code' from now on.  Returns 1, 0 if
+ * there was none, -1 on error. */
+int transferdb_retire_key(struct db *db, const char *code);
 
 /* Does an offer of ticket 'id' fit in one message (WIRE_MAX_ITEM, with room
  * for what the province adds)?  Returns 1, 0, or -1 on error. */

@@ -20,7 +20,6 @@ struct hotline {
     struct ticket_periods periods;
     int repeat_window_days;
     struct pii_keys pii;
-    struct sign_key sign; /* for transfer messages (sign.h) */
 };
 
 /* An intake as the API validated it, personal data in clear. */

@@ -160,7 +160,7 @@ static void on_hello(struct hub *hub, const struct link_peer *from, const Fed__E
     w.name = hub->node->cfg.node_name;
     w.server_time_us = clock_now_us();
     w.incarnation = hub->node->incarnation;
-    w.sign_key = (char *)hub->node->hotline.sign.public_text;
+    w.sign_key = (char *)keyring_sign(&hub->node->keys)->public_text;
     reply.payload_case = FED__ENVELOPE__PAYLOAD_WELCOME;
     reply.welcome = &w;
     send_to(hub, from, p->code, &reply);
@@ -444,7 +444,7 @@ int hub_run(struct node *node, void *control)
     zap = link_zap_new(node->zmq);
     if (zap == NULL)
         goto out;
-    hub.router = link_router_new(node->zmq, &node->keys, node->cfg.federation_bind,
+    hub.router = link_router_new(node->zmq, keyring_curve(&node->keys), node->cfg.federation_bind,
                                  node->cfg.heartbeat_interval_ms);
     if (hub.router == NULL)
         goto out;
@@ -467,8 +467,11 @@ int hub_run(struct node *node, void *control)
             log_warnx("link poll failed: %s", zmq_strerror(zmq_errno()));
             goto out;
         }
-        if (items[0].revents & ZMQ_POLLIN)
+        /* The province's CURVE key is not switched (node.c): any word stops. */
+        if (items[0].revents & ZMQ_POLLIN) {
+            node_control_read(control);
             break;
+        }
         if (items[1].revents & ZMQ_POLLIN)
             link_zap_handle(zap, admit, &hub);
         if (items[2].revents & ZMQ_POLLIN)

@@ -21,6 +21,7 @@
 #include "outbox.h"
 #include "router.h"
 #include "transfer.h"
+#include "transferdb.h"
 #include "log.h"
 #include "metrics.h"
 #include "node.h"
@@ -549,9 +550,69 @@ static int command_node_remove(struct node *node, struct db *db, char **argv)
     return 0;
 }
 
+/*
+ * Gives a city its new CURVE key and signing key (README "Key rotation"):
+ * those they replace stay admitted for the grace period, 24 hours unless
+ * --grace-hours says otherwise, while the city switches.  Grace 0 refuses
+ * them at once, as node-add does.
+ */
+static int command_node_key(struct node *node, struct db *db, char **argv)
+{
+    static const char *const names[] = {"--grace-hours"};
+    long grace[] = {24};
+    char err[200] = "the new keys could not be saved";
+    int curve = -1, sign = -1;
+
+    (void)node;
+    if (node_options(argv + 3, names, grace, 1, 0, 24 * 365) < 0)
+        return 2;
+    int64_t now = clock_now_us();
+    int64_t until = grace[0] > 0 ? now + grace[0] * 3600 * INT64_C(1000000) : 0;
+    if (db_begin(db) < 0 ||
+        (curve = registry_rekey(db, argv[0], argv[1], until, err, sizeof(err))) < 0 ||
+        (sign = transferdb_rekey(db, argv[0], argv[2], until, now)) < 0 || db_commit(db) < 0) {
+        db_rollback(db);
+        if (curve >= 0 && sign < 0)
+            snprintf(err, sizeof(err), "the signing key is not an Ed25519 public key (base64)");
+        fprintf(stderr, "province-node: node-key: %s\n", err);
+        return 1;
+    }
+    char stamp[CLOCK_RFC3339_LEN];
+    clock_format(until, stamp);
+    printf("node '%s': %s, %s\n", argv[0], curve ? "new curve key" : "curve key unchanged",
+           sign ? "new signing key" : "signing key unchanged");
+    if (until > 0)
+        printf("the keys they replace are accepted until %s\n", stamp);
+    else
+        printf("the keys they replace are refused from now on\n");
+    return 0;
+}
+
+/* Ends a city's grace period now: only its new keys are accepted. */
+static int command_node_key_retire(struct node *node, struct db *db, char **argv)
+{
+    int curve = -1, sign = -1;
+
+    (void)node;
+    if (db_begin(db) < 0 || (curve = registry_retire(db, argv[0])) < 0 ||
+        (sign = transferdb_retire_key(db, argv[0])) < 0 || db_commit(db) < 0) {
+        db_rollback(db);
+        fprintf(stderr, "province-node: node-key-retire: the database refused it\n");
+        return 1;
+    }
+    if (curve == 0 && sign == 0) {
+        fprintf(stderr, "province-node: node-key-retire: '%s' has no previous key\n", argv[0]);
+        return 1;
+    }
+    printf("node '%s': its previous keys are refused from now on\n", argv[0]);
+    return 0;
+}
+
 static const struct node_command commands[] = {
-    {"node-add", "CODE NAME PUBLIC-KEY", 3, command_node_add},
-    {"node-remove", "CODE", 1, command_node_remove},
+    {"node-add", "CODE NAME PUBLIC-KEY", 3, command_node_add, 0},
+    {"node-remove", "CODE", 1, command_node_remove, 0},
+    {"node-key", "CODE CURVE-KEY SIGN-KEY [--grace-hours N]", 3, command_node_key, 5},
+    {"node-key-retire", "CODE", 1, command_node_key_retire, 0},
 };
 
 static void health(json_t *obj)

@@ -47,7 +47,8 @@ int registry_add(struct db *db, const char *code, const char *name, const char *
                 "INSERT INTO nodes (code, name, curve_public_key, registered_at)"
                 " VALUES ($1, $2, $3, $4)"
                 " ON CONFLICT (code) DO UPDATE SET name = $2, curve_public_key = $3,"
-                " registered_at = $4, removed_at = NULL",
+                " registered_at = $4, removed_at = NULL, previous_curve_key = NULL,"
+                " previous_key_until = NULL",
                 4, p) < 0 ||
         /* Registered again: the next hello pins its signing key anew. */
         db_exec(db, "DELETE FROM node_keys WHERE code = $1", 1, p) < 0) {
@@ -58,6 +59,69 @@ int registry_add(struct db *db, const char *code, const char *name, const char *
         return -1;
     }
     return 0;
+}
+
+int registry_rekey(struct db *db, const char *code, const char *curve, int64_t until, char *err,
+                   size_t errlen)
+{
+    char at[CLOCK_RFC3339_LEN];
+    const char *p[] = {code, curve, until > 0 ? at : NULL};
+
+    if (!keys_z85_valid(curve)) {
+        snprintf(err, errlen, "the key is not a CURVE public key (40 characters of Z85)");
+        return -1;
+    }
+    if (registry_known(db, code) != 1) {
+        snprintf(err, errlen, "'%s' is not a registered node", code);
+        return -1;
+    }
+    clock_format(until, at);
+    long long n = db_changed(db,
+                             "UPDATE nodes SET previous_curve_key = CASE WHEN $3::timestamptz"
+                             " IS NULL THEN NULL ELSE curve_public_key END,"
+                             " previous_key_until = $3, curve_public_key = $2"
+                             " WHERE code = $1 AND removed_at IS NULL AND curve_public_key <> $2",
+                             3, p);
+    if (n < 0)
+        snprintf(err, errlen, "%s",
+                 strcmp(db_sqlstate(db), "23505") == 0
+                     ? "this key is already registered for another node"
+                     : "the database refused the new key");
+    return n < 0 ? -1 : n > 0;
+}
+
+int registry_retire(struct db *db, const char *code)
+{
+    const char *p[] = {code};
+    long long n = db_changed(db,
+                             "UPDATE nodes SET previous_curve_key = NULL, previous_key_until = NULL"
+                             " WHERE code = $1 AND removed_at IS NULL"
+                             " AND previous_curve_key IS NOT NULL",
+                             1, p);
+
+    return n < 0 ? -1 : n > 0;
+}
+
+/* The node's keys admitted now: current first, then previous in its grace. */
+#define ADMITTED_KEYS                                                                              \
+    "SELECT k FROM nodes, LATERAL (VALUES (1, curve_public_key),"                                  \
+    "  (2, CASE WHEN previous_key_until > $2::timestamptz THEN previous_curve_key END)) v(i, k)"   \
+    " WHERE code = $1 AND removed_at IS NULL AND k IS NOT NULL ORDER BY i"
+
+int registry_curve_keys(struct db *db, const char *code, char out[2][CURVE_KEY_Z85_LEN + 1])
+{
+    char at[CLOCK_RFC3339_LEN];
+    const char *p[] = {code, at};
+
+    now_text(at);
+    PGresult *res = db_query(db, ADMITTED_KEYS, 2, p);
+    if (res == NULL)
+        return -1;
+    int n = PQntuples(res) < 2 ? PQntuples(res) : 2;
+    for (int i = 0; i < n; i++)
+        snprintf(out[i], CURVE_KEY_Z85_LEN + 1, "%s", PQgetvalue(res, i, 0));
+    PQclear(res);
+    return n;
 }
 
 int registry_remove(struct db *db, const char *code)
@@ -75,15 +139,17 @@ int registry_remove(struct db *db, const char *code)
 
 int registry_admit(struct db *db, const uint8_t key[32], char code[8])
 {
-    char z85[CURVE_KEY_Z85_LEN + 1];
-    const char *p[] = {z85};
+    char z85[CURVE_KEY_Z85_LEN + 1], at[CLOCK_RFC3339_LEN];
+    const char *p[] = {z85, at};
 
     if (zmq_z85_encode(z85, key, 32) == NULL)
         return 0;
+    now_text(at);
     PGresult *res = db_query(db,
-                             "SELECT code FROM nodes"
-                             " WHERE curve_public_key = $1 AND removed_at IS NULL",
-                             1, p);
+                             "SELECT code FROM nodes WHERE removed_at IS NULL"
+                             " AND (curve_public_key = $1 OR (previous_curve_key = $1"
+                             "      AND previous_key_until > $2::timestamptz))",
+                             2, p);
     if (res == NULL)
         return -1;
     int found = PQntuples(res) == 1;
@@ -95,22 +161,14 @@ int registry_admit(struct db *db, const uint8_t key[32], char code[8])
 
 int registry_live(struct db *db, const char *code, const char *key)
 {
-    const char *p[] = {code};
-    char fp[CRYPTO_FINGERPRINT_LEN + 1];
-    PGresult *res = db_query(db,
-                             "SELECT curve_public_key FROM nodes"
-                             " WHERE code = $1 AND removed_at IS NULL",
-                             1, p);
+    char keys[2][CURVE_KEY_Z85_LEN + 1], fp[CRYPTO_FINGERPRINT_LEN + 1];
+    int n = registry_curve_keys(db, code, keys), live = 0;
 
-    if (res == NULL)
-        return -1;
-    int live = PQntuples(res) == 1;
-    if (live) {
-        keys_fingerprint(PQgetvalue(res, 0, 0), fp);
+    for (int i = 0; i < n && !live; i++) {
+        keys_fingerprint(keys[i], fp);
         live = strcmp(fp, key) == 0;
     }
-    PQclear(res);
-    return live;
+    return n < 0 ? -1 : live;
 }
 
 int registry_known(struct db *db, const char *code)
@@ -171,12 +229,19 @@ int registry_heartbeat(struct db *db, const char *code, const Fed__Load *load)
 
 json_t *registry_list(struct db *db)
 {
+    char now[CLOCK_RFC3339_LEN];
+    const char *p[] = {now};
+
+    now_text(now);
     PGresult *res = db_query(db,
                              "SELECT code, name, connected, curve_public_key,"
                              " extract(epoch FROM last_heartbeat_at) * 1000000,"
-                             " agents_online, agents_busy, queue_depth, oldest_wait_seconds"
+                             " agents_online, agents_busy, queue_depth, oldest_wait_seconds,"
+                             " CASE WHEN previous_key_until > $1::timestamptz"
+                             "  THEN previous_curve_key END,"
+                             " (extract(epoch FROM previous_key_until) * 1000000)::bigint"
                              " FROM nodes WHERE removed_at IS NULL ORDER BY code",
-                             0, NULL);
+                             1, p);
     if (res == NULL)
         return NULL;
     json_t *nodes = json_array();
@@ -197,6 +262,17 @@ json_t *registry_list(struct db *db)
                                                "agents_busy", atoi(PQgetvalue(res, i, 6)),
                                                "queue_depth", atoi(PQgetvalue(res, i, 7)),
                                                "oldest_wait_seconds", atoi(PQgetvalue(res, i, 8))));
+        /* A previous key still admitted, and until when. */
+        json_t *entry = json_array_get(nodes, json_array_size(nodes) - 1);
+        json_t *previous = json_null(), *until = json_null();
+        if (!PQgetisnull(res, i, 9)) {
+            keys_fingerprint(PQgetvalue(res, i, 9), fp);
+            previous = json_string(fp);
+            clock_format(strtoll(PQgetvalue(res, i, 10), NULL, 10), stamp);
+            until = json_string(stamp);
+        }
+        json_object_set_new(entry, "previous_key_fingerprint", previous);
+        json_object_set_new(entry, "previous_key_until", until);
     }
     PQclear(res);
     return nodes;

@@ -9,6 +9,7 @@
 #include "balance.h"
 #include "db.h"
 #include "federation.pb-c.h"
+#include "keys.h"
 
 #include <jansson.h>
 #include <stdint.h>
@@ -20,19 +21,42 @@
 int registry_add(struct db *db, const char *code, const char *name, const char *key, char *err,
                  size_t errlen);
 
+/*
+ * Gives the live node 'code' the new CURVE public key 'curve' (Z85): the
+ * key it replaces stays admitted until 'until' (clock_now_us() time; 0:
+ * refused at once), so the node can switch without a gap.  The same key
+ * again changes nothing.  Returns 1 if the key changed, 0 if it was the
+ * node's key already, -1 with a message in 'err'.
+ */
+int registry_rekey(struct db *db, const char *code, const char *curve, int64_t until, char *err,
+                   size_t errlen);
+
+/* Ends the grace period of 'code' now: its previous CURVE key is refused
+ * from here on.  Returns 1, 0 if it had none, -1 on error. */
+int registry_retire(struct db *db, const char *code);
+
+/*
+ * Writes the CURVE keys node 'code' is admitted with now (the current one
+ * first, then the previous one during its grace period) into 'out'.
+ * Returns how many (0 if the node is not live), or -1 on error.
+ */
+int registry_curve_keys(struct db *db, const char *code, char out[2][CURVE_KEY_Z85_LEN + 1]);
+
 /* Revokes the registration of 'code'.  Returns 1, 0 if none was live, -1. */
 int registry_remove(struct db *db, const char *code);
 
 /*
- * Finds the live node registered with the raw 32-byte 'key'.  Returns 1 and
- * writes its code, 0 if the key is unknown, -1 if the database failed.
+ * Finds the live node registered with the raw 32-byte 'key', its current
+ * key or its previous one during the grace period.  Returns 1 and writes
+ * its code, 0 if the key is unknown, -1 if the database failed.
  */
 int registry_admit(struct db *db, const uint8_t key[32], char code[8]);
 
 /*
  * Returns 1 if 'code' is registered, not removed, with the key whose
- * fingerprint is 'key'; 0 if not (removed, or given another key since);
- * -1 on error.
+ * fingerprint is 'key' (its current key, or its previous one during the
+ * grace period); 0 if not (removed, given another key since, or the grace
+ * period over); -1 on error.
  */
 int registry_live(struct db *db, const char *code, const char *key);
 

@@ -12,6 +12,7 @@
 #include "crypto.h"
 #include "deliver.h"
 #include "log.h"
+#include "registry.h"
 #include "transfer.h"
 #include "transferdb.h"
 #include "transit.h"
@@ -21,36 +22,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The CURVE public key of a live node (the province's own for itself). */
-static int curve_key(const struct node *node, struct db *db, const char *code,
-                     char out[CURVE_KEY_Z85_LEN + 1])
+/*
+ * The CURVE public keys of a live node (the province's own for itself):
+ * the current one, then, during a key rotation's grace period, the one it
+ * replaced.  Returns how many, 0 for no live node, -1 on error.
+ */
+static int curve_keys(const struct node *node, struct db *db, const char *code,
+                      char out[2][CURVE_KEY_Z85_LEN + 1])
 {
     if (strcmp(code, node->cfg.node_code) == 0) {
-        snprintf(out, CURVE_KEY_Z85_LEN + 1, "%s", node->keys.public_z85);
+        snprintf(out[0], CURVE_KEY_Z85_LEN + 1, "%s", keyring_curve(&node->keys)->public_z85);
         return 1;
     }
-    const char *p[] = {code};
-    PGresult *res = db_query(db,
-                             "SELECT curve_public_key FROM nodes"
-                             " WHERE code = $1 AND removed_at IS NULL",
-                             1, p);
-    if (res == NULL)
-        return -1;
-    int found = PQntuples(res) == 1;
-    if (found)
-        snprintf(out, CURVE_KEY_Z85_LEN + 1, "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    return found;
+    return registry_curve_keys(db, code, out);
 }
 
-static int sign_key_of(const struct node *node, struct db *db, const char *code,
-                       char out[SIGN_KEY_TEXT_LEN + 1])
+/* The signing keys of a node, as curve_keys() gives its CURVE keys. */
+static int sign_keys_of(const struct node *node, struct db *db, const char *code,
+                        char out[2][SIGN_KEY_TEXT_LEN + 1])
 {
     if (strcmp(code, node->cfg.node_code) == 0) {
-        snprintf(out, SIGN_KEY_TEXT_LEN + 1, "%s", node->hotline.sign.public_text);
+        snprintf(out[0], SIGN_KEY_TEXT_LEN + 1, "%s", keyring_sign(&node->keys)->public_text);
         return 1;
     }
-    return transferdb_key(db, code, out);
+    return transferdb_keys(db, code, clock_now_us(), out);
 }
 
 /* Stores a signed message as the province received or made it. */
@@ -102,12 +97,13 @@ static int decide(const struct node *node, struct db *db, const char *id, const 
         json_object_set_new(body, "head",
                             json_pack("{s:O,s:O}", "seq", json_object_get(last, "seq"), "hash",
                                       json_object_get(last, "hash")));
-    if (transfer_sign(&node->hotline.sign, body, &m) < 0) {
+    const struct sign_key *sk = keyring_sign(&node->keys);
+    if (transfer_sign(sk, body, &m) < 0) {
         json_decref(events);
         return -1;
     }
     if (store(db, id, final ? "final" : "decision", node->cfg.node_code, m.text, m.signature,
-              node->hotline.sign.public_text) < 0)
+              sk->public_text) < 0)
         goto out;
     const char *ends[] = {from, to};
     for (int i = 0; i < 2; i++) {
@@ -138,17 +134,23 @@ static int refuse_offer(const struct node *node, struct db *db, json_t *b, const
                   json_integer_value(json_object_get(b, "epoch")), "refused", 0, reason, NULL);
 }
 
-/* The offer's personal data, sealed again for the target. */
+/* The offer's personal data, sealed again for the target's current key.
+ * The origin sealed it with the key it used then: during a key rotation's
+ * grace period, the one it replaced may still have sealed it. */
 static char *reseal(const struct node *node, struct db *db, const char *from, const char *to,
                     const char *ticket, const char *sealed)
 {
-    char from_key[CURVE_KEY_Z85_LEN + 1], to_key[CURVE_KEY_Z85_LEN + 1];
+    char from_keys[2][CURVE_KEY_Z85_LEN + 1], to_keys[2][CURVE_KEY_Z85_LEN + 1];
     uint8_t kf[CRYPTO_KEY_LEN], kt[CRYPTO_KEY_LEN];
     char *plain = NULL, *out = NULL;
+    const struct keys *own = keyring_curve(&node->keys);
+    int nfrom = curve_keys(node, db, from, from_keys);
 
-    if (curve_key(node, db, from, from_key) == 1 && curve_key(node, db, to, to_key) == 1 &&
-        transit_key(&node->keys, from_key, kf) == 0 && transit_key(&node->keys, to_key, kt) == 0 &&
-        (plain = transit_open(kf, ticket, sealed)) != NULL)
+    for (int i = 0; plain == NULL && i < nfrom; i++)
+        if (transit_key(own, from_keys[i], kf) == 0)
+            plain = transit_open(kf, ticket, sealed);
+    if (plain != NULL && curve_keys(node, db, to, to_keys) > 0 &&
+        transit_key(own, to_keys[0], kt) == 0)
         out = transit_seal(kt, ticket, plain);
     if (plain != NULL)
         OPENSSL_cleanse(plain, strlen(plain));
@@ -165,7 +167,7 @@ static int on_offer(const struct node *node, struct db *db, const char *sender, 
     const char *ticket = json_string_value(json_object_get(b, "ticket"));
     const char *to = json_string_value(json_object_get(b, "to"));
     const char *pii = json_string_value(json_object_get(v, "pii"));
-    char epoch[24], at[CLOCK_RFC3339_LEN], target[CURVE_KEY_Z85_LEN + 1];
+    char epoch[24], at[CLOCK_RFC3339_LEN], target[2][CURVE_KEY_Z85_LEN + 1];
 
     snprintf(epoch, sizeof(epoch), "%lld",
              (long long)json_integer_value(json_object_get(b, "epoch")));
@@ -193,7 +195,7 @@ static int on_offer(const struct node *node, struct db *db, const char *sender, 
                   id, sender, ticket);
         return 0;
     }
-    int known = strcmp(to, sender) != 0 ? curve_key(node, db, to, target) : 0;
+    int known = strcmp(to, sender) != 0 ? curve_keys(node, db, to, target) : 0;
     if (known < 0)
         return -1;
     if (!known || pii == NULL)
@@ -343,17 +345,23 @@ int router_apply(const struct node *node, struct db *db, const char *sender, con
     if (strcmp(kind, "progress") == 0)
         return on_progress(node, db, sender, v);
 
-    char key[SIGN_KEY_TEXT_LEN + 1];
-    const char *text = json_string_value(json_object_get(v, "body")), *why;
+    char keys[2][SIGN_KEY_TEXT_LEN + 1];
+    const char *text = json_string_value(json_object_get(v, "body")), *why = NULL, *key = NULL;
     json_t *peek = text != NULL ? json_loads(text, 0, NULL) : NULL;
     const char *what = json_string_value(json_object_get(peek, "kind"));
     char k[16];
     snprintf(k, sizeof(k), "%s", what != NULL ? what : "");
     json_decref(peek);
-    int known = sign_key_of(node, db, sender, key);
+    int known = sign_keys_of(node, db, sender, keys);
     if (known < 0)
         return -1;
-    json_t *b = known ? transfer_open(v, key, k, &why) : NULL;
+    /* Its key, or during a rotation's grace period the one it replaced;
+     * the message is stored with the key that signed it. */
+    json_t *b = NULL;
+    for (int i = 0; b == NULL && i < known; i++)
+        b = transfer_open(v, key = keys[i], k, &why);
+    if (b != NULL && key != keys[0])
+        log_info("a transfer message of node '%s' is signed with its previous key", sender);
     if (b == NULL) {
         log_warnx("refused a transfer message from node '%s': %s", sender,
                   known ? why : "its signing key is not known");

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests of pii.c: sealing bound to a ticket, keyed phone hashes, masks. */
+/* Unit tests of pii.c: sealing bound to a ticket, keyed phone hashes, masks,
+ * the sealing key replaced. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static struct pii_keys keys;
 static char dir[] = "/tmp/pii_test.XXXXXX";
@@ -43,17 +45,17 @@ static void seal_and_open(void **state)
     uint8_t *sealed = pii_seal(&keys, "440100-20241104-000001", plain, strlen(plain), &len);
     assert_non_null(sealed);
     assert_null(memmem(sealed, len, "13800138000", 11));
-    char *back = pii_open(&keys, "440100-20241104-000001", sealed, len);
+    char *back = pii_open(&keys, NULL, "440100-20241104-000001", sealed, len);
     assert_non_null(back);
     assert_string_equal(back, plain);
     free(back);
 
     /* Moved to another ticket, altered, or cut: refused. */
-    assert_null(pii_open(&keys, "440100-20241104-000002", sealed, len));
+    assert_null(pii_open(&keys, NULL, "440100-20241104-000002", sealed, len));
     sealed[len / 2] ^= 1;
-    assert_null(pii_open(&keys, "440100-20241104-000001", sealed, len));
+    assert_null(pii_open(&keys, NULL, "440100-20241104-000001", sealed, len));
     sealed[len / 2] ^= 1;
-    assert_null(pii_open(&keys, "440100-20241104-000001", sealed, 20));
+    assert_null(pii_open(&keys, NULL, "440100-20241104-000001", sealed, 20));
 
     /* Two seals of the same text differ (fresh nonces). */
     size_t len2;
@@ -70,7 +72,7 @@ static void keys_are_secret_files(void **state)
     struct pii_keys k;
 
     (void)state;
-    assert_int_equal(strlen(keys.seal_id), PII_KEY_ID_LEN);
+    assert_int_equal(strlen(pii_seal_id(&keys)), PII_KEY_ID_LEN);
     snprintf(path, sizeof(path), "%s/phone.key", dir);
     assert_int_equal(chmod(path, 0644), 0);
     assert_int_equal(pii_keys_load(dir, &k), -1);
@@ -114,6 +116,56 @@ static void masks(void **state)
     assert_string_equal(out, "***");
 }
 
+/* A new key seals new rows; the retired one, kept under its id, opens the
+ * old ones, in this process and in the next. */
+static void rotation_keeps_old_rows_open(void **state)
+{
+    const char *plain = "{\"name\":\"张三\"}", *aad = "440100-20241104-000009";
+    char old_id[PII_KEY_ID_LEN + 1], new_id[PII_KEY_ID_LEN + 1], again[PII_KEY_ID_LEN + 1];
+    char path[96];
+    size_t len, len2;
+    struct pii_keys next;
+
+    (void)state;
+    snprintf(old_id, sizeof(old_id), "%s", pii_seal_id(&keys));
+    uint8_t *old = pii_seal(&keys, aad, plain, strlen(plain), &len);
+    assert_int_equal(pii_keys_switch(&keys, dir), 0); /* nothing ready */
+    assert_int_equal(pii_key_stage(dir, new_id), 1);
+    assert_int_equal(pii_key_stage(dir, again), 0);
+    assert_string_equal(new_id, again);
+    assert_string_not_equal(new_id, old_id);
+    assert_string_equal(pii_seal_id(&keys), old_id); /* not before the switch */
+
+    assert_int_equal(pii_keys_switch(&keys, dir), 1);
+    assert_string_equal(pii_seal_id(&keys), new_id);
+    assert_true(pii_key_held(&keys, old_id));
+    uint8_t *fresh = pii_seal(&keys, aad, plain, strlen(plain), &len2);
+    char *a = pii_open(&keys, old_id, aad, old, len), *b = pii_open(&keys, NULL, aad, fresh, len2);
+    assert_string_equal(a, plain);
+    assert_string_equal(b, plain);
+    assert_null(pii_open(&keys, new_id, aad, old, len));
+    assert_null(pii_open(&keys, "0000000000000000", aad, old, len));
+    free(a);
+    free(b);
+
+    assert_int_equal(pii_keys_load(dir, &next), 0);
+    assert_string_equal(pii_seal_id(&next), new_id);
+    a = pii_open(&next, old_id, aad, old, len);
+    assert_string_equal(a, plain);
+    free(a);
+
+    /* A retired key others may read is refused like any secret file. */
+    snprintf(path, sizeof(path), "%s/pii.%s.key", dir, old_id);
+    assert_int_equal(chmod(path, 0644), 0);
+    assert_int_equal(pii_keys_load(dir, &next), -1);
+    /* Deleted once every row is sealed again: the node loads without it. */
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(pii_keys_load(dir, &next), 0);
+    assert_false(pii_key_held(&next, old_id));
+    free(old);
+    free(fresh);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -121,6 +173,7 @@ int main(void)
         cmocka_unit_test(keys_are_secret_files),
         cmocka_unit_test(phone_hash_is_keyed_and_stable),
         cmocka_unit_test(masks),
+        cmocka_unit_test(rotation_keeps_old_rows_open),
     };
     return cmocka_run_group_tests_name("pii", tests, setup, teardown);
 }
