@@ -13,7 +13,9 @@ personal data: old rows stay readable, new rows carry the new key's id, and
 runs, so that the old key can be deleted.
 """
 
+import datetime
 import signal
+import zoneinfo
 from contextlib import closing
 
 import psycopg2
@@ -21,7 +23,7 @@ import zmq
 
 from hotline import GUANGZHOU, SHENZHEN
 from lifecycle import (CITIZEN_CONTACT, CITIZEN_ID_NUMBER, CITIZEN_NAME,  # noqa: F401
-                       CITIZEN_PHONE, clock, hotline)
+                       CITIZEN_PHONE, FakeClock, clock, hotline)
 from test_sync import wait_in_sync
 from test_transfers import offices, transfer, wait_status
 
@@ -190,6 +192,30 @@ def test_a_key_replaced_without_grace_ends_the_old_session_at_once(federation):
     wait_in_sync(fed, city)
     assert rows(province, "SELECT count(*) FROM master_tickets WHERE id = %s",
                 (stranded,)) == [(1,)]
+
+
+def test_the_old_key_is_refused_once_the_grace_period_is_over(federation, workspace):
+    fed = federation(GUANGZHOU, start=False)
+    now = datetime.datetime.now(zoneinfo.ZoneInfo("Asia/Shanghai"))
+    province_clock = FakeClock(workspace.folder / "province-time", now.strftime("%F %T"))
+    fed.province.start(env=province_clock.env())
+    city = fed.cities["440100"]
+    city.start()
+    fed.wait_connected("440100")
+    curve, sign = rotate_key(city)
+    fed.province.run("node-key", "440100", curve, sign, "--grace-hours", "1")
+
+    # Within the hour the old key's session goes on; past it, it ends.
+    province_clock.set((now + datetime.timedelta(minutes=50)).strftime("%F %T"))
+    assert fed.nodes()["440100"]["previous_key_fingerprint"] is not None
+    assert fed.connected_entry("440100") is not None
+    province_clock.set((now + datetime.timedelta(minutes=70)).strftime("%F %T"))
+    fed.province.wait_log("removed or re-keyed")
+    fed.wait_disconnected("440100")
+    assert fed.nodes()["440100"]["previous_key_fingerprint"] is None
+
+    switch_keys(city, "switched to the new keys")
+    fed.wait_connected("440100")
 
 
 def test_node_key_refuses_what_is_not_a_key(federation):
