@@ -313,3 +313,21 @@ def test_rows_a_key_not_held_sealed_are_reported_not_resealed(hotline):
     assert result.returncode == 1
     assert "does not open with key '0123456789abcdef' (not held here)" in result.stdout
     assert key_ids(node) == {"0123456789abcdef": 1}
+
+
+def test_the_province_seals_its_own_hotline_with_a_new_key(federation):
+    fed, office = offices(federation, GUANGZHOU)
+    province, mine = fed.province, office["440000"]
+    ticket_id = mine.in_handling()["id"]
+    (old_id,) = key_ids(province)
+
+    staged = province.run("pii-rotate").stdout.split()[-1]
+    switch_keys(province, f"sealed with key '{staged}' from now on")
+    assert "every ticket is sealed with key" in province.run("pii-reseal").stdout
+    assert key_ids(province) == {staged: 1}
+    assert mine.show(ticket_id)["citizen"] == CLEAR
+    # The link went on: the province's CURVE key is not switched.
+    change_reaches_the_master_dataset(fed, office["440100"])
+    # The master dataset holds no sealed personal data to seal again.
+    assert rows(province, "SELECT count(*) FROM information_schema.columns"
+                          " WHERE table_name LIKE 'master%%' AND data_type = 'bytea'") == [(0,)]
