@@ -4,8 +4,10 @@
  *
  * Runs in the province's link thread, which owns the ZAP handler, the
  * ROUTER every city connects to, and a database connection of its own.
- * CURVE with the ZAP handler decides who may open a connection; this file
- * decides what an admitted connection may say.  Every message must come
+ * CURVE with the ZAP handler decides who may open a connection (a node's
+ * registered key, and during a key rotation's grace period the key it
+ * replaced, whose session ends at the first heartbeat after the grace
+ * period); this file decides what an admitted connection may say.  Every message must come
  * from the node its key is registered for (the User-Id the ZAP handler
  * gave it); a session starts with a Hello naming that same node and lives as
  * long as heartbeats arrive.  Session state is written to the registry so
