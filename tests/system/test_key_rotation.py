@@ -106,6 +106,12 @@ def test_a_city_replaces_its_keys_while_it_keeps_syncing(federation):
     assert entry["previous_key_fingerprint"] == before
     assert entry["key_fingerprint"] != before and entry["previous_key_until"] is not None
     change_reaches_the_master_dataset(fed, gz)
+    # A new session on the old keys is admitted too: its CURVE key, and the
+    # signing key its hello shows.
+    province.restart()
+    fed.wait_connected("440100")
+    mark = province.log_mark()
+    change_reaches_the_master_dataset(fed, gz)
     signed_during = gz.create()["id"]
     hand_off(gz, sz, signed_during)
     # The province seals what it sends the city for the new key already: the
