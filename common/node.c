@@ -476,7 +476,7 @@ enum node_control node_control_read(void *control)
  * province's CURVE key is every city's configuration: it is not switched
  * here.
  */
-static void keys_switch(struct node *node, struct actor *link)
+static void switch_keys(struct node *node, struct actor *link)
 {
     const char *dir = node->cfg.data_dir;
     int ring = node->kind->role == NODE_CITY ? keyring_switch(&node->keys, dir) : 0;
@@ -542,7 +542,7 @@ static int run_daemon(struct node *node, int foreground)
     log_info("node '%s' (%s) started, http on '%s' port %d", node->cfg.node_code, kind->program,
              node->cfg.http_address, node->cfg.http_port);
     while (sigwait(&stop, &sig) == 0 && sig == SIGHUP && !atomic_load(&thread_failed))
-        keys_switch(node, &actors[0]);
+        switch_keys(node, &actors[0]);
     rc = atomic_load(&thread_failed) ? 1 : 0;
     if (rc == 0)
         log_info("stopping on signal %d", sig);

@@ -2,8 +2,11 @@
 /*
  * pii.c - sealing, hashing and masking of personal data, through OpenSSL.
  *
- * Runs in HTTP workers (intake, reads) with keys loaded by the main thread
- * before any worker started; every call is thread-safe and keeps no state.
+ * Runs in HTTP workers (intake, reads) and the link thread with keys loaded
+ * by the main thread before any of them started; the main thread alone
+ * adds a key (pii_keys_switch, on SIGHUP) and the `pii-rotate` and
+ * `pii-reseal` commands use the same files.  Every other call is
+ * thread-safe and keeps no state.
  */
 #include "pii.h"
 
