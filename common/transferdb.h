@@ -84,9 +84,9 @@ json_t *transferdb_history(struct db *db, const char *id);
 
 /*
  * Checks the signature of every stored transfer message against the key
- * stored with it and the signer's pinned key.  Counts them in '*checked'
- * and writes the first bad transfer id into 'bad' ("" if none).
- * Returns 0, or -1 on error.
+ * stored with it, the key that signed it, which a key rotation does not
+ * change.  Counts them in '*checked' and writes the first bad transfer id
+ * into 'bad' ("" if none).  Returns 0, or -1 on error.
  */
 int transferdb_verify(struct db *db, long long *checked, char *bad, size_t badlen);
 
