@@ -73,6 +73,16 @@ def signer_keys(node, ticket_id):
                            " WHERE transfer_id LIKE %s", (ticket_id + ".%",)))
 
 
+def assert_no_key_material_logged(nodes):
+    """No secret of any node's data folder, in use, made ready or kept,
+    appears in any node's log."""
+    secrets = [path.read_text().strip() for node in nodes for path in node.data_dir.glob("*.key")]
+    assert len(secrets) >= len(nodes)
+    for node in nodes:
+        log = node.log()
+        assert not [secret for secret in secrets if secret in log]
+
+
 def hand_off(gz, sz, ticket_id):
     transfer(gz, ticket_id, "440300")
     wait_status(sz, ticket_id, "registered")
@@ -176,6 +186,7 @@ def test_a_city_replaces_its_keys_while_it_keeps_syncing(federation):
         result = node.run("verify")
         assert "verified" in result.stdout and "bad signature" not in result.stdout
     assert province.log_lines("signed with its previous key")
+    assert_no_key_material_logged([province, city, sz.node])
 
 
 def test_a_key_replaced_without_grace_ends_the_old_session_at_once(federation):
@@ -280,6 +291,7 @@ def test_the_sealing_key_is_replaced_and_every_row_sealed_again(hotline):
     # The node read them all along, and reads them without the old key.
     for ticket_id in old_rows:
         assert hotline.show(ticket_id)["citizen"] == CLEAR
+    assert_no_key_material_logged([node])
     (node.data_dir / f"pii.{old_id}.key").unlink()
     node.restart()
     for ticket_id in old_rows + [new_row]:
