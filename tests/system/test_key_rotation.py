@@ -235,6 +235,24 @@ def test_the_old_key_is_refused_once_the_grace_period_is_over(federation, worksp
     fed.wait_connected("440100")
 
 
+def test_a_city_that_switches_first_waits_for_its_new_key_to_be_registered(federation):
+    fed, office = offices(federation, GUANGZHOU)
+    city = office["440100"].node
+    curve, sign = rotate_key(city)
+    mark = fed.province.log_mark()
+
+    switch_keys(city, "switched to the new keys")
+    fed.province.wait_log("refused unknown key", since=mark)
+    fed.wait_disconnected("440100")
+    waiting = office["440100"].create()["id"]
+
+    fed.province.run("node-key", "440100", curve, sign)
+    fed.wait_connected("440100")
+    fed.province.wait_for(
+        lambda: rows(fed.province, "SELECT 1 FROM master_tickets WHERE id = %s", (waiting,)),
+        "what the city took while refused in the master dataset")
+
+
 def test_node_key_refuses_what_is_not_a_key(federation):
     fed, _ = offices(federation, GUANGZHOU)
     curve, sign = rotate_key(fed.cities["440100"])
