@@ -387,7 +387,7 @@ int uplink_run(struct node *node, void *control)
 
     /* The province's code is not configured: it is the province of our code. */
     snprintf(up.province, sizeof(up.province), "%.2s0000", node->cfg.node_code);
-    up.db = db_connect(node->cfg.database, DB_WAIT_SECONDS);
+    up.db = db_open(node->cfg.database);
     if (up.db == NULL || uplink_open(&up) < 0)
         goto out;
     up.outbox = (struct db_listener){.db = up.db, .channel = "outbox", .fd = -1};

@@ -61,6 +61,20 @@ struct db *db_connect(const char *conninfo, int wait_seconds)
     return NULL;
 }
 
+struct db *db_open(const char *conninfo)
+{
+    struct db *db = calloc(1, sizeof(*db));
+
+    if (db == NULL || (db->conn = PQconnectdb(conninfo)) == NULL) {
+        free(db);
+        return NULL;
+    }
+    PQsetNoticeProcessor(db->conn, on_notice, NULL);
+    if (PQstatus(db->conn) != CONNECTION_OK)
+        log_warnx("database unavailable for now: %s", PQerrorMessage(db->conn));
+    return db;
+}
+
 void db_free(struct db *db)
 {
     if (db == NULL)

@@ -31,6 +31,14 @@ struct migration {
  */
 struct db *db_connect(const char *conninfo, int wait_seconds);
 
+/*
+ * As db_connect, for a thread that must run whether or not the database
+ * takes it now: tries once and, if that fails (logged), returns the
+ * connection anyway; its statements fail until db_alive() finds the server
+ * willing.  NULL only when out of memory.
+ */
+struct db *db_open(const char *conninfo);
+
 /* Closes the connection; db_free(NULL) does nothing. */
 void db_free(struct db *db);
 

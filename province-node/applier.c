@@ -78,7 +78,7 @@ struct applier *applier_start(struct node *province)
     if (a == NULL)
         return NULL;
     a->province = province;
-    a->db = db_connect(province->cfg.database, DB_WAIT_SECONDS);
+    a->db = db_open(province->cfg.database);
     a->link_end = pair_end(province, QUEUE);
     a->apply_end = pair_end(province, QUEUE);
     if (a->db == NULL || a->link_end == NULL || a->apply_end == NULL ||

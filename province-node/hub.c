@@ -61,9 +61,25 @@ struct hub {
     struct peer peers[MAX_PEERS];
     size_t npeers;
     size_t turn; /* the peer whose batch goes to the applier next */
+    int fresh;   /* the registry's live state has been reset in this run */
 };
 
 typedef void hub_handler(struct hub *hub, const struct link_peer *from, const Fed__Envelope *env);
+
+/*
+ * Is the database here, with the registry's live state that of this run
+ * (every node shown disconnected until it says hello)?  The reset is done
+ * the first time the database is reached: the province may start while it
+ * is away, and no hello is answered before.
+ */
+static int registry_fresh(struct hub *hub)
+{
+    if (!db_alive(hub->db))
+        return 0;
+    if (!hub->fresh && registry_reset(hub->db) == 0)
+        hub->fresh = 1;
+    return hub->fresh;
+}
 
 static int admit(void *arg, const uint8_t key[32], char code[8])
 {
@@ -124,6 +140,10 @@ static void on_hello(struct hub *hub, const struct link_peer *from, const Fed__E
                   from->address);
         refuse(hub, from, from->user_id, "code_mismatch",
                "the hello names another node than the key is registered for");
+        return;
+    }
+    if (!registry_fresh(hub)) {
+        log_warnx("hello from '%s' unanswered: the database is away", h->code);
         return;
     }
     if (registry_live(hub->db, h->code, from->key) != 1) {
@@ -439,9 +459,10 @@ int hub_run(struct node *node, void *control)
     void *zap = NULL;
     int rc = -1;
 
-    hub.db = db_connect(node->cfg.database, DB_WAIT_SECONDS);
-    if (hub.db == NULL || registry_reset(hub.db) < 0 || (hub.applier = applier_start(node)) == NULL)
+    hub.db = db_open(node->cfg.database);
+    if (hub.db == NULL || (hub.applier = applier_start(node)) == NULL)
         goto out;
+    registry_fresh(&hub);
     /* The ZAP handler must exist before the ROUTER binds. */
     zap = link_zap_new(node->zmq);
     if (zap == NULL)
@@ -482,7 +503,7 @@ int hub_run(struct node *node, void *control)
         while (applier_result(hub.applier, &r))
             on_applied(&hub, &r);
         if (clock_mono_ms() >= next_tick) {
-            if (!db_alive(hub.db))
+            if (!registry_fresh(&hub))
                 log_warnx("registry database unavailable");
             on_tick(&hub);
             apply_own(&hub);

@@ -379,12 +379,13 @@ class Workspace:
 class Federation:
     """A province and its cities, set up as an operator would: init every
     node, register each city's public key at the province (node-add) and give
-    every city the province's endpoint and public key."""
+    every city the province's endpoint and public key.  The province's
+    database is a fresh one unless 'province_database' (a conninfo) says."""
 
-    def __init__(self, workspace):
+    def __init__(self, workspace, province_database=None):
         self.workspace = workspace
         self.province = workspace.new_node(
-            "province", *PROVINCE,
+            "province", *PROVINCE, database=province_database,
             federation_bind=f"tcp://127.0.0.1:{free_port()}")
         self.province.init()
         self.cities = {}

@@ -11,7 +11,7 @@ from contextlib import closing
 
 import psycopg2
 
-from hotline import GUANGZHOU
+from hotline import GUANGZHOU, Federation
 from lifecycle import Hotline, assert_error
 
 
@@ -91,4 +91,38 @@ def test_the_master_dataset_catches_up_when_the_provinces_database_is_back(
 
     fed.province.wait_for(lambda: set(during) <= master_ids(),
                           "what the city took meanwhile to reach the master dataset")
+    assert fed.province.is_running()
+
+
+def test_a_province_whose_database_turns_a_thread_away_at_start_runs_on(workspace, postgres):
+    """The province's database takes one connection of its role at a time
+    (a connection limit reached, a pool exhausted): its link thread and the
+    master dataset's thread cannot both connect as it starts.  It runs on,
+    and once the database takes them the cities connect and their changes
+    reach the master dataset."""
+    role = "hotline_one_connection"
+    with closing(psycopg2.connect(postgres.conninfo("postgres"))) as admin:
+        admin.autocommit = True
+        with admin.cursor() as cur:
+            cur.execute(f"CREATE ROLE {role} LOGIN CONNECTION LIMIT 1")
+            cur.execute(f"CREATE DATABASE {role} OWNER {role}")
+    conninfo = postgres.conninfo(role).replace(f"user={postgres.superuser}", f"user={role}")
+
+    fed = Federation(workspace, province_database=conninfo)
+    city = fed.add_city(*GUANGZHOU)
+    fed.register(city)
+    fed.start()
+    fed.province.wait_for(lambda: "database unavailable for now" in fed.province.log_path.read_text(),
+                          "a thread of the province turned away by its database")
+    assert fed.province.is_running()
+
+    with closing(psycopg2.connect(postgres.conninfo("postgres"))) as admin:
+        admin.autocommit = True
+        admin.cursor().execute(f"ALTER ROLE {role} CONNECTION LIMIT -1")
+    fed.wait_connected("440100")
+    ticket = Hotline(city).in_handling()
+    fed.province.wait_for(
+        lambda: count(fed.province, "SELECT count(*) FROM master_tickets WHERE id = %s",
+                      (ticket["id"],)) == 1,
+        "the city's ticket in the master dataset")
     assert fed.province.is_running()
