@@ -4,7 +4,12 @@
  *
  * Runs in the link thread only.  Nothing here blocks: every send and receive
  * is ZMQ_DONTWAIT, and the owner polls.  A message that does not decode is
- * dropped with a log line naming the peer, never handed on.
+ * dropped with a log line naming the peer, never handed on.  What libzmq
+ * refuses by itself (a client without CURVE, a handshake made with another
+ * server key, a message over the maximum size) only shows in its socket
+ * monitor's events, which link_monitor_handle() logs.  A peer can repeat
+ * any of these at will: their lines are held back to one per kind and
+ * minute (struct log_limit), in this thread's table.
  */
 #include "link.h"
 
@@ -12,13 +17,20 @@
 #include "log.h"
 #include "metrics.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <zmq.h>
 
-#define ZAP_ENDPOINT "inproc://zeromq.zap.01"
+#define ZAP_ENDPOINT     "inproc://zeromq.zap.01"
+#define MONITOR_ENDPOINT "inproc://link.monitor"
+
+/* The lines of this thread a peer can repeat at will. */
+static struct log_limit link_logs;
 
 int link_check_curve(void)
 {
@@ -135,7 +147,11 @@ void link_zap_handle(void *zap, link_admit_fn *admit, void *arg)
         log_warnx("refused key '%s' from '%s': registry unavailable", fp, address);
         zap_reply(zap, rid, rid_len, "300", "registry unavailable", "");
     } else {
-        log_warnx("refused unknown key '%s' from '%s'", fp, address);
+        /* One kind per address: a client trying key after key is one. */
+        char kind[96];
+        snprintf(kind, sizeof(kind), "unknown key|%s", address);
+        log_limited(&link_logs, LOG_LEVEL_WARN, kind, "refused unknown key '%s' from '%s'", fp,
+                    address);
         zap_reply(zap, rid, rid_len, "400", "unknown key", "");
     }
     for (int i = 0; i < n; i++)
@@ -150,7 +166,7 @@ static int set_int(void *s, int option, int value)
 /* Options both ends share: heartbeats, no lingering, bounded message size. */
 static int common_options(void *s, const struct keys *k, int heartbeat_ms)
 {
-    int64_t maxmsg = WIRE_MAX_SIZE + 1024;
+    int64_t maxmsg = LINK_MAX_MESSAGE;
 
     return set_int(s, ZMQ_LINGER, 0) | set_int(s, ZMQ_HEARTBEAT_IVL, heartbeat_ms) |
            set_int(s, ZMQ_HEARTBEAT_TIMEOUT, 3 * heartbeat_ms) |
@@ -304,17 +320,192 @@ Fed__Envelope *link_recv(void *sock, struct link_peer *peer)
         snprintf(peer->key, sizeof(peer->key), "%s", colon != NULL ? colon + 1 : "");
         snprintf(peer->address, sizeof(peer->address), "%s", addr != NULL ? addr : "unknown");
     }
+    char who[96], kind[256];
+    if (peer == NULL)
+        snprintf(who, sizeof(who), "the province");
+    else if (peer->user_id[0] != '\0')
+        snprintf(who, sizeof(who), "node '%s' at '%s'", peer->user_id, peer->address);
+    else
+        snprintf(who, sizeof(who), "'%s'", peer->address);
     if (zmq_msg_more(&msg)) {
-        log_warnx("dropped a multipart message from '%s'", peer != NULL ? peer->address : "uplink");
+        snprintf(kind, sizeof(kind), "multipart|%s", who);
+        log_limited(&link_logs, LOG_LEVEL_WARN, kind, "dropped a multipart message from %s", who);
         drain(sock, &msg);
         goto out;
     }
     env = wire_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), err, sizeof(err));
-    if (env == NULL)
-        log_warnx("dropped a message from '%s': %s", peer != NULL ? peer->address : "uplink", err);
-    else
+    if (env == NULL) {
+        snprintf(kind, sizeof(kind), "%s|%s", err, who);
+        log_limited(&link_logs, LOG_LEVEL_WARN, kind, "dropped a message from %s: %s", who, err);
+    } else {
         metrics_link_received((int)env->payload_case);
+    }
 out:
     zmq_msg_close(&msg);
     return env;
+}
+
+/* Remembered connections: the peer's address by descriptor, taken when the
+ * connection is accepted, for the lines of its end. */
+#define MONITOR_CONNS 128
+
+struct link_monitor {
+    void *sock;
+    struct {
+        int fd; /* -1: free */
+        char address[64];
+    } conn[MONITOR_CONNS];
+    size_t next;        /* the slot taken next when all are in use */
+    const char *failed; /* why the handshake that just failed did; NULL if none */
+};
+
+/* The mark of a handshake the ZAP handler refused (and logged). */
+static const char zap_refused[] = "refused by the zap handler";
+
+/* What libzmq's protocol errors mean to an operator; others are "broken". */
+static const struct {
+    uint32_t error;
+    const char *why;
+} handshake_errors[] = {
+    {ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH, "it does not speak curve"},
+    {ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC,
+     "its curve handshake does not decrypt (another server key?)"},
+};
+
+struct link_monitor *link_monitor_new(void *ctx, void *router)
+{
+    struct link_monitor *m = calloc(1, sizeof(*m));
+    int hwm = 10000, linger = 0;
+
+    if (m == NULL)
+        return NULL;
+    for (size_t i = 0; i < MONITOR_CONNS; i++)
+        m->conn[i].fd = -1;
+    if (zmq_socket_monitor(
+            router, MONITOR_ENDPOINT,
+            ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0 ||
+        (m->sock = zmq_socket(ctx, ZMQ_PAIR)) == NULL ||
+        zmq_setsockopt(m->sock, ZMQ_RCVHWM, &hwm, sizeof(hwm)) != 0 ||
+        zmq_setsockopt(m->sock, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
+        zmq_connect(m->sock, MONITOR_ENDPOINT) != 0)
+        goto fail;
+    return m;
+
+fail:
+    log_warnx("cannot watch the federation socket: %s", zmq_strerror(zmq_errno()));
+    link_monitor_free(&m);
+    return NULL;
+}
+
+void link_monitor_free(struct link_monitor **m)
+{
+    if (m == NULL || *m == NULL)
+        return;
+    if ((*m)->sock != NULL)
+        zmq_close((*m)->sock);
+    free(*m);
+    *m = NULL;
+}
+
+void *link_monitor_socket(const struct link_monitor *m)
+{
+    return m->sock;
+}
+
+static void monitor_accepted(struct link_monitor *m, int fd)
+{
+    struct sockaddr_storage sa;
+    socklen_t len = sizeof(sa);
+    size_t i;
+
+    for (i = 0; i < MONITOR_CONNS && m->conn[i].fd != -1; i++)
+        ;
+    if (i == MONITOR_CONNS)
+        i = m->next++ % MONITOR_CONNS;
+    m->conn[i].fd = fd;
+    snprintf(m->conn[i].address, sizeof(m->conn[i].address), "unknown");
+    if (getpeername(fd, (struct sockaddr *)&sa, &len) != 0)
+        return;
+    if (sa.ss_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, m->conn[i].address,
+                  sizeof(m->conn[i].address));
+    else if (sa.ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&sa)->sin6_addr, m->conn[i].address,
+                  sizeof(m->conn[i].address));
+}
+
+/* A connection ended: its handshake failed just before (libzmq reports
+ * both at once), or it had been open.  One kind per reason, whatever the
+ * address: the address is known only if the connection lived long enough
+ * for its event to be read. */
+static void monitor_disconnected(struct link_monitor *m, int fd)
+{
+    char address[64] = "unknown";
+
+    for (size_t i = 0; i < MONITOR_CONNS; i++) {
+        if (m->conn[i].fd == fd) {
+            snprintf(address, sizeof(address), "%s", m->conn[i].address);
+            m->conn[i].fd = -1;
+            break;
+        }
+    }
+    if (m->failed == NULL)
+        log_limited(&link_logs, LOG_LEVEL_INFO, "closed",
+                    "connection from '%s' closed: by the peer, by the network or for a message"
+                    " over %d bytes",
+                    address, LINK_MAX_MESSAGE);
+    else if (m->failed != zap_refused) /* that one the ZAP handler logged */
+        log_limited(&link_logs, LOG_LEVEL_WARN, m->failed, "refused a connection from '%s': %s",
+                    address, m->failed);
+    m->failed = NULL;
+}
+
+static void monitor_event(struct link_monitor *m, uint16_t event, uint32_t value)
+{
+    switch (event) {
+    case ZMQ_EVENT_ACCEPTED:
+        monitor_accepted(m, (int)value);
+        break;
+    case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+        m->failed = "a broken handshake";
+        for (size_t i = 0; i < sizeof(handshake_errors) / sizeof(handshake_errors[0]); i++)
+            if (handshake_errors[i].error == value)
+                m->failed = handshake_errors[i].why;
+        break;
+    case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+        m->failed = "it broke off its handshake";
+        break;
+    case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+        m->failed = zap_refused;
+        break;
+    case ZMQ_EVENT_DISCONNECTED:
+        monitor_disconnected(m, (int)value);
+        break;
+    }
+}
+
+void link_monitor_handle(struct link_monitor *m)
+{
+    for (;;) {
+        zmq_msg_t head, addr;
+        zmq_msg_init(&head);
+        zmq_msg_init(&addr);
+        int got = zmq_msg_recv(&head, m->sock, ZMQ_DONTWAIT) >= 0;
+        /* An event is two frames: its number and value, then an endpoint. */
+        if (got && zmq_msg_more(&head))
+            zmq_msg_recv(&addr, m->sock, 0);
+        if (got && zmq_msg_size(&head) == 6) {
+            const uint8_t *d = zmq_msg_data(&head);
+            uint16_t event;
+            uint32_t value;
+            memcpy(&event, d, sizeof(event));
+            memcpy(&value, d + 2, sizeof(value));
+            monitor_event(m, event, value);
+        }
+        zmq_msg_close(&head);
+        zmq_msg_close(&addr);
+        if (!got)
+            return;
+    }
 }

@@ -20,6 +20,10 @@
 
 #define LINK_ZAP_DOMAIN     "hotline"
 #define LINK_MAX_ROUTING_ID 255
+/* The largest message libzmq takes (ZMQ_MAXMSGSIZE): the largest envelope
+ * and room for its framing.  It closes the connection of a larger one; a
+ * message between WIRE_MAX_SIZE and this is dropped by wire_decode(). */
+#define LINK_MAX_MESSAGE (WIRE_MAX_SIZE + 1024)
 
 /* The sender of a message received on a ROUTER. */
 struct link_peer {
@@ -48,9 +52,26 @@ void *link_zap_new(void *ctx);
 
 /*
  * Answers one pending ZAP request on 'zap' with the decision of 'admit'.
- * Refusals are logged with the key's fingerprint and the peer's address.
+ * Refusals are logged with the key's fingerprint and the peer's address,
+ * one line per address and minute for unknown keys.
  */
 void link_zap_handle(void *zap, link_admit_fn *admit, void *arg);
+
+/*
+ * The events of the ROUTER's connections (libzmq's socket monitor), for the
+ * refusals libzmq makes by itself: a client without CURVE, a handshake
+ * made with another server key, a message over LINK_MAX_MESSAGE (the
+ * connection closed).  link_monitor_new() watches 'router' of 'ctx' and
+ * returns the monitor, or NULL (logged); link_monitor_free(&m) closes it
+ * and sets m to NULL (safe twice).  Poll link_monitor_socket() and call
+ * link_monitor_handle(), which logs what ended each connection, held back
+ * to one line per kind and address and minute.
+ */
+struct link_monitor;
+struct link_monitor *link_monitor_new(void *ctx, void *router);
+void link_monitor_free(struct link_monitor **m);
+void *link_monitor_socket(const struct link_monitor *m);
+void link_monitor_handle(struct link_monitor *m);
 
 /*
  * The province's ROUTER: CURVE server with 'k', bound to 'endpoint', with
@@ -87,7 +108,8 @@ int link_send_batch(void *sock, const struct link_peer *peer, Fed__Envelope *env
 /*
  * Receives one message without blocking.  On a ROUTER 'peer' gets the
  * sender.  Returns the decoded envelope (free with wire_free), or NULL if
- * nothing was waiting or the message was invalid (logged, dropped).
+ * nothing was waiting or the message was invalid (dropped, and logged once
+ * per kind, sender and minute).
  */
 Fed__Envelope *link_recv(void *sock, struct link_peer *peer);
 

@@ -4,12 +4,14 @@
  *
  * Runs in every thread of both daemons.  The only state is set once at
  * start-up, before threads exist; a line is written with one write(2) so
- * lines from different threads never interleave.
+ * lines from different threads never interleave.  Lines a peer may repeat
+ * at will pass a struct log_limit of the thread that writes them.
  */
 #include "log.h"
 
 #include "clock.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +94,18 @@ static void log_vwrite(enum log_level level, int with_errno, const char *fmt, va
         (void)!write(STDERR_FILENO, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line));
 }
 
+static void log_write(enum log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void log_write(enum log_level level, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_vwrite(level, 0, fmt, ap);
+    va_end(ap);
+}
+
 #define LOG_BODY(level, with_errno)                                                                \
     do {                                                                                           \
         va_list ap;                                                                                \
@@ -130,4 +144,69 @@ void fatalx(const char *fmt, ...)
 {
     LOG_BODY(LOG_LEVEL_ERROR, 0);
     exit(1);
+}
+
+/* FNV-1a of 'kind' without its digits; never 0, the mark of a free slot. */
+static uint64_t kind_hash(const char *kind)
+{
+    uint64_t h = 14695981039346656037ULL;
+
+    for (const unsigned char *c = (const unsigned char *)kind; *c != '\0'; c++) {
+        if (isdigit(*c))
+            continue;
+        h ^= *c;
+        h *= 1099511628211ULL;
+    }
+    return h != 0 ? h : 1;
+}
+
+int log_limit_pass(struct log_limit *l, const char *kind, int64_t now_ms, unsigned long *held)
+{
+    uint64_t h = kind_hash(kind);
+    size_t i, spare = LOG_LIMIT_SLOTS;
+
+    for (i = 0; i < LOG_LIMIT_SLOTS; i++) {
+        if (l->slot[i].kind == h)
+            break;
+        if (spare == LOG_LIMIT_SLOTS &&
+            (l->slot[i].kind == 0 || now_ms - l->slot[i].since_ms >= LOG_LIMIT_WINDOW_MS))
+            spare = i;
+    }
+    if (i == LOG_LIMIT_SLOTS) {
+        /* A new kind: a free or expired slot, else the one shared by all. */
+        i = spare;
+        if (i < LOG_LIMIT_SLOTS || l->slot[i].kind == 0)
+            l->slot[i].since_ms = now_ms - LOG_LIMIT_WINDOW_MS;
+        if (i < LOG_LIMIT_SLOTS) {
+            l->slot[i].held = 0;
+            l->slot[i].kind = h;
+        } else {
+            l->slot[i].kind = 1;
+        }
+    }
+    if (now_ms - l->slot[i].since_ms < LOG_LIMIT_WINDOW_MS) {
+        l->slot[i].held++;
+        return 0;
+    }
+    *held = l->slot[i].held;
+    l->slot[i].held = 0;
+    l->slot[i].since_ms = now_ms;
+    return 1;
+}
+
+void log_limited(struct log_limit *l, enum log_level level, const char *kind, const char *fmt, ...)
+{
+    char text[1024];
+    unsigned long held;
+    va_list ap;
+
+    if (level > log_level || !log_limit_pass(l, kind, clock_mono_ms(), &held))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    if (held > 0)
+        log_write(level, "%s (%lu more like it held back)", text, held);
+    else
+        log_write(level, "%s", text);
 }

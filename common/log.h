@@ -10,6 +10,7 @@
 #define HOTLINE_LOG_H
 
 #include <stdarg.h>
+#include <stdint.h>
 
 enum log_level {
     LOG_LEVEL_ERROR, /* fatal only */
@@ -39,5 +40,39 @@ void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Log and exit(1).  fatal appends the text of errno; fatalx does not. */
 void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/*
+ * Lines a peer can cause at will, one per message it sends, are held back:
+ * a line of one kind is written at most once per LOG_LIMIT_WINDOW_MS, and
+ * the next one after that says how many were held back meanwhile.  A
+ * struct log_limit belongs to one thread (it is not locked); zero it to
+ * start.  Kinds beyond LOG_LIMIT_SLOTS live at once share one more slot.
+ */
+#define LOG_LIMIT_SLOTS     32
+#define LOG_LIMIT_WINDOW_MS (60 * 1000)
+
+struct log_limit {
+    struct {
+        uint64_t kind; /* hash of the kind; 0 for a free slot */
+        int64_t since_ms;
+        unsigned long held;
+    } slot[LOG_LIMIT_SLOTS + 1];
+};
+
+/*
+ * Whether a line of 'kind' may be written at 'now_ms' (a monotonic clock).
+ * Returns 1 and stores in '*held' how many lines of that kind were held
+ * back since the last one written, or 0 if this one is held back too (and
+ * counted).  Digits in 'kind' are ignored, so that the numbers of a reason
+ * ("version 7", "version 9") make one kind.
+ */
+int log_limit_pass(struct log_limit *l, const char *kind, int64_t now_ms, unsigned long *held);
+
+/*
+ * Writes the line at 'level' if log_limit_pass() lets a line of 'kind'
+ * through now, with the count held back before it appended.
+ */
+void log_limited(struct log_limit *l, enum log_level level, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -58,6 +58,8 @@ struct hub {
     struct db *db;
     struct applier *applier; /* the master dataset's thread */
     void *router;
+    struct link_monitor *monitor; /* the ROUTER's connections */
+    struct log_limit logs;        /* the lines a node can repeat at will */
     struct peer peers[MAX_PEERS];
     size_t npeers;
     size_t turn; /* the peer whose batch goes to the applier next */
@@ -399,11 +401,17 @@ static void on_message(struct hub *hub)
     if (env == NULL)
         return;
     const char *code = hub->node->cfg.node_code;
+    const char *name = wire_payload_name(env->payload_case);
+    char kind[160];
     if (from.user_id[0] == '\0') {
-        log_warnx("refused a message without an authenticated key from '%s'", from.address);
+        snprintf(kind, sizeof(kind), "no key|%s", from.address);
+        log_limited(&hub->logs, LOG_LEVEL_WARN, kind,
+                    "refused a message without an authenticated key from '%s'", from.address);
     } else if (strcmp(env->from, from.user_id) != 0 || strcmp(env->to, code) != 0) {
-        log_warnx("refused %s from key of '%s' claiming '%s' from '%s'",
-                  wire_payload_name(env->payload_case), from.user_id, env->from, from.address);
+        snprintf(kind, sizeof(kind), "claiming|%s|%s|%s", from.user_id, env->from, name);
+        log_limited(&hub->logs, LOG_LEVEL_WARN, kind,
+                    "refused %s from key of '%s' claiming '%s' from '%s'", name, from.user_id,
+                    env->from, from.address);
         refuse(hub, &from, from.user_id, "code_mismatch",
                "the envelope names another node than the key is registered for");
     } else {
@@ -411,9 +419,10 @@ static void on_message(struct hub *hub)
         for (i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
             if (handlers[i].kind == env->payload_case)
                 break;
+        snprintf(kind, sizeof(kind), "not ours|%s|%s", from.user_id, name);
         if (i == sizeof(handlers) / sizeof(handlers[0]))
-            log_warnx("refused %s from '%s': not for the province",
-                      wire_payload_name(env->payload_case), from.user_id);
+            log_limited(&hub->logs, LOG_LEVEL_WARN, kind,
+                        "refused %s from '%s': not for the province", name, from.user_id);
         else if (handlers[i].needs_session && !in_session(hub, &from))
             refuse(hub, &from, from.user_id, "hello_required", "no session; send hello");
         else
@@ -471,6 +480,9 @@ int hub_run(struct node *node, void *control)
                                  node->cfg.heartbeat_interval_ms);
     if (hub.router == NULL)
         goto out;
+    hub.monitor = link_monitor_new(node->zmq, hub.router);
+    if (hub.monitor == NULL)
+        goto out;
     log_info("federation listening on '%s'", node->cfg.federation_bind);
     metrics_set_nodes_connected(0);
 
@@ -480,12 +492,15 @@ int hub_run(struct node *node, void *control)
         /* The database's socket last: it is away while the database is. */
         int fd = db_listener_fd(&outbox);
         zmq_pollitem_t items[] = {
-            {control, 0, ZMQ_POLLIN, 0},    {zap, 0, ZMQ_POLLIN, 0},
-            {hub.router, 0, ZMQ_POLLIN, 0}, {applier_socket(hub.applier), 0, ZMQ_POLLIN, 0},
+            {control, 0, ZMQ_POLLIN, 0},
+            {zap, 0, ZMQ_POLLIN, 0},
+            {hub.router, 0, ZMQ_POLLIN, 0},
+            {applier_socket(hub.applier), 0, ZMQ_POLLIN, 0},
+            {link_monitor_socket(hub.monitor), 0, ZMQ_POLLIN, 0},
             {NULL, fd, ZMQ_POLLIN, 0},
         };
         int64_t wait = next_tick - clock_mono_ms();
-        if (zmq_poll(items, fd >= 0 ? 5 : 4, wait > 0 ? (long)wait : 0) < 0 &&
+        if (zmq_poll(items, fd >= 0 ? 6 : 5, wait > 0 ? (long)wait : 0) < 0 &&
             zmq_errno() != EINTR) {
             log_warnx("link poll failed: %s", zmq_strerror(zmq_errno()));
             goto out;
@@ -499,6 +514,8 @@ int hub_run(struct node *node, void *control)
             link_zap_handle(zap, admit, &hub);
         if (items[2].revents & ZMQ_POLLIN)
             on_message(&hub);
+        if (items[4].revents & ZMQ_POLLIN)
+            link_monitor_handle(hub.monitor);
         struct applied r;
         while (applier_result(hub.applier, &r))
             on_applied(&hub, &r);
@@ -525,6 +542,7 @@ out:
     applier_stop(hub.applier);
     if (hub.db != NULL)
         registry_reset(hub.db);
+    link_monitor_free(&hub.monitor);
     if (hub.router != NULL)
         zmq_close(hub.router);
     if (zap != NULL)
