@@ -3,7 +3,10 @@
  * inbox.c - cursors of the streams a node receives.
  *
  * The cursor row is locked for the batch's transaction, so a batch that
- * arrives twice (a resend racing its acknowledgement) is applied once.
+ * arrives twice (a resend racing its acknowledgement, or a replay) is
+ * applied once.  Runs in the thread that applies a peer's stream; what a
+ * peer can make it log at will (messages seen before, numbers skipped) is
+ * held back to one line per peer, kind and minute, in that thread's table.
  */
 #include "inbox.h"
 
@@ -13,6 +16,8 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+static _Thread_local struct log_limit inbox_logs;
 
 static int cursor(struct db *db, const char *peer, int stream, uint64_t *applied, int lock)
 {
@@ -63,10 +68,13 @@ enum inbox_result inbox_apply(struct db *db, const char *peer, int stream, uint6
 
     if (db_begin(db) < 0 || cursor(db, peer, stream, &last, 1) < 0)
         goto fail;
+    char kind[64];
     if (oldest > last + 1) {
-        log_warnx("'%s' no longer holds its messages %llu to %llu of stream %d: this node lost"
-                  " them; run 'resync' there",
-                  peer, (unsigned long long)last + 1, (unsigned long long)oldest - 1, stream);
+        snprintf(kind, sizeof(kind), "lost|%s|%d", peer, stream);
+        log_limited(&inbox_logs, LOG_LEVEL_WARN, kind,
+                    "'%s' no longer holds its messages %llu to %llu of stream %d: this node lost"
+                    " them; run 'resync' there",
+                    peer, (unsigned long long)last + 1, (unsigned long long)oldest - 1, stream);
         last = oldest - 1;
     }
     if (first > last + 1) {
@@ -75,6 +83,14 @@ enum inbox_result inbox_apply(struct db *db, const char *peer, int stream, uint6
         return INBOX_GAP;
     }
     size_t skip = (size_t)(last + 1 - first);
+    if (skip > 0) {
+        /* A resend after a lost acknowledgement, or a replay. */
+        snprintf(kind, sizeof(kind), "seen|%s|%d", peer, stream);
+        log_limited(&inbox_logs, LOG_LEVEL_INFO, kind,
+                    "messages %llu to %llu of '%s' stream %d seen before: not applied again",
+                    (unsigned long long)first,
+                    (unsigned long long)first + (skip < n ? skip : n) - 1, peer, stream);
+    }
     if (skip >= n) { /* all seen before: acknowledge again */
         db_rollback(db);
         *applied = last;

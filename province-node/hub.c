@@ -160,6 +160,9 @@ static void on_hello(struct hub *hub, const struct link_peer *from, const Fed__E
                "the node signs with another key than before; register it again");
         return;
     }
+    int again = p != NULL && p->addr.routing_id_len == from->routing_id_len &&
+                memcmp(p->addr.routing_id, from->routing_id, from->routing_id_len) == 0 &&
+                strcmp(p->addr.key, from->key) == 0;
     if (p == NULL) {
         if (hub->npeers == MAX_PEERS) {
             log_warnx("refused node '%s': too many sessions", h->code);
@@ -175,7 +178,15 @@ static void on_hello(struct hub *hub, const struct link_peer *from, const Fed__E
     p->streaming = 0; /* a new session sends again what was not acknowledged */
     registry_session(hub->db, p->code, 1, h->incarnation);
     metrics_set_nodes_connected((int)hub->npeers);
-    log_info("node '%s' connected from '%s' (%s)", p->code, from->address, h->software);
+    /* A node may say hello again on its connection as often as it likes:
+     * the line, once a minute; a new connection is always logged. */
+    char kind[32];
+    snprintf(kind, sizeof(kind), "connected|%s", p->code);
+    if (!again)
+        log_info("node '%s' connected from '%s' (%s)", p->code, from->address, h->software);
+    else
+        log_limited(&hub->logs, LOG_LEVEL_INFO, kind, "node '%s' connected from '%s' (%s)", p->code,
+                    from->address, h->software);
 
     Fed__Envelope reply;
     Fed__Welcome w = FED__WELCOME__INIT;
