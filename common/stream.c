@@ -4,13 +4,17 @@
  *
  * Runs in a link thread.  Every path back to "send again from the last
  * acknowledged message" is safe because the receiver applies each number
- * once and acknowledges duplicates without applying them.
+ * once and acknowledges duplicates without applying them.  A peer may send
+ * any acknowledgement as often as it likes: its lines are held back to one
+ * per peer, kind and minute, in the link thread's table.
  */
 #include "stream.h"
 
 #include "log.h"
 
 #include <stdio.h>
+
+static _Thread_local struct log_limit stream_logs;
 
 int stream_start(struct stream_sender *s, struct db *db, int stream, const char *peer,
                  int64_t now_ms)
@@ -49,9 +53,12 @@ int stream_pump(struct stream_sender *s, struct db *db, stream_send_fn *send, vo
 
 int stream_ack(struct stream_sender *s, struct db *db, uint64_t seq, int resend, int64_t now_ms)
 {
+    char kind[32];
     if (seq > s->sent) {
-        log_warnx("peer acknowledged %llu of stream %d, beyond %llu sent", (unsigned long long)seq,
-                  s->stream, (unsigned long long)s->sent);
+        snprintf(kind, sizeof(kind), "beyond|%s|%d", s->peer, s->stream);
+        log_limited(&stream_logs, LOG_LEVEL_WARN, kind,
+                    "'%s' acknowledged %llu of stream %d, beyond %llu sent", s->peer,
+                    (unsigned long long)seq, s->stream, (unsigned long long)s->sent);
         return 0;
     }
     if (seq > s->acked) {
@@ -61,7 +68,9 @@ int stream_ack(struct stream_sender *s, struct db *db, uint64_t seq, int resend,
         s->progress_ms = now_ms;
     }
     if (resend) {
-        log_info("peer asks stream %d again from %llu", s->stream, (unsigned long long)seq + 1);
+        snprintf(kind, sizeof(kind), "again|%s|%d", s->peer, s->stream);
+        log_limited(&stream_logs, LOG_LEVEL_INFO, kind, "'%s' asks stream %d again from %llu",
+                    s->peer, s->stream, (unsigned long long)seq + 1);
         s->sent = s->acked;
     }
     return 0;
