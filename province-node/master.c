@@ -8,7 +8,8 @@
  * one statement per message: catching up after a day offline is a few
  * thousand batches, not millions of round trips.  Events go to monthly partitions, made before
  * their month's first event from the months the validation of the batch
- * found.
+ * found.  The messages of a batch it drops are logged in one line, once a
+ * minute per node: a node may send any number of them.
  */
 #include "master.h"
 
@@ -29,6 +30,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The lines a node can repeat at will, in the thread that applies batches. */
+static _Thread_local struct log_limit master_logs;
 
 /*
  * A time of the stream: RFC 3339, from 2000 on (a partition's month), with
@@ -309,6 +313,40 @@ static int route(const struct node *node, struct db *db, const char *sender, uin
     return 0;
 }
 
+/* One line for the messages of a batch that are not ticket changes: the
+ * first numbers, and how many more. */
+static void log_dropped(const struct master_batch *b, size_t from, const char *node)
+{
+    char numbers[8 * 22] = "", kind[32];
+    size_t len = 0, shown = 0, dropped = 0;
+
+    for (size_t i = from; i < b->n; i++) {
+        if (!b->dropped[i])
+            continue;
+        if (dropped++ < 8) {
+            int w = snprintf(numbers + len, sizeof(numbers) - len, "%s%llu", shown > 0 ? ", " : "",
+                             (unsigned long long)(b->first + i));
+            len += w > 0 ? (size_t)w : 0;
+            if (len >= sizeof(numbers))
+                len = sizeof(numbers) - 1;
+            shown++;
+        }
+    }
+    if (dropped == 0)
+        return;
+    snprintf(kind, sizeof(kind), "dropped|%s", node);
+    if (dropped > shown)
+        log_limited(&master_logs, LOG_LEVEL_WARN, kind,
+                    "dropped messages %s and %zu more of node '%s': not ticket changes", numbers,
+                    dropped - shown, node);
+    else if (dropped > 1)
+        log_limited(&master_logs, LOG_LEVEL_WARN, kind,
+                    "dropped messages %s of node '%s': not ticket changes", numbers, node);
+    else
+        log_limited(&master_logs, LOG_LEVEL_WARN, kind,
+                    "dropped message %s of node '%s': not a ticket change", numbers, node);
+}
+
 struct applying {
     const struct node *province;
     struct master_batch *batch;
@@ -325,10 +363,7 @@ static int apply_batch(void *arg, struct db *db, const char *node, uint64_t firs
 
     if (first != b->first + from || (from > 0 && lay_out(b, from) < 0))
         return -1;
-    for (size_t i = from; i < b->n; i++)
-        if (b->dropped[i])
-            log_warnx("dropped message %llu of node '%s': not a ticket change",
-                      (unsigned long long)(b->first + i), node);
+    log_dropped(b, from, node);
     /* The broadcast log and overflow read the batch again: only if it has
      * something for them. */
     if (partitions(db, b->months, b->nmonths) < 0 || apply_rows(db, node, b->array) < 0 ||
