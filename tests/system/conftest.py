@@ -8,6 +8,9 @@ to the failure report and the folder is kept; otherwise it is removed.
 
 Run from the repository root, after `make`:
     /usr/bin/python3 -m pytest tests/system
+
+Tests marked soak run only when asked for by marker (`-m soak`, which
+`make soak` does); otherwise they are deselected.
 """
 
 import pathlib
@@ -18,9 +21,24 @@ import tempfile
 import pytest
 
 from hotline import Federation, PostgresCluster, Workspace
+from netns import Network
 
 WORKSPACE = pytest.StashKey[Workspace]()
 FAILED = pytest.StashKey[bool]()
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "soak: long randomised run, only with `make soak`")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Leave the soak tests out unless the marker expression names them."""
+    if "soak" in (config.option.markexpr or ""):
+        return
+    soak = [item for item in items if item.get_closest_marker("soak")]
+    if soak:
+        config.hook.pytest_deselected(items=soak)
+        items[:] = [item for item in items if not item.get_closest_marker("soak")]
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -82,3 +100,16 @@ def federation(workspace):
             fed.start()
         return fed
     return build
+
+
+@pytest.fixture
+def network(workspace):
+    """The bridge and namespaces of netns.py; skips the test without root or
+    `ip netns`.  At the end the nodes are stopped, then every namespace,
+    veth and the bridge removed, whether the test passed or not."""
+    net = Network()
+    try:
+        yield net
+    finally:
+        workspace.stop_all()
+        net.close()

@@ -169,6 +169,7 @@ class Node:
         self.settings = settings
         self.process = None
         self.env = {}  # extra environment of the daemon, see start()
+        self.launcher = []  # argv prefix of the daemon, e.g. `ip netns exec NAME`
         self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.write_config()
 
@@ -234,7 +235,7 @@ class Node:
             self.env = dict(env)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [self.binary, "-d", "-f", self.config_path],
+                [*self.launcher, self.binary, "-d", "-f", self.config_path],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 env={**os.environ, **self.env})
         if wait:

@@ -13,7 +13,7 @@ from contextlib import closing
 
 import psycopg2
 
-from hotline import GUANGZHOU, SHENZHEN
+from hotline import DEADLINE, GUANGZHOU, SHENZHEN
 from lifecycle import Hotline
 
 ADDRESS = "广州市天河区体育西路1号"  # the default appeal's location, see lifecycle.py
@@ -43,13 +43,13 @@ def master_tickets(fed, code):
                                   f" WHERE node = '{code}'"))
 
 
-def wait_in_sync(fed, city):
+def wait_in_sync(fed, city, timeout=DEADLINE):
     """Poll until the master dataset holds exactly the city's events and the
     latest state of each of its tickets."""
     fed.province.wait_for(
         lambda: master_events(fed, city.code) == city_events(city)
         and master_tickets(fed, city.code) == city_tickets(city),
-        f"the master dataset to equal city {city.code}'s data")
+        f"the master dataset to equal city {city.code}'s data", timeout)
 
 
 def running_federation(federation, *cities):
