@@ -210,7 +210,8 @@ void *link_dealer_new(void *ctx, const struct keys *k, const char *server_key, c
     if (common_options(s, k, heartbeat_ms) != 0 ||
         zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, server_key, CURVE_KEY_Z85_LEN) != 0 ||
         set_int(s, ZMQ_IMMEDIATE, 1) != 0 || set_int(s, ZMQ_RECONNECT_IVL, 100) != 0 ||
-        set_int(s, ZMQ_RECONNECT_IVL_MAX, 5000) != 0 || zmq_connect(s, endpoint) != 0)
+        set_int(s, ZMQ_RECONNECT_IVL_MAX, 5000) != 0 ||
+        set_int(s, ZMQ_CONNECT_TIMEOUT, 3 * heartbeat_ms) != 0 || zmq_connect(s, endpoint) != 0)
         goto fail;
     return s;
 

@@ -81,7 +81,11 @@ void *link_router_new(void *ctx, const struct keys *k, const char *endpoint, int
 
 /*
  * A city's DEALER: CURVE client with 'k', trusting 'server_key' (Z85),
- * connecting to 'endpoint' with back-off.  Returns the socket, or NULL.
+ * connecting to 'endpoint' with back-off.  A connection attempt that gets
+ * no answer is given up after three heartbeats and made again, so that a
+ * link healing after a long partition is used at once, not after the
+ * kernel's SYN back-off (half a minute and more).  Returns the socket, or
+ * NULL.
  */
 void *link_dealer_new(void *ctx, const struct keys *k, const char *server_key, const char *endpoint,
                       int heartbeat_ms);
