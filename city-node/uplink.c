@@ -142,7 +142,8 @@ static void pump(struct uplink *up)
     if (transferdb_progress_flush(up->node, up->db) < 0)
         log_warnx("cannot queue the progress of transferred tickets now");
     if (!up->streaming) {
-        if (stream_start(&up->tickets, up->db, STREAM_TICKETS, OUTBOX_UPLINK, clock_mono_ms()) < 0)
+        if (stream_start(&up->tickets, up->db, STREAM_TICKETS, OUTBOX_UPLINK, clock_mono_ms(),
+                         (int64_t)MISSED_BEATS * up->node->cfg.heartbeat_interval_ms) < 0)
             return;
         up->streaming = 1;
     }
@@ -372,7 +373,7 @@ static void on_tick(struct uplink *up)
         set_connected(up, 0, "no heartbeat");
     if (up->connected) {
         send_heartbeat(up);
-        stream_check(&up->tickets, now, limit);
+        stream_check(&up->tickets, now);
         pump(up);
     } else if (now >= up->hello_after_ms) {
         send_hello(up);

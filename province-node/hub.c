@@ -350,7 +350,8 @@ static void pump(struct hub *hub, struct peer *p)
     struct down_target t = {hub, p};
 
     if (!p->streaming) {
-        if (stream_start(&p->down, hub->db, STREAM_DOWN, p->code, clock_mono_ms()) < 0)
+        if (stream_start(&p->down, hub->db, STREAM_DOWN, p->code, clock_mono_ms(),
+                         (int64_t)MISSED_BEATS * hub->node->cfg.heartbeat_interval_ms) < 0)
             return;
         p->streaming = 1;
     }
@@ -468,7 +469,7 @@ static void on_tick(struct hub *hub)
         env.heartbeat = &hb;
         send_to(hub, &p->addr, p->code, &env);
         if (p->streaming)
-            stream_check(&p->down, now, limit);
+            stream_check(&p->down, now);
         pump(hub, p);
     }
 }
