@@ -29,7 +29,7 @@ static int state_row(struct db *db, const char *stream, const char *peer)
         db, "INSERT INTO outbox_state (stream, peer) VALUES ($1, $2) ON CONFLICT DO NOTHING", 2, p);
 }
 
-int outbox_acked(struct db *db, int stream, const char *peer, uint64_t *acked)
+int outbox_acked(struct db *db, int stream, const char *peer, uint64_t *acked, uint64_t *numbered)
 {
     char s[12];
     const char *p[] = {s, peer};
@@ -37,11 +37,13 @@ int outbox_acked(struct db *db, int stream, const char *peer, uint64_t *acked)
     num(s, sizeof(s), (uint64_t)stream);
     if (state_row(db, s, peer) < 0)
         return -1;
-    PGresult *res =
-        db_query(db, "SELECT acked_seq FROM outbox_state WHERE stream = $1 AND peer = $2", 2, p);
+    PGresult *res = db_query(
+        db, "SELECT acked_seq, last_seq FROM outbox_state WHERE stream = $1 AND peer = $2", 2, p);
     if (res == NULL)
         return -1;
     *acked = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    if (numbered != NULL)
+        *numbered = strtoull(PQgetvalue(res, 0, 1), NULL, 10);
     PQclear(res);
     return 0;
 }

@@ -41,8 +41,9 @@ struct outbox_figures {
  */
 #define OUTBOX_UPLINK ""
 
-/* Reads the last acknowledged number of a queue.  Returns 0 or -1. */
-int outbox_acked(struct db *db, int stream, const char *peer, uint64_t *acked);
+/* Reads the last acknowledged number of a queue and, unless 'numbered' is
+ * NULL, the last number given in it.  Returns 0 or -1. */
+int outbox_acked(struct db *db, int stream, const char *peer, uint64_t *acked, uint64_t *numbered);
 
 /*
  * The next batch after number 'after': messages already numbered (a resend)

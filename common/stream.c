@@ -24,7 +24,7 @@ int stream_start(struct stream_sender *s, struct db *db, int stream, const char 
 {
     s->stream = stream;
     snprintf(s->peer, sizeof(s->peer), "%s", peer);
-    if (outbox_acked(db, stream, s->peer, &s->acked) < 0)
+    if (outbox_acked(db, stream, s->peer, &s->acked, &s->numbered) < 0)
         return -1;
     s->sent = s->acked;
     s->progress_ms = now_ms;
@@ -53,6 +53,8 @@ int stream_pump(struct stream_sender *s, struct db *db, stream_send_fn *send, vo
         if (s->sent == s->acked)
             s->progress_ms = now_ms;
         s->sent += (uint64_t)n;
+        if (s->sent > s->numbered)
+            s->numbered = s->sent;
         total += n;
     }
     return total;
@@ -61,13 +63,18 @@ int stream_pump(struct stream_sender *s, struct db *db, stream_send_fn *send, vo
 int stream_ack(struct stream_sender *s, struct db *db, uint64_t seq, int resend, int64_t now_ms)
 {
     char kind[32];
-    if (seq > s->sent) {
+    if (seq > s->numbered) {
         snprintf(kind, sizeof(kind), "beyond|%s|%d", s->peer, s->stream);
         log_limited(&stream_logs, LOG_LEVEL_WARN, kind,
                     "'%s' acknowledged %llu of stream %d, beyond %llu sent", s->peer,
-                    (unsigned long long)seq, s->stream, (unsigned long long)s->sent);
+                    (unsigned long long)seq, s->stream, (unsigned long long)s->numbered);
         return 0;
     }
+    /* Applied before a session or a timeout started sending again: what
+     * was sent again is a duplicate there, and the peer's cursor is where
+     * to go on from. */
+    if (seq > s->sent)
+        s->sent = seq;
     if (seq > s->acked) {
         if (outbox_ack(db, s->stream, s->peer, seq) < 0)
             return -1;

@@ -32,6 +32,7 @@ struct stream_sender {
     char peer[8];        /* the queue's peer (outbox.h) */
     uint64_t sent;       /* the last number sent in this session */
     uint64_t acked;      /* the last number the peer applied */
+    uint64_t numbered;   /* the last number ever sent: the peer may have applied it */
     int64_t progress_ms; /* when the peer last acknowledged something new */
     int64_t timeout_ms;  /* silence after which what is in flight goes again */
     uint64_t window;     /* messages allowed in flight now: 1 to STREAM_WINDOW */
@@ -59,6 +60,8 @@ int stream_pump(struct stream_sender *s, struct db *db, stream_send_fn *send, vo
 /*
  * Takes the peer's acknowledgement of everything up to 'seq'; with
  * 'resend', the peer has a gap after 'seq' and what follows is sent again.
+ * 'seq' may lie past what was sent since the last session start or
+ * timeout, when the peer applied it before: sending goes on after it.
  * A prompt acknowledgement widens the window.  Returns 0 or -1.
  */
 int stream_ack(struct stream_sender *s, struct db *db, uint64_t seq, int resend, int64_t now_ms);

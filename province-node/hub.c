@@ -309,7 +309,7 @@ static void apply_own(struct hub *hub)
     struct outbox_batch b;
 
     if (transferdb_progress_flush(hub->node, hub->db) < 0 ||
-        outbox_acked(hub->db, STREAM_TICKETS, OUTBOX_UPLINK, &acked) < 0)
+        outbox_acked(hub->db, STREAM_TICKETS, OUTBOX_UPLINK, &acked, NULL) < 0)
         return;
     /* Applied here, not sent: a whole batch at a time, whatever its size. */
     while (outbox_next(hub->db, STREAM_TICKETS, OUTBOX_UPLINK, acked, &b) > 0) {
