@@ -7,6 +7,8 @@
 #   make bench      run every tests/bench/*_bench.py (BENCH_ARGS="--tickets 100000")
 #   make format     apply .clang-format;  make lint: format check + cppcheck
 #   make fuzz       run every tests/fuzz harness for FUZZ_SECONDS (default 60) each
+#   make soak       random faults between nodes in network namespaces (root) for
+#                   SOAK_MINUTES (default 10); SOAK_SEED replays a run's choices
 #   SAN=1 make ...  build with AddressSanitizer and UndefinedBehaviorSanitizer
 
 VERSION  := 0.1.0
@@ -14,6 +16,7 @@ BUILD    := build
 PKGS     := libzmq libprotobuf-c libpq openssl libmicrohttpd jansson
 PYTHON   := /usr/bin/python3
 FUZZ_SECONDS ?= 60
+SOAK_MINUTES ?= 10
 
 # FUZZ=1 (set by `make fuzz`): clang with libFuzzer's coverage and the
 # sanitizers, in a build folder of its own beside the normal build.
@@ -71,7 +74,7 @@ PROVINCE  := $(BUILD)/province-node
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/%,$(FUZZ_SRC))
 
-.PHONY: all run stop check unit system bench fuzz fuzz-build format format-check lint deps clean
+.PHONY: all run stop check unit system bench fuzz fuzz-build soak format format-check lint deps clean
 .SECONDARY:
 all: $(CITY) $(PROVINCE)
 
@@ -183,6 +186,14 @@ fuzz:
 	@tests/fuzz/run $(FUZZ_SECONDS) $(patsubst $(BUILD)/%,$(BUILD)/fuzz/%,$(FUZZ_BINS))
 
 fuzz-build: $(FUZZ_BINS)
+
+# Not part of `check` (whose suite leaves out tests marked soak): rounds of
+# random partitions, loss and slow links between the nodes, each in its own
+# network namespace, for SOAK_MINUTES, then the invariants.  The seed is
+# printed first; SOAK_SEED=<seed> makes the same choices again.
+soak: deps all
+	@SOAK_MINUTES=$(SOAK_MINUTES) SOAK_SEED=$(SOAK_SEED) SOAK_ROUNDS=$(SOAK_ROUNDS) \
+	  $(PYTHON) -m pytest -q -s -p no:cacheprovider -m soak tests/system/test_soak.py
 
 format:
 	clang-format -i $(ALL_C)
