@@ -21,7 +21,7 @@ from test_sync import city_events, master_events, rows, wait_in_sync
 from test_transfers import status_at, transfer
 
 # A partition this long outlasts the kernel's SYN back-off, which then
-# waits some 30 s before trying a connection again.
+# waits some 30 s more before it tries the connection again (netns.py).
 LONG_OUTAGE_S = 35
 LOSS_PERCENT = 10   # at each end of a link: some 19 % of its packets each way
 SLOW_RATE = "96kbit"
