@@ -20,6 +20,7 @@
 enum option_type {
     OPT_STRING,   /* any non-empty text */
     OPT_DIR,      /* an existing directory */
+    OPT_OPTDIR,   /* an existing directory, or empty for none */
     OPT_INT,      /* integer within [min, max] */
     OPT_LEVEL,    /* error | warn | info | debug */
     OPT_CODE,     /* node code valid for the role */
@@ -49,6 +50,7 @@ static const struct option options[] = {
     {"http_port", OPT_INT, BOTH, AT(http_port), "8080", 1, 65535},
     {"http_threads", OPT_INT, BOTH, AT(http_threads), "4", 1, 64},
     {"http_timeout_s", OPT_INT, BOTH, AT(http_timeout_s), "30", 1, 3600},
+    {"console_dir", OPT_OPTDIR, BOTH, AT(console_dir), "", 0, 0},
     {"heartbeat_interval_ms", OPT_INT, BOTH, AT(heartbeat_interval_ms), "5000", 100, 60000},
     {"log_level", OPT_LEVEL, BOTH, AT(log_level), "info", 0, 0},
     {"clock_interval_ms", OPT_INT, BOTH, AT(clock_interval_ms), "60000", 100, 3600000},
@@ -188,6 +190,13 @@ static int option_set(struct config *cfg, const struct option *opt, enum node_ro
     switch (opt->type) {
     case OPT_STRING:
         return set_string(field, value, why, whylen);
+    case OPT_OPTDIR:
+        if (*value == '\0') {
+            free(*(char **)field);
+            *(char **)field = NULL;
+            return 0;
+        }
+        /* fall through */
     case OPT_DIR: {
         struct stat st;
         if (stat(value, &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -382,7 +391,8 @@ void config_free(struct config *cfg)
 {
     for (size_t i = 0; i < NOPTIONS; i++) {
         enum option_type t = options[i].type;
-        if (t == OPT_STRING || t == OPT_DIR || t == OPT_ENDPOINT || t == OPT_NAMES) {
+        if (t == OPT_STRING || t == OPT_DIR || t == OPT_OPTDIR || t == OPT_ENDPOINT ||
+            t == OPT_NAMES) {
             char **field = (char **)((char *)cfg + options[i].offset);
             free(*field);
             *field = NULL;

@@ -33,6 +33,7 @@ struct config {
     int http_port;
     int http_threads;
     int http_timeout_s; /* a connection idle this long is closed */
+    char *console_dir;  /* the web console's files; NULL: "console" beside the executable */
     int heartbeat_interval_ms;
     enum log_level log_level;
     int clock_interval_ms;

@@ -7,6 +7,13 @@
  * queued on a later callback than the first one of the request, so that
  * libmicrohttpd keeps the connection alive.  A handler never sees a request
  * whose caller lacks the route's role.
+ *
+ * What no route takes may be a static file of the web console, read from
+ * the folder opened at start through openat(): each path segment is checked
+ * (letters, digits, '.', '-', '_', never a leading '.'), so no path climbs
+ * out or reaches a hidden file, and only regular files of a known type are
+ * served, never a listing.  libmicrohttpd sends the file from its
+ * descriptor; its size and modification time make the ETag.
  */
 #include "http.h"
 
@@ -18,6 +25,7 @@
 #include "utf8.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -26,6 +34,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define MAX_PARAMS   8
 #define MAX_SEGMENTS 16
@@ -38,6 +48,7 @@ struct http_server {
     http_auth_fn *auth;
     void *app;
     struct ratelimit *auth_failures; /* per client address */
+    int static_fd;                   /* the static files' folder, or -1 */
 };
 
 /* An address whose tokens failed this often within the window waits for a
@@ -452,6 +463,116 @@ int http_authorize(struct http_request *req, unsigned roles)
     return 1;
 }
 
+/* First segments that belong to the API: a path under them is never a file. */
+static const char *const api_prefixes[] = {"api", "open311", "metrics", "healthz"};
+
+/* The types of the static files served, by the name's ending, and how long
+ * a browser may keep each before it asks again (with the ETag).  A page is
+ * always asked for again, so that a new build is seen at once; the build
+ * names its scripts and styles with a version in the query. */
+static const struct {
+    const char *suffix;
+    const char *type;
+    const char *cache;
+} static_types[] = {
+    {".html", "text/html; charset=utf-8", "no-cache"},
+    {".js", "text/javascript; charset=utf-8", "public, max-age=86400"},
+    {".css", "text/css; charset=utf-8", "public, max-age=86400"},
+    {".svg", "image/svg+xml", "public, max-age=86400"},
+    {".png", "image/png", "public, max-age=86400"},
+    {".ico", "image/x-icon", "public, max-age=86400"},
+    {".json", "application/json", "no-cache"},
+    {".txt", "text/plain; charset=utf-8", "no-cache"},
+};
+
+#define STATIC_MAX_SEGMENTS 4
+#define STATIC_MAX_NAME     128
+
+/* Returns 1 if 'seg' may name a static file or folder: letters, digits,
+ * '.', '-' and '_', not starting with '.', at most STATIC_MAX_NAME bytes. */
+static int static_segment_valid(const char *seg)
+{
+    size_t len = strlen(seg);
+
+    if (len == 0 || len > STATIC_MAX_NAME || seg[0] == '.')
+        return 0;
+    return strspn(seg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == len;
+}
+
+/* Answers 'seg' from the static files, or 404.  Returns nothing: it always
+ * answers. */
+static void static_serve(struct http_request *req, char **seg, int nseg)
+{
+    char rel[STATIC_MAX_SEGMENTS * (STATIC_MAX_NAME + 1) + 1] = "index.html";
+    char etag[64];
+    size_t used = 0, type = 0, ntypes = sizeof(static_types) / sizeof(static_types[0]);
+    struct stat st;
+    int fd = -1;
+
+    if (nseg > STATIC_MAX_SEGMENTS)
+        goto fail;
+    for (int i = 0; i < nseg; i++) {
+        if (!static_segment_valid(seg[i]))
+            goto fail;
+        used += (size_t)snprintf(rel + used, sizeof(rel) - used, "%s%s", i > 0 ? "/" : "", seg[i]);
+    }
+    for (type = 0; type < ntypes; type++) {
+        size_t n = strlen(rel), k = strlen(static_types[type].suffix);
+        if (n > k && strcmp(rel + n - k, static_types[type].suffix) == 0)
+            break;
+    }
+    if (type == ntypes)
+        goto fail;
+    fd = openat(req->srv->static_fd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        goto fail;
+    snprintf(etag, sizeof(etag), "\"%llx-%llx\"", (unsigned long long)st.st_size,
+             (unsigned long long)st.st_mtim.tv_sec * 1000000000ULL +
+                 (unsigned long long)st.st_mtim.tv_nsec);
+    const char *seen = http_header(req, MHD_HTTP_HEADER_IF_NONE_MATCH);
+    if (seen != NULL && strstr(seen, etag) != NULL) {
+        close(fd);
+        req->response = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+        req->status = MHD_HTTP_NOT_MODIFIED;
+    } else {
+        req->response = MHD_create_response_from_fd((uint64_t)st.st_size, fd);
+        req->status = MHD_HTTP_OK;
+        if (req->response == NULL)
+            close(fd);
+    }
+    if (req->response == NULL)
+        return;
+    MHD_add_response_header(req->response, MHD_HTTP_HEADER_CONTENT_TYPE, static_types[type].type);
+    MHD_add_response_header(req->response, MHD_HTTP_HEADER_CACHE_CONTROL, static_types[type].cache);
+    MHD_add_response_header(req->response, MHD_HTTP_HEADER_ETAG, etag);
+    MHD_add_response_header(req->response, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(req->response, "X-Frame-Options", "DENY");
+    MHD_add_response_header(req->response, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(req->response, "Content-Security-Policy",
+                            "default-src 'self'; script-src 'self'; "
+                            "style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                            "frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+    return;
+
+fail:
+    if (fd >= 0)
+        close(fd);
+    http_reply_error(req, 404, "not_found", "no such resource");
+}
+
+/* Returns 1 if the request may be a static file: a GET or HEAD outside the
+ * API's prefixes, with a folder to serve. */
+static int static_wanted(const struct http_request *req, char **seg, int nseg)
+{
+    if (req->srv->static_fd < 0 ||
+        (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0))
+        return 0;
+    for (size_t i = 0; nseg > 0 && i < sizeof(api_prefixes) / sizeof(api_prefixes[0]); i++)
+        if (strcmp(seg[0], api_prefixes[i]) == 0)
+            return 0;
+    return 1;
+}
+
 static void dispatch(struct http_request *req, const char *url)
 {
     struct http_server *srv = req->srv;
@@ -465,6 +586,7 @@ static void dispatch(struct http_request *req, const char *url)
         http_reply_error(req, 404, "not_found", "no such resource");
         return;
     }
+    /* The route table is matched first: the console never shadows a route. */
     for (size_t i = 0; i < srv->nroutes; i++) {
         const struct http_route *r = &srv->routes[i];
         if (!route_match(req, r->path, seg, nseg))
@@ -485,6 +607,10 @@ static void dispatch(struct http_request *req, const char *url)
     if (allow[0] != '\0') {
         http_reply_error(req, 405, "method_not_allowed", "use %s", allow);
         MHD_add_response_header(req->response, MHD_HTTP_HEADER_ALLOW, allow);
+        return;
+    }
+    if (static_wanted(req, seg, nseg)) {
+        static_serve(req, seg, nseg);
         return;
     }
     http_reply_error(req, 404, "not_found", "no such resource");
@@ -596,6 +722,7 @@ struct http_server *http_server_new(const struct http_options *opt, const struct
 
     if (srv == NULL)
         goto fail;
+    srv->static_fd = -1;
     if (nroutes > METRICS_MAX_ROUTES) {
         log_warnx("http: %zu routes, more than the %d counted", nroutes, METRICS_MAX_ROUTES);
         goto fail;
@@ -617,6 +744,11 @@ struct http_server *http_server_new(const struct http_options *opt, const struct
     srv->auth_failures = ratelimit_new(&auth_rules, AUTH_CLIENTS);
     if (srv->labels == NULL || srv->auth_failures == NULL)
         goto fail;
+    if (opt->static_dir != NULL &&
+        (srv->static_fd = open(opt->static_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+        log_warn("http: cannot open the static files' folder '%s'", opt->static_dir);
+        goto fail;
+    }
     srv->mhd = MHD_start_daemon(flags, (uint16_t)opt->port, NULL, NULL, on_request, srv,
                                 MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
                                 addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)opt->threads,
@@ -642,6 +774,8 @@ void http_server_free(struct http_server *srv)
         MHD_stop_daemon(srv->mhd);
     labels_free(srv->labels, srv->nroutes);
     ratelimit_free(srv->auth_failures);
+    if (srv->static_fd >= 0)
+        close(srv->static_fd);
     free(srv);
 }
 

@@ -6,6 +6,11 @@
  *
  * A handler runs in one of the server's worker threads and answers exactly
  * once through http_reply_json, http_reply_error or http_reply_text.
+ *
+ * A GET or HEAD of a path that no route takes, outside the API's prefixes
+ * (/api, /open311, /metrics, /healthz), is answered from the folder of
+ * static files, when there is one (the web console): a regular file of a
+ * known type, with an ETag and Cache-Control; "/" is its index.html.
  */
 #ifndef HOTLINE_HTTP_H
 #define HOTLINE_HTTP_H
@@ -42,13 +47,15 @@ struct http_options {
     const char *address; /* IPv4 or IPv6 literal */
     int port;
     int threads;
-    int timeout_s; /* a connection idle this long, mid-request too, is closed */
+    int timeout_s;          /* a connection idle this long, mid-request too, is closed */
+    const char *static_dir; /* the static files served at "/"; NULL: none */
 };
 
 /*
  * Starts serving 'routes' (kept by reference, at most METRICS_MAX_ROUTES)
- * on the worker threads.  'app' is handed to every handler.  Returns the
- * running server, or NULL with the reason logged.
+ * on the worker threads, and the files of opt->static_dir (opened now; a
+ * folder that cannot be opened fails the start).  'app' is handed to every
+ * handler.  Returns the running server, or NULL with the reason logged.
  */
 struct http_server *http_server_new(const struct http_options *opt, const struct http_route *routes,
                                     size_t nroutes, http_auth_fn *auth, void *app);

@@ -45,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -444,6 +445,35 @@ static void actor_stop(struct actor *a)
 }
 
 /* Prepares what the hotline's commands share.  Returns 0 or -1 (logged). */
+/* Writes into 'buf' the web console's folder: console_dir, or else the
+ * folder "console" beside the executable (build/console after `make`).
+ * Returns 'buf', or NULL when there is none to serve (said once in the log). */
+static const char *console_folder(const struct config *cfg, char *buf, size_t len)
+{
+    char exe[PATH_MAX];
+    struct stat st;
+    ssize_t n;
+
+    if (cfg->console_dir != NULL) {
+        snprintf(buf, len, "%s", cfg->console_dir);
+        return buf;
+    }
+    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0)
+        return NULL;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash == NULL)
+        return NULL;
+    *slash = '\0';
+    if ((size_t)snprintf(buf, len, "%s/console", exe) >= len || stat(buf, &st) != 0 ||
+        !S_ISDIR(st.st_mode)) {
+        log_info("no web console beside the executable (console_dir is not set)");
+        return NULL;
+    }
+    return buf;
+}
+
 static int hotline_start(struct node *node)
 {
     const struct config *c = &node->cfg;
@@ -533,8 +563,10 @@ static int run_daemon(struct node *node, int foreground)
     routes = routes_assemble(kind, &nroutes);
     if (routes == NULL)
         goto out;
+    char console[PATH_MAX];
     struct http_options opt = {node->cfg.http_address, node->cfg.http_port, node->cfg.http_threads,
-                               node->cfg.http_timeout_s};
+                               node->cfg.http_timeout_s,
+                               console_folder(&node->cfg, console, sizeof(console))};
     http = http_server_new(&opt, routes, nroutes, auth_lookup_thread, node);
     if (http == NULL)
         goto out;
