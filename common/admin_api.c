@@ -169,6 +169,21 @@ static void handle_principal_revoke(struct http_request *req)
         http_reply_json(req, 200, json_pack("{s:I,s:b}", "id", (json_int_t)id, "revoked", 1));
 }
 
+/* The caller itself and the node it speaks to: what a client (the web
+ * console) needs to know who signed in and what its role may do. */
+static void handle_me(struct http_request *req)
+{
+    const struct principal *me = http_principal(req);
+    const struct node *node = http_app(req);
+
+    http_reply_json(req, 200,
+                    json_pack("{s:I,s:s,s:s,s:s?,s:{s:s,s:s,s:s}}", "id", (json_int_t)me->id,
+                              "name", me->name, "role", auth_role_name(me->role), "unit",
+                              me->unit[0] != '\0' ? me->unit : NULL, "node", "code",
+                              node->cfg.node_code, "name", node->cfg.node_name, "kind",
+                              node->cfg.role == NODE_PROVINCE ? "province" : "city"));
+}
+
 static void handle_audit(struct http_request *req)
 {
     const char *ticket = http_query_param(req, "ticket");
@@ -193,6 +208,7 @@ const struct http_route admin_routes[] = {
     {"POST", "/api/v1/principals", handle_principal_create, ROLE_ADMIN, NULL},
     {"GET", "/api/v1/principals", handle_principal_list, ROLE_ADMIN, NULL},
     {"DELETE", "/api/v1/principals/{id}", handle_principal_revoke, ROLE_ADMIN, NULL},
+    {"GET", "/api/v1/me", handle_me, ANY_ROLE, NULL},
     {"GET", "/api/v1/audit", handle_audit, ROLE_AUDITOR | ROLE_MANAGER, NULL},
 };
 

@@ -140,3 +140,15 @@ def test_a_lifetime_out_of_range_is_refused(hotline, days):
     response = hotline.post("/api/v1/principals", hotline.admin,
                             {"name": "实习坐席", "role": "operator", "expires_in_days": days})
     assert_error(response, 400, "invalid_field", "expires_in_days")
+
+
+def test_each_principal_reads_who_it_is_and_which_node_it_speaks_to(hotline):
+    me = hotline.node.http("GET", "/api/v1/me", token=hotline.water).json()
+    assert me["name"] == "水务局办理员"
+    assert me["role"] == "unit" and me["unit"] == "water"
+    assert me["node"] == {"code": "440100", "name": "广州", "kind": "city"}
+    operator = hotline.node.http("GET", "/api/v1/me", token=hotline.operator).json()
+    assert operator["role"] == "operator" and operator["unit"] is None
+    assert operator["id"] != me["id"]
+    assert_error(hotline.node.http("GET", "/api/v1/me"), 401, "unauthorized")
+    assert_error(hotline.node.http("GET", "/api/v1/me", token="nope"), 401, "unauthorized")
