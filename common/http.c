@@ -9,11 +9,13 @@
  * whose caller lacks the route's role.
  *
  * What no route takes may be a static file of the web console, read from
- * the folder opened at start through openat(): each path segment is checked
+ * the folder through openat(): each path segment is checked
  * (letters, digits, '.', '-', '_', never a leading '.'), so no path climbs
  * out or reaches a hidden file, and only regular files of a known type are
  * served, never a listing.  libmicrohttpd sends the file from its
- * descriptor; its size and modification time make the ETag.
+ * descriptor; its size and modification time make the ETag.  The folder
+ * is opened anew for each request, so that a new build that replaced it is
+ * served at once.
  */
 #include "http.h"
 
@@ -48,7 +50,7 @@ struct http_server {
     http_auth_fn *auth;
     void *app;
     struct ratelimit *auth_failures; /* per client address */
-    int static_fd;                   /* the static files' folder, or -1 */
+    char *static_dir;                /* the static files' folder, or NULL */
 };
 
 /* An address whose tokens failed this often within the window waits for a
@@ -507,7 +509,7 @@ static void static_serve(struct http_request *req, char **seg, int nseg)
     char etag[64];
     size_t used = 0, type = 0, ntypes = sizeof(static_types) / sizeof(static_types[0]);
     struct stat st;
-    int fd = -1;
+    int dir, fd = -1;
 
     if (nseg > STATIC_MAX_SEGMENTS)
         goto fail;
@@ -523,7 +525,10 @@ static void static_serve(struct http_request *req, char **seg, int nseg)
     }
     if (type == ntypes)
         goto fail;
-    fd = openat(req->srv->static_fd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    dir = open(req->srv->static_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    fd = dir >= 0 ? openat(dir, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
+    if (dir >= 0)
+        close(dir);
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
         goto fail;
     snprintf(etag, sizeof(etag), "\"%llx-%llx\"", (unsigned long long)st.st_size,
@@ -564,7 +569,7 @@ fail:
  * API's prefixes, with a folder to serve. */
 static int static_wanted(const struct http_request *req, char **seg, int nseg)
 {
-    if (req->srv->static_fd < 0 ||
+    if (req->srv->static_dir == NULL ||
         (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0))
         return 0;
     for (size_t i = 0; nseg > 0 && i < sizeof(api_prefixes) / sizeof(api_prefixes[0]); i++)
@@ -722,7 +727,6 @@ struct http_server *http_server_new(const struct http_options *opt, const struct
 
     if (srv == NULL)
         goto fail;
-    srv->static_fd = -1;
     if (nroutes > METRICS_MAX_ROUTES) {
         log_warnx("http: %zu routes, more than the %d counted", nroutes, METRICS_MAX_ROUTES);
         goto fail;
@@ -744,11 +748,8 @@ struct http_server *http_server_new(const struct http_options *opt, const struct
     srv->auth_failures = ratelimit_new(&auth_rules, AUTH_CLIENTS);
     if (srv->labels == NULL || srv->auth_failures == NULL)
         goto fail;
-    if (opt->static_dir != NULL &&
-        (srv->static_fd = open(opt->static_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-        log_warn("http: cannot open the static files' folder '%s'", opt->static_dir);
+    if (opt->static_dir != NULL && (srv->static_dir = strdup(opt->static_dir)) == NULL)
         goto fail;
-    }
     srv->mhd = MHD_start_daemon(flags, (uint16_t)opt->port, NULL, NULL, on_request, srv,
                                 MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
                                 addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)opt->threads,
@@ -774,8 +775,7 @@ void http_server_free(struct http_server *srv)
         MHD_stop_daemon(srv->mhd);
     labels_free(srv->labels, srv->nroutes);
     ratelimit_free(srv->auth_failures);
-    if (srv->static_fd >= 0)
-        close(srv->static_fd);
+    free(srv->static_dir);
     free(srv);
 }
 

@@ -53,9 +53,8 @@ struct http_options {
 
 /*
  * Starts serving 'routes' (kept by reference, at most METRICS_MAX_ROUTES)
- * on the worker threads, and the files of opt->static_dir (opened now; a
- * folder that cannot be opened fails the start).  'app' is handed to every
- * handler.  Returns the running server, or NULL with the reason logged.
+ * on the worker threads, and the files of opt->static_dir (copied).  'app'
+ * is handed to every handler.  Returns the running server, or NULL with the reason logged.
  */
 struct http_server *http_server_new(const struct http_options *opt, const struct http_route *routes,
                                     size_t nroutes, http_auth_fn *auth, void *app);

@@ -9,6 +9,8 @@ climbs out, and never in the way of a route.
 """
 
 import os
+import pathlib
+import shutil
 import socket
 
 import pytest
@@ -124,3 +126,15 @@ def test_a_console_dir_that_does_not_exist_is_refused(workspace):
     result = node.check_config()
     assert result.returncode != 0
     assert "console_dir" in result.stderr and "not an existing directory" in result.stderr
+
+
+def test_a_new_build_that_replaced_the_folder_is_served_at_once(node):
+    files = pathlib.Path(node.settings["console_dir"])
+    assert node.http("GET", "/app.js").content == SCRIPT.encode()
+    fresh = files.with_name("console.new")
+    fresh.mkdir()
+    (fresh / "index.html").write_text(INDEX)
+    (fresh / "app.js").write_text("console.log('新版');\n")
+    shutil.rmtree(files)
+    fresh.rename(files)
+    assert node.http("GET", "/app.js").text == "console.log('新版');\n"
