@@ -4,6 +4,7 @@
 #   make            build both daemons
 #   make run/stop   bring the local federation up / down
 #   make check      install missing packages, build with -Werror, run every test
+#   make e2e        the web console's end-to-end tests in headless Chromium
 #   make bench      run every tests/bench/*_bench.py (BENCH_ARGS="--tickets 100000")
 #   make format     apply .clang-format;  make lint: format check + cppcheck
 #   make fuzz       run every tests/fuzz harness for FUZZ_SECONDS (default 60) each
@@ -73,10 +74,32 @@ CITY      := $(BUILD)/city-node
 PROVINCE  := $(BUILD)/province-node
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/%,$(FUZZ_SRC))
+CONSOLE     := $(BUILD)/console
+NPM_DIR     := $(BUILD)/npm
+NPM_STAMP   := $(NPM_DIR)/node_modules/.package-lock.json
+CONSOLE_SRC := $(wildcard common/console/*.html common/console/*.js common/console/*.css common/console/*.svg)
 
-.PHONY: all run stop check unit system bench fuzz fuzz-build soak format format-check lint deps clean
+.PHONY: all run stop check unit system e2e bench fuzz fuzz-build soak format format-check lint deps clean
 .SECONDARY:
-all: $(CITY) $(PROVINCE)
+all: $(CITY) $(PROVINCE) $(CONSOLE)/index.html
+
+# The web console (common/console/): its npm packages, pinned by the
+# lockfile, are installed into build/npm once and again only when the
+# lockfile changes; the pages, scripts and Apache ECharts go to
+# build/console, which the daemons serve at "/".
+
+$(NPM_STAMP): common/console/package.json common/console/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "console: npm is missing: install Node.js 18 or later" \
+	  "with npm (Debian: nodejs), or run 'make deps'" >&2; exit 1; }
+	@mkdir -p $(NPM_DIR)
+	$(call say,NPM,ci)
+	$(Q)cp $^ $(NPM_DIR)/
+	$(Q)cd $(NPM_DIR) && npm ci --no-audit --no-fund --loglevel=error >/dev/null
+	$(Q)touch $@
+
+$(CONSOLE)/index.html: common/console/build.sh $(CONSOLE_SRC) $(NPM_STAMP)
+	$(call say,CONSOLE,$(CONSOLE))
+	$(Q)sh common/console/build.sh $(CONSOLE) $(NPM_DIR)/node_modules
 
 $(BUILD)/gen/federation.pb-c.c $(BUILD)/gen/federation.pb-c.h: proto/federation.proto
 	@mkdir -p $(@D)
@@ -168,12 +191,19 @@ check: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BINS)
 	@$(MAKE) --no-print-directory format-check
 	@tests/run $(UNIT_BINS)
+	@$(MAKE) --no-print-directory e2e
 
 unit: all $(UNIT_BINS)
 	@tests/run --unit-only $(UNIT_BINS)
 
 system: all
 	@tests/run --system-only
+
+# A real node and PostgreSQL driven through the console by headless Chromium
+# (Debian's chromium, playwright-core from build/npm); screenshots of each
+# page go to build/e2e/.
+e2e: all
+	@$(PYTHON) -m pytest tests/e2e -q -p no:cacheprovider
 
 # Long: each benchmark makes its own PostgreSQL and a large synthetic city.
 bench: all

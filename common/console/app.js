@@ -1,0 +1,686 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * app.js - the web console of a node: one page whose views are chosen by
+ * the address's fragment (#/desk, #/ticket/ID, ...).  Everything it shows
+ * comes from the node's public HTTP API with the signed-in principal's
+ * token, so the API's access rules are the console's: the menu only offers
+ * what the role may do, and what the API refuses is shown as it says.
+ * The token is kept in sessionStorage: it is gone when the browser session
+ * ends.
+ */
+'use strict';
+
+const API = '/api/v1';
+const state = { me: null, units: [], rules: [] };
+
+/* The views each role is offered, in menu order. */
+const MENU = {
+  operator: ['desk', 'triage', 'tickets'],
+  manager: ['reviews', 'desk', 'triage', 'tickets', 'stats'],
+  unit: ['inbox'],
+  auditor: ['tickets', 'stats'],
+  admin: ['admin'],
+  service: [],
+};
+
+function token() {
+  return sessionStorage.getItem('hotline.token');
+}
+
+/* Calls the API; resolves to the parsed answer, or rejects with an Error
+ * carrying the API's status and error object. */
+async function api(method, path, body, accept) {
+  const headers = { Authorization: `Bearer ${token()}` };
+  if (body !== undefined)
+    headers['Content-Type'] = 'application/json';
+  if (accept)
+    headers.Accept = accept;
+  const res = await fetch(API + path, { method, headers,
+    body: body === undefined ? undefined : JSON.stringify(body) });
+  if (accept === 'text/csv' && res.ok)
+    return res.text();
+  const data = res.status === 204 ? {} : await res.json().catch(() => ({}));
+  if (!res.ok) {
+    const err = new Error((data.error && data.error.message) || res.statusText);
+    err.status = res.status;
+    err.body = data.error || {};
+    if (res.status === 401 && path !== '/me')
+      signOut();
+    throw err;
+  }
+  return data;
+}
+
+function main() {
+  return document.getElementById('main');
+}
+
+function show(...children) {
+  const m = main();
+  m.replaceChildren(...children);
+}
+
+function notice(text, kind) {
+  return el('div', { class: `notice ${kind || 'error'}`, role: kind === 'ok' ? 'status' : 'alert' },
+    text);
+}
+
+function errorText(err) {
+  const field = err.body && err.body.field ? ` (${err.body.field})` : '';
+  return `${t('refused')}: ${err.message}${field}`;
+}
+
+/* Sign-in and the frame. */
+
+async function signIn(value) {
+  sessionStorage.setItem('hotline.token', value);
+  try {
+    state.me = await api('GET', '/me');
+  } catch (err) {
+    sessionStorage.removeItem('hotline.token');
+    state.me = null;
+    throw err;
+  }
+  await loadShared();
+  renderFrame();
+  const first = (MENU[state.me.role] || [])[0];
+  go(first ? `#/${first}` : '#/');
+}
+
+/* Shows the view of 'hash': through hashchange when the address changes. */
+function go(hash) {
+  if (location.hash === hash)
+    route();
+  else
+    location.hash = hash;
+}
+
+function signOut() {
+  sessionStorage.removeItem('hotline.token');
+  state.me = null;
+  renderFrame();
+  go('#/');
+}
+
+async function loadShared() {
+  state.units = (await api('GET', '/units')).units;
+  state.rules = [];
+  if (['operator', 'manager'].includes(state.me.role))
+    state.rules = (await api('GET', '/emergency-rules')).rules.filter(r => r.active);
+}
+
+function renderFrame() {
+  document.title = t('app_title');
+  document.getElementById('title').textContent = t('app_title');
+  const lang_ = document.getElementById('lang');
+  lang_.textContent = t('language');
+  const who = document.getElementById('who');
+  const nav = document.getElementById('menu');
+  who.replaceChildren();
+  nav.replaceChildren();
+  if (!state.me)
+    return;
+  const role = state.me.role === 'unit' ? 'unit_role' : state.me.role;
+  who.append(el('span', { class: 'node' }, `${state.me.node.name} (${state.me.node.code})`),
+    el('span', { id: 'whoami' }, `${state.me.name} · ${v(role)}`));
+  if (['operator', 'manager'].includes(state.me.role)) {
+    const sel = el('select', { id: 'presence', 'aria-label': t('presence'),
+      onchange: e => api('PUT', `/agents/${state.me.id}/presence`, { state: e.target.value })
+        .catch(err => alert(errorText(err))) },
+    ...['online', 'busy', 'away'].map(p => el('option', { value: p }, t(p))));
+    sel.value = 'away';
+    who.append(sel);
+  }
+  who.append(el('button', { id: 'signout', onclick: signOut }, t('sign_out')));
+  for (const view of MENU[state.me.role] || [])
+    nav.append(el('a', { href: `#/${view}`, 'data-view': view }, t(`menu_${view}`)));
+  nav.append(el('a', { href: '/progress.html', target: '_blank' }, t('menu_progress')));
+}
+
+function renderSignIn(message) {
+  const input = el('input', { id: 'token', type: 'password', autocomplete: 'off', required: true,
+    'aria-label': t('token'), size: 70 });
+  const form = el('form', { class: 'card signin', onsubmit: async e => {
+    e.preventDefault();
+    try {
+      await signIn(input.value.trim());
+    } catch (err) {
+      renderSignIn(err.status === 401 ? t('bad_token') : errorText(err));
+    }
+  } },
+  el('h2', {}, t('sign_in')),
+  el('label', { for: 'token' }, t('token_hint')), input,
+  message ? notice(message) : null,
+  el('button', { type: 'submit', class: 'primary' }, t('sign_in')));
+  show(form);
+  input.focus();
+}
+
+/* Form helpers. */
+
+function field(label, control) {
+  const id = control.id || `f-${Math.random().toString(36).slice(2)}`;
+  control.id = id;
+  return el('div', { class: 'field' }, el('label', { for: id }, label), control);
+}
+
+function select(name, values, chosen, label) {
+  const s = el('select', { name, 'aria-label': label || t(name) },
+    ...values.map(x => el('option', { value: x }, v(x))));
+  if (chosen)
+    s.value = chosen;
+  return s;
+}
+
+function unitName(code) {
+  const u = state.units.find(x => x.code === code);
+  return u ? u.name : code;
+}
+
+/* The units whose categories hold 'category' first, marked as suggested. */
+function unitSelect(category, name) {
+  const fit = state.units.filter(u => u.categories.includes(category));
+  const rest = state.units.filter(u => !u.categories.includes(category));
+  const s = el('select', { name: name || 'unit', 'aria-label': t('unit') },
+    ...fit.map(u => el('option', { value: u.code }, `${u.name} (${t('suggested')})`)),
+    ...rest.map(u => el('option', { value: u.code }, u.name)));
+  return s;
+}
+
+function localIso(value) {
+  /* a datetime-local value, read as Beijing time */
+  return value.length === 16 ? `${value}:00+08:00` : value;
+}
+
+/* The form of each action: its fields, as [name, control maker]. */
+const ACTIONS = {
+  answer: [['answer', () => el('textarea', { rows: 3 })]],
+  reject: [['reason', () => select('reason', REJECT_REASONS)],
+    ['explanation', () => el('textarea', { rows: 2 })]],
+  accept: [],
+  dispatch: [['unit', tk => unitSelect(tk.category)]],
+  transfer: [['to', () => el('input', { pattern: '[1-9][0-9]{5}', placeholder: '440300' })],
+    ['reason', () => el('input', {})]],
+  return: [['reason', () => el('textarea', { rows: 2 })], ['basis', () => el('input', {})]],
+  extension: [['reason', () => el('textarea', { rows: 2 })]],
+  completion: [['handled_at', () => el('input', { type: 'datetime-local',
+    value: `${beijingToday()}T${when(new Date().toISOString()).slice(11)}` })],
+  ['process', () => el('textarea', { rows: 2 })], ['result', () => el('textarea', { rows: 2 })],
+  ['basis', () => el('input', {})]],
+  'return/review': [['decision', () => select('decision', ['approve', 'refuse'])],
+    ['unit', tk => unitSelect(tk.category)], ['note', () => el('input', {})]],
+  'extension/review': [['decision', () => select('decision', ['approve', 'refuse'])],
+    ['note', () => el('input', {})]],
+  'completion/review': [['decision', () => select('decision', ['approve', 'send_back'])],
+    ['note', () => el('input', {})]],
+  'redo/review': [['decision', () => select('decision', ['approve', 'refuse'])],
+    ['note', () => el('input', {})]],
+  notes: [['text', () => el('textarea', { rows: 2 })]],
+  supervise: [['note', () => el('input', {})]],
+  redo: [['reason', () => el('input', {})]],
+  link: [['related', () => el('input', { placeholder: '440100-20261205-000001' })]],
+  decline: [['reason', () => el('input', {})]],
+};
+
+const FIELD_LABEL = { to: 'to_node', decision: 'decision' };
+
+/* A form for 'action' on ticket 'tk'; after it is done, 'then(ticket)'. */
+function actionForm(tk, action, then) {
+  const spec = ACTIONS[action] || [];
+  const controls = spec.map(([name, make]) => {
+    const c = make(tk);
+    c.name = name;
+    return [name, c];
+  });
+  const out = el('div', { class: 'out' });
+  const form = el('form', { class: `action action-${action.replace('/', '-')}`,
+    'data-action': action, onsubmit: async e => {
+      e.preventDefault();
+      const body = {};
+      for (const [name, c] of controls) {
+        if (c.value === '' && (name === 'note' || (name === 'unit' && action === 'return/review')))
+          continue;
+        body[name] = name === 'handled_at' ? localIso(c.value) : c.value;
+      }
+      if (action === 'return/review' && body.decision !== 'approve')
+        delete body.unit;
+      try {
+        const done = await api('POST', `/tickets/${tk.id}/${action}`, body);
+        const said = `${v(action)}: ${t('done')}`;
+        out.replaceChildren(notice(said, 'ok'));
+        if (then)
+          then(done, said);
+      } catch (err) {
+        out.replaceChildren(notice(errorText(err)));
+      }
+    } },
+  el('h4', {}, v(action)),
+  ...controls.map(([name, c]) => field(t(FIELD_LABEL[name] || name), c)),
+  el('button', { type: 'submit', class: 'primary' }, v(action)), out);
+  return form;
+}
+
+/* Why a unit may not do what it does not see among its actions. */
+function unitRules(tk) {
+  const missing = ['return', 'extension', 'completion'].filter(a => !tk.allowed_actions.includes(a));
+  if (!missing.length || state.me.role !== 'unit')
+    return null;
+  const rules = tk.pending ? [t('rule_waiting')] : missing.map(a => t(`rule_${a}`));
+  return el('div', { class: 'rules' }, el('h4', {}, t('not_allowed')),
+    el('ul', {}, ...missing.map(a => el('li', {}, v(a))), ...rules.map(r => el('li', { class: 'why' }, r))));
+}
+
+function badges(tk) {
+  return el('span', { class: 'badges' },
+    tk.overdue ? el('span', { class: 'badge overdue' }, t('overdue')) : null,
+    tk.due_soon && !tk.overdue ? el('span', { class: 'badge due-soon' }, t('due_soon')) : null,
+    tk.provisional ? el('span', { class: 'badge provisional' }, t('provisional')) : null,
+    tk.supervised ? el('span', { class: 'badge supervised' }, t('supervised')) : null);
+}
+
+function rowClass(tk) {
+  return tk.overdue ? 'overdue' : tk.due_soon ? 'due-soon' : tk.provisional ? 'provisional' : '';
+}
+
+function ticketLink(id) {
+  return el('a', { href: `#/ticket/${id}`, class: 'ticket-link' }, id);
+}
+
+/* Operator desk. */
+
+function emergencyBanner(rule) {
+  if (!rule)
+    return null;
+  const line = rule.line && rule.line !== 'none';
+  return el('div', { class: 'banner emergency', role: 'alert', id: 'emergency' },
+    el('strong', {}, `${t('emergency')}: ${rule.name || ''}`), ' ',
+    line ? el('span', { class: 'line' }, `${t('emergency_hand')} ${rule.line}`) : t('emergency_none'),
+    ` · ${rule.period_hours} ${t('hours')}`);
+}
+
+/* The active emergency rule whose keyword the text holds, or null. */
+function emergencyMatch(text) {
+  return state.rules.find(r => r.keywords.some(k => text.includes(k))) || null;
+}
+
+function renderDesk() {
+  const kind = select('kind', KINDS);
+  const category = select('category', CATEGORIES);
+  const channel = select('channel', CHANNELS, 'phone');
+  const ctype = select('type', ['person', 'legal_person', 'organization'], 'person', t('citizen_type'));
+  const name = el('input', { name: 'name', required: true, autocomplete: 'off' });
+  const phone = el('input', { name: 'phone', required: true, inputmode: 'tel', autocomplete: 'off' });
+  const division = el('input', { name: 'division', required: true, pattern: '[1-9][0-9]{5}',
+    value: state.me.node.kind === 'city' ? state.me.node.code.slice(0, 4) + '06' : '' });
+  const address = el('input', { name: 'address', required: true });
+  const content = el('textarea', { name: 'content', rows: 5, required: true, maxlength: 4000 });
+  const banner = el('div', { id: 'banner-slot' });
+  const kb = el('div', { id: 'kb-list' }, t('no_matches'));
+  const result = el('div', { id: 'intake-result' });
+  let timer = null;
+
+  async function suggest() {
+    banner.replaceChildren(emergencyBanner(emergencyMatch(content.value)) || '');
+    const q = content.value.trim();
+    if (q.length < 2) {
+      kb.replaceChildren(t('no_matches'));
+      return;
+    }
+    try {
+      const found = await api('GET', `/kb?q=${encodeURIComponent(q.slice(0, 200))}`);
+      kb.replaceChildren(found.entries.length ? el('ul', {}, ...found.entries.slice(0, 5).map(e =>
+        el('li', {}, el('strong', {}, e.title || e.id), el('p', {}, (e.text || e.body || '').slice(0, 160)))))
+        : t('no_matches'));
+    } catch (err) {
+      kb.replaceChildren(notice(errorText(err)));
+    }
+  }
+  content.addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = setTimeout(suggest, 250);
+  });
+
+  const form = el('form', { id: 'intake', class: 'card', onsubmit: async e => {
+    e.preventDefault();
+    const body = { kind: kind.value, channel: channel.value, category: category.value,
+      content: content.value.trim(),
+      citizen: { type: ctype.value, name: name.value.trim(), phone: phone.value.trim() },
+      location: { division: division.value.trim(), address: address.value.trim() } };
+    try {
+      const tk = await api('POST', '/tickets', body);
+      showIntake(tk, result);
+      form.reset();
+      kind.focus();
+    } catch (err) {
+      result.replaceChildren(notice(errorText(err)));
+    }
+  }, onkeydown: e => {
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey))
+      form.requestSubmit();
+  } },
+  el('h2', {}, t('menu_desk')),
+  el('div', { class: 'grid' }, field(t('kind'), kind), field(t('category'), category),
+    field(t('channel'), channel), field(t('citizen_type'), ctype)),
+  el('div', { class: 'grid' }, field(t('name'), name), field(t('phone'), phone),
+    field(t('division'), division), field(t('address'), address)),
+  field(t('content'), content),
+  el('button', { type: 'submit', class: 'primary', id: 'register' }, t('register')));
+  show(el('div', { class: 'desk' },
+    el('div', { class: 'desk-main' }, banner, form, result),
+    el('aside', { class: 'card side' }, el('h3', {}, t('kb_matches')), kb)));
+  kind.focus();
+}
+
+/* What intake answered: the id, any emergency, repeats, and the operator's
+ * one-click actions. */
+function showIntake(tk, into) {
+  const acts = ['answer', 'reject', 'dispatch', 'transfer'].filter(a => tk.allowed_actions.includes(a));
+  const after = el('div', { class: 'after' });
+  into.replaceChildren(el('div', { class: 'card intake-done' },
+    el('h3', {}, `${t('registered_as')} `, ticketLink(tk.id), ' ', el('span', { class: 'status' }, v(tk.status))),
+    emergencyBanner(tk.emergency && { ...tk.emergency,
+      name: (state.rules.find(r => r.id === tk.emergency.rule) || {}).name }),
+    el('div', { class: 'repeats' }, el('h4', {}, t('repeats')),
+      tk.repeat_candidates.length ? el('ul', {}, ...tk.repeat_candidates.map(r => el('li', {},
+        ticketLink(r.id), ` ${t('score')} ${Math.round(r.score * 100)}%`,
+        r.same_caller ? ` · ${t('same_caller')}` : '', r.same_place ? ` · ${t('same_place')}` : '')))
+        : t('no_matches')),
+    el('div', { class: 'quick-actions' }, ...acts.map(a => actionForm(tk, a, done => {
+      after.replaceChildren(notice(`${done.id}: ${v(done.status)}${done.unit_name ? ' → ' + done.unit_name : ''}`, 'ok'));
+    }))), after));
+}
+
+/* Triage queue: online submissions waiting, oldest first. */
+async function renderTriage() {
+  show(el('p', {}, t('loading')));
+  const data = await api('GET', '/tickets?status=registered&page_size=200');
+  const now = Date.now();
+  const items = data.tickets.filter(x => x.channel !== 'phone')
+    .sort((a, b) => a.created_at.localeCompare(b.created_at));
+  show(el('div', { class: 'card' }, el('h2', {}, t('menu_triage')),
+    items.length ? table([t('id'), t('channel'), t('kind'), t('category'), t('content'), t('waiting')],
+      items.map(x => [ticketLink(x.id), v(x.channel), v(x.kind), v(x.category), x.content.slice(0, 40),
+        duration((now - new Date(x.created_at)) / 1000)]), 'triage') : el('p', {}, t('empty'))));
+}
+
+function table(head, rows, id, classes) {
+  return el('table', { id, class: 'list' }, el('thead', {}, el('tr', {}, ...head.map(h => el('th', {}, h)))),
+    el('tbody', {}, ...rows.map((r, i) => el('tr', { class: classes ? classes[i] : null },
+      ...r.map(c => el('td', {}, c))))));
+}
+
+/* Ticket lists. */
+
+async function renderTickets() {
+  show(el('p', {}, t('loading')));
+  const data = await api('GET', '/tickets?page_size=100');
+  const items = data.tickets.slice().reverse();
+  show(el('div', { class: 'card' }, el('h2', {}, t('menu_tickets')),
+    items.length ? table([t('id'), t('status'), t('kind'), t('unit'), t('deadline'), t('created_at')],
+      items.map(x => [ticketLink(x.id), v(x.status), v(x.kind), x.unit_name || '—',
+        el('span', {}, when(x.deadline), ' ', badges(x)), when(x.created_at)]), 'tickets',
+      items.map(rowClass)) : el('p', {}, t('empty'))));
+}
+
+/* Unit inbox: the unit's open orders by deadline. */
+async function renderInbox() {
+  show(el('p', {}, t('loading')));
+  const data = await api('GET', '/tickets?page_size=200');
+  const open = data.tickets.filter(x => !['closed', 'completed', 'rejected', 'answered'].includes(x.status))
+    .sort((a, b) => (a.deadline || '9').localeCompare(b.deadline || '9'));
+  show(el('div', { class: 'card' }, el('h2', {}, `${t('menu_inbox')} · ${unitName(state.me.unit)}`),
+    open.length ? table([t('id'), t('status'), t('deadline'), t('category'), t('content'), t('actions')],
+      open.map(x => [ticketLink(x.id), v(x.status), el('span', {}, when(x.deadline), ' ', badges(x)),
+        v(x.category), x.content.slice(0, 40),
+        x.allowed_actions.filter(a => a !== 'notes').map(v).join(' · ') || '—']), 'inbox',
+      open.map(rowClass)) : el('p', {}, t('empty'))));
+}
+
+/* Manager reviews: applications waiting, follow-ups after bad ratings. */
+async function renderReviews(said) {
+  show(el('p', {}, t('loading')));
+  const waiting = ['extension_requested', 'completion_requested', 'return_requested', 'redo_requested'];
+  const lists = await Promise.all(waiting.map(s => api('GET', `/tickets?status=${s}&page_size=200`)));
+  const items = lists.flatMap(l => l.tickets);
+  const follow = await api('GET', '/followups?state=open').catch(() => ({ followups: [] }));
+  const box = el('div', { class: 'card' }, el('h2', {}, t('reviews_pending')));
+  if (!items.length)
+    box.append(el('p', {}, t('empty')));
+  for (const tk of items) {
+    const review = `${tk.status.replace('_requested', '')}/review`;
+    box.append(el('div', { class: 'review', 'data-ticket': tk.id },
+      el('h3', {}, ticketLink(tk.id), ' ', v(tk.status), ' · ', tk.unit_name || '', ' ', badges(tk)),
+      pendingView(tk.pending), actionForm(tk, review, (done, text) => renderReviews(text))));
+  }
+  const fl = follow.followups || [];
+  show(flash(said), box, el('div', { class: 'card' }, el('h2', {}, t('followups')),
+    fl.length ? table([t('id'), t('status'), t('rate_handling'), t('created_at')],
+      fl.map(f => [ticketLink(f.ticket), v(f.state), v(f.handling), when(f.created_at)]), 'followups')
+      : el('p', {}, t('empty'))));
+}
+
+function pendingView(p) {
+  if (!p)
+    return null;
+  return el('dl', { class: 'pending' }, el('dt', {}, t('pending')), el('dd', {}, v(p.request)),
+    ...Object.entries(p.body || {}).flatMap(([k, val]) => [el('dt', {}, t(k)),
+      el('dd', {}, k === 'handled_at' ? when(val) : String(val))]));
+}
+
+/* Ticket page: every field the caller may see, its actions, its timeline. */
+function flash(text) {
+  if (!text)
+    return null;
+  const n = notice(text, 'ok');
+  n.id = 'flash';
+  return n;
+}
+
+async function renderTicket(id, said) {
+  show(el('p', {}, t('loading')));
+  const [tk, ev] = await Promise.all([api('GET', `/tickets/${id}`), api('GET', `/tickets/${id}/events`)]);
+  const c = tk.citizen || {}, loc = tk.location || {};
+  const facts = [
+    ['id', tk.id], ['status', v(tk.status)], ['kind', v(tk.kind)], ['category', v(tk.category)],
+    ['channel', v(tk.channel)], ['unit', tk.unit_name || '—'],
+    ['deadline', el('span', {}, when(tk.deadline), ' ', badges(tk))], ['created_at', when(tk.created_at)],
+    ['name', c.name], ['phone', c.phone], ['id_number', c.id_number || '—'],
+    ['division', loc.division], ['address', loc.address], ['content', tk.content]];
+  const acts = tk.allowed_actions.filter(a => ACTIONS[a] !== undefined);
+  show(flash(said), el('div', { class: 'ticket' },
+    el('div', { class: 'card' }, el('h2', {}, `${t('fields')} ${tk.id}`),
+      emergencyBanner(tk.emergency && { ...tk.emergency }),
+      el('dl', { class: 'facts' }, ...facts.flatMap(([k, val]) => [el('dt', {}, t(k)),
+        el('dd', { 'data-field': k }, val ?? '—')])),
+      pendingView(tk.pending),
+      tk.outcome ? el('div', { class: 'outcome' }, el('h4', {}, t('outcome')),
+        el('pre', {}, JSON.stringify(tk.outcome.body || tk.outcome, null, 1))) : null),
+    el('div', { class: 'card' }, el('h3', {}, t('allowed')),
+      acts.length ? el('div', { class: 'quick-actions' }, ...acts.map(a => actionForm(tk, a,
+        (done, text) => renderTicket(id, text)))) : el('p', {}, t('none')), unitRules(tk)),
+    el('div', { class: 'card' }, el('h3', {}, t('timeline')),
+      el('ol', { class: 'timeline', id: 'timeline' }, ...ev.events.map(e => el('li', {},
+        el('time', {}, when(e.at)), ' ', el('strong', {}, v(e.action)), ` · ${e.actor} (${v(e.role === 'unit' ? 'unit_role' : e.role)})`,
+        e.to ? ` → ${v(e.to)}` : '', e.reason ? ` · ${e.reason}` : '',
+        e.detail && e.detail.signature ? el('code', { class: 'sig' }, ` ✔ ${e.detail.signature.slice(0, 16)}…`) : ''))))));
+}
+
+/* Statistics: charts of the period, and the month's assessment. */
+async function renderStats() {
+  const today = beijingToday();
+  const from = el('input', { type: 'date', value: `${today.slice(0, 8)}01`, name: 'from' });
+  const to = el('input', { type: 'date', value: today, name: 'to' });
+  const charts = el('div', { class: 'charts' });
+  const assess = el('div', { id: 'assessment' });
+  const form = el('form', { class: 'card inline', onsubmit: e => {
+    e.preventDefault();
+    drawStats(from.value, to.value, charts, assess);
+  } }, el('h2', {}, t('menu_stats')), field(t('from'), from), field(t('to'), to),
+  el('button', { type: 'submit', class: 'primary' }, t('show')));
+  show(form, charts, assess);
+  await drawStats(from.value, to.value, charts, assess);
+}
+
+function chartBox(id, title) {
+  return el('div', { class: 'card chart-card' }, el('h3', {}, title),
+    el('div', { class: 'chart', id, role: 'img', 'aria-label': title }));
+}
+
+function chart(id, option) {
+  const node = document.getElementById(id);
+  const old = echarts.getInstanceByDom(node);
+  if (old)
+    old.dispose();
+  const c = echarts.init(node, null, { renderer: 'canvas' });
+  c.setOption({ animation: false, tooltip: { trigger: 'axis' }, grid: { left: 48, right: 16, top: 24, bottom: 48 },
+    color: ['#1c5fa8', '#2e9d5b', '#e39b22', '#b3261e', '#6a1b9a', '#5f7d8c'], ...option });
+  for (const s of option.series)
+    if (s.type === 'bar')
+      s.barMaxWidth = 48;
+  c.setOption({ series: option.series });
+  return c;
+}
+
+async function drawStats(from, to, charts, assess) {
+  const q = `from=${from}&to=${to}`;
+  const [days, kinds, units] = await Promise.all(['day', 'kind', 'unit'].map(g =>
+    api('GET', `/stats?${q}&group_by=${g}`)));
+  charts.replaceChildren(chartBox('chart-daily', t('chart_daily')), chartBox('chart-kind', t('chart_kind')),
+    chartBox('chart-units', t('chart_ontime')), chartBox('chart-rejected', t('chart_rejected')),
+    chartBox('chart-overdue', t('chart_overdue')));
+  const d = days.rows;
+  chart('chart-daily', { xAxis: { type: 'category', data: d.map(r => r.day) }, yAxis: { type: 'value', minInterval: 1 },
+    series: [{ name: t('received'), type: 'bar', data: d.map(r => r.received) }] });
+  const k = kinds.rows.filter(r => r.kind);
+  chart('chart-kind', { tooltip: { trigger: 'item' }, legend: { bottom: 0 },
+    series: [{ name: t('received'), type: 'pie', radius: ['35%', '65%'],
+      data: k.map(r => ({ name: v(r.kind), value: r.received, kind: r.kind })) }] });
+  const u = units.rows.filter(r => r.unit);
+  const pct = x => (x === null ? null : Math.round(x * 1000) / 10);
+  chart('chart-units', { legend: { bottom: 0 }, xAxis: { type: 'category', data: u.map(r => r.unit_name) },
+    yAxis: { type: 'value', max: 100, axisLabel: { formatter: '{value}%' } },
+    series: [{ name: t('on_time_rate'), type: 'bar', data: u.map(r => pct(r.on_time_rate)) },
+      { name: t('satisfaction_rate'), type: 'bar', data: u.map(r => pct(r.satisfaction_rate.handling)) }] });
+  const rej = units.total.rejected;
+  chart('chart-rejected', { xAxis: { type: 'value', minInterval: 1 },
+    yAxis: { type: 'category', data: REJECT_REASONS.map(v) }, grid: { left: 150, right: 16, top: 16, bottom: 32 },
+    series: [{ type: 'bar', name: v('rejected'), data: REJECT_REASONS.map(r => rej[r]) }] });
+  chart('chart-overdue', { xAxis: { type: 'category', data: d.map(r => r.day) }, yAxis: { type: 'value', minInterval: 1 },
+    series: [{ name: t('overdue_open'), type: 'line', data: d.map(r => r.overdue.open) }] });
+
+  const month = to.slice(0, 7);
+  const a = await api('GET', `/assessment?month=${month}`);
+  const csv = el('button', { id: 'csv', onclick: async () => {
+    const text = await api('GET', `/assessment?month=${month}`, undefined, 'text/csv');
+    const link = el('a', { href: URL.createObjectURL(new Blob([text], { type: 'text/csv' })),
+      download: `assessment-${month}.csv` });
+    document.body.append(link);
+    link.click();
+    link.remove();
+  } }, t('download_csv'));
+  const rate = x => (x === null ? '—' : `${(x * 100).toFixed(1)}%`);
+  assess.replaceChildren(el('div', { class: 'card' }, el('h2', {}, `${t('assessment')} ${month} `), csv,
+    table([t('unit'), t('dispatched'), t('completed'), t('on_time_rate'), t('satisfaction_rate'),
+      t('returns_rate'), t('redo_rate'), t('score_col')], a.units.map(x => [x.unit_name, x.dispatched,
+      x.completed, rate(x.on_time_rate), rate(x.satisfaction_rate), rate(x.returns_rate), rate(x.redo_rate),
+      x.score === null ? '—' : x.score.toFixed(2)]), 'assessment-table')));
+}
+
+/* Administration: units and principals. */
+async function renderAdmin() {
+  const [units, principals] = await Promise.all([api('GET', '/units'), api('GET', '/principals')]);
+  const out = el('div', { id: 'admin-out' });
+  const ucode = el('input', { name: 'code', required: true, pattern: '[A-Za-z0-9_-]+' });
+  const uname = el('input', { name: 'name', required: true });
+  const ucats = el('select', { name: 'categories', multiple: true, size: 5, 'aria-label': t('categories') },
+    ...CATEGORIES.map(c => el('option', { value: c }, v(c))));
+  const unitForm = el('form', { id: 'unit-form', class: 'card', onsubmit: async e => {
+    e.preventDefault();
+    try {
+      await api('POST', '/units', { code: ucode.value, name: uname.value,
+        categories: [...ucats.selectedOptions].map(o => o.value) });
+      state.units = (await api('GET', '/units')).units;
+      renderAdmin();
+    } catch (err) {
+      out.replaceChildren(notice(errorText(err)));
+    }
+  } }, el('h2', {}, `${t('create')} · ${t('units')}`), el('div', { class: 'grid' }, field(t('code'), ucode),
+    field(t('name'), uname), field(t('categories'), ucats)), el('button', { class: 'primary' }, t('create')));
+  const pname = el('input', { name: 'name', required: true });
+  const prole = select('role', ['operator', 'manager', 'unit', 'auditor', 'service', 'admin']);
+  [...prole.options].forEach(o => { if (o.value === 'unit') o.textContent = v('unit_role'); });
+  const punit = el('select', { name: 'unit', 'aria-label': t('unit') }, el('option', { value: '' }, '—'),
+    ...units.units.map(u => el('option', { value: u.code }, u.name)));
+  const principalForm = el('form', { id: 'principal-form', class: 'card', onsubmit: async e => {
+    e.preventDefault();
+    const body = { name: pname.value, role: prole.value };
+    if (prole.value === 'unit')
+      body.unit = punit.value;
+    try {
+      const p = await api('POST', '/principals', body);
+      out.replaceChildren(el('div', { class: 'card token-once' }, el('h3', {}, `${t('token_once')}: ${p.name}`),
+        el('code', { class: 'token', id: 'new-token' }, p.token), ' ',
+        el('button', { onclick: () => signIn(p.token) }, t('sign_in_as'))));
+    } catch (err) {
+      out.replaceChildren(notice(errorText(err)));
+    }
+  } }, el('h2', {}, `${t('create')} · ${t('principals')}`), el('div', { class: 'grid' }, field(t('name'), pname),
+    field(t('role'), prole), field(t('unit'), punit)), el('button', { class: 'primary' }, t('create')));
+  show(el('div', { class: 'admin' }, unitForm, principalForm, out,
+    el('div', { class: 'card' }, el('h2', {}, t('units')), table([t('code'), t('name'), t('categories')],
+      units.units.map(u => [u.code, u.name, u.categories.map(v).join('、')]), 'units')),
+    el('div', { class: 'card' }, el('h2', {}, t('principals')), table([t('name'), t('role'), t('unit'), t('created_at'), ''],
+      principals.principals.filter(p => !p.revoked).map(p => [p.name, v(p.role === 'unit' ? 'unit_role' : p.role),
+        p.unit ? unitName(p.unit) : '—', when(p.created_at), el('button', { onclick: async () => {
+          await api('DELETE', `/principals/${p.id}`).catch(err => alert(errorText(err)));
+          renderAdmin();
+        } }, t('revoke'))]), 'principals'))));
+}
+
+function renderHome() {
+  show(el('div', { class: 'card' }, el('p', {}, t('welcome'))));
+}
+
+const VIEWS = { desk: renderDesk, triage: renderTriage, tickets: renderTickets, inbox: renderInbox,
+  reviews: renderReviews, stats: renderStats, admin: renderAdmin, '': renderHome };
+
+async function route() {
+  if (!state.me) {
+    renderSignIn();
+    return;
+  }
+  const [, view, arg] = location.hash.split('/');
+  for (const a of document.querySelectorAll('#menu a'))
+    a.classList.toggle('active', a.dataset.view === view);
+  try {
+    if (view === 'ticket' && arg)
+      await renderTicket(decodeURIComponent(arg));
+    else
+      await (VIEWS[view || ''] || renderHome)();
+  } catch (err) {
+    show(notice(errorText(err)));
+  }
+}
+
+async function start() {
+  setLang(lang());
+  document.getElementById('lang').addEventListener('click', () => {
+    setLang(lang() === 'zh' ? 'en' : 'zh');
+    renderFrame();
+    route();
+  });
+  window.addEventListener('hashchange', route);
+  if (token()) {
+    try {
+      state.me = await api('GET', '/me');
+      await loadShared();
+    } catch (err) {
+      sessionStorage.removeItem('hotline.token');
+      state.me = null;
+    }
+  }
+  renderFrame();
+  route();
+}
+
+document.addEventListener('DOMContentLoaded', start);
