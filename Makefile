@@ -203,7 +203,10 @@ system: all
 # (Debian's chromium, playwright-core from build/npm); screenshots of each
 # page go to build/e2e/.
 e2e: all
-	@$(PYTHON) -m pytest tests/e2e -q -p no:cacheprovider
+	@mkdir -p $(BUILD)/test-logs
+	@if $(PYTHON) -m pytest tests/e2e -q -p no:cacheprovider > $(BUILD)/test-logs/e2e.log 2>&1; then \
+	  echo "e2e: $$(tail -n 1 $(BUILD)/test-logs/e2e.log | tr -d '=' | sed 's/^ *//'); screenshots in $(BUILD)/e2e/"; \
+	else cat $(BUILD)/test-logs/e2e.log; echo "e2e: FAILED"; exit 1; fi
 
 # Long: each benchmark makes its own PostgreSQL and a large synthetic city.
 bench: all

@@ -72,6 +72,22 @@ function errorText(err) {
 
 /* Sign-in and the frame. */
 
+/* The principals signed in as, or created, in this browser session: one
+ * click to sign in as another of them (kept in sessionStorage only). */
+function known() {
+  try {
+    return JSON.parse(sessionStorage.getItem('hotline.known') || '[]');
+  } catch (e) {
+    return [];
+  }
+}
+
+function remember(name, role, value) {
+  const list = known().filter(k => k.token !== value);
+  list.push({ name, role, token: value });
+  sessionStorage.setItem('hotline.known', JSON.stringify(list.slice(-20)));
+}
+
 async function signIn(value) {
   sessionStorage.setItem('hotline.token', value);
   try {
@@ -81,6 +97,7 @@ async function signIn(value) {
     state.me = null;
     throw err;
   }
+  remember(state.me.name, state.me.role, value);
   await loadShared();
   renderFrame();
   const first = (MENU[state.me.role] || [])[0];
@@ -152,7 +169,11 @@ function renderSignIn(message) {
   el('label', { for: 'token' }, t('token_hint')), input,
   message ? notice(message) : null,
   el('button', { type: 'submit', class: 'primary' }, t('sign_in')));
-  show(form);
+  const others = known();
+  show(form, others.length ? el('div', { class: 'card signin', id: 'known' }, el('h3', {}, t('switch_to')),
+    ...others.map(k => el('button', { type: 'button', class: 'known', onclick: () =>
+      signIn(k.token).catch(err => renderSignIn(errorText(err))) },
+    `${k.name} · ${v(k.role === 'unit' ? 'unit_role' : k.role)}`))) : '');
   input.focus();
 }
 
@@ -220,9 +241,16 @@ const ACTIONS = {
   redo: [['reason', () => el('input', {})]],
   link: [['related', () => el('input', { placeholder: '440100-20261205-000001' })]],
   decline: [['reason', () => el('input', {})]],
+  rating: [['intake', () => select('intake', LEVELS, 'satisfied', t('rate_intake'))],
+    ['handling', () => select('handling', LEVELS, 'satisfied', t('rate_handling'))],
+    ['comment', () => el('input', {})]],
 };
 
-const FIELD_LABEL = { to: 'to_node', decision: 'decision' };
+/* Optional fields left empty are not sent. */
+const OPTIONAL = ['note', 'comment'];
+
+const FIELD_LABEL = { to: 'to_node', decision: 'decision', intake: 'rate_intake',
+  handling: 'rate_handling' };
 
 /* A form for 'action' on ticket 'tk'; after it is done, 'then(ticket)'. */
 function actionForm(tk, action, then) {
@@ -238,7 +266,7 @@ function actionForm(tk, action, then) {
       e.preventDefault();
       const body = {};
       for (const [name, c] of controls) {
-        if (c.value === '' && (name === 'note' || (name === 'unit' && action === 'return/review')))
+        if (c.value === '' && (OPTIONAL.includes(name) || (name === 'unit' && action === 'return/review')))
           continue;
         body[name] = name === 'handled_at' ? localIso(c.value) : c.value;
       }
@@ -488,7 +516,9 @@ async function renderTicket(id, said) {
     ['division', loc.division], ['address', loc.address], ['content', tk.content]];
   const acts = tk.allowed_actions.filter(a => ACTIONS[a] !== undefined);
   show(flash(said), el('div', { class: 'ticket' },
-    el('div', { class: 'card' }, el('h2', {}, `${t('fields')} ${tk.id}`),
+    el('div', { class: 'card' }, el('h2', {}, `${t('fields')} ${tk.id} `,
+      el('a', { href: `/progress.html?id=${encodeURIComponent(tk.id)}`, target: '_blank', class: 'small' },
+        t('menu_progress'))),
       emergencyBanner(tk.emergency && { ...tk.emergency }),
       el('dl', { class: 'facts' }, ...facts.flatMap(([k, val]) => [el('dt', {}, t(k)),
         el('dd', { 'data-field': k }, val ?? '—')])),
@@ -618,6 +648,7 @@ async function renderAdmin() {
       body.unit = punit.value;
     try {
       const p = await api('POST', '/principals', body);
+      remember(p.name, p.role, p.token);
       out.replaceChildren(el('div', { class: 'card token-once' }, el('h3', {}, `${t('token_once')}: ${p.name}`),
         el('code', { class: 'token', id: 'new-token' }, p.token), ' ',
         el('button', { onclick: () => signIn(p.token) }, t('sign_in_as'))));

@@ -47,7 +47,7 @@ const I18N = {
     rule_completion: '办结须填写办结时间、办理过程、办理结果和依据四项。',
     rule_waiting: '已有申请等待值班长审核，审核前不能再次申请。',
     signed_in_as: '当前用户', welcome: '请从左侧菜单选择工作。',
-    refused: '操作未执行', saved: '已保存',
+    refused: '操作未执行', saved: '已保存', switch_to: '切换到本次会话用过的账号',
   },
   en: {
     app_title: '12345 Hotline Console', sign_in: 'Sign in', sign_out: 'Sign out', token: 'Token',
@@ -87,7 +87,7 @@ const I18N = {
     rule_completion: 'Completion needs four parts: time, process, result and basis.',
     rule_waiting: 'An application awaits a manager; no other can be made until it is decided.',
     signed_in_as: 'Signed in as', welcome: 'Choose your work from the menu.',
-    refused: 'Not done', saved: 'Saved',
+    refused: 'Not done', saved: 'Saved', switch_to: 'Switch to a principal of this session',
   },
 };
 

@@ -209,6 +209,12 @@ async function main() {
     await admin.click('#principal-form button');
     await admin.locator('#new-token').waitFor();
     await shot(admin, 'admin');
+    await admin.click('.token-once button');
+    await admin.locator('#whoami >> text=坐席刘洋').waitFor();
+    await admin.click('#signout');
+    await admin.locator('#known button >> text=坐席刘洋').waitFor();
+    await admin.click('#known button >> text=管理员');
+    await admin.locator('#principal-form').waitFor();
 
     assert.deepStrictEqual(errors, []);
     process.stdout.write(JSON.stringify({ ticket: id }) + '\n');
