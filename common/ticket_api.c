@@ -933,8 +933,41 @@ static void handle_list(struct http_request *req)
         "POST", "/api/v1/tickets/{id}/" path, handle_action, roles, &r                             \
     }
 
+static const struct field repeats_fields[] = {
+    INPUT_TEXT("content", 1, 1, 4000),
+    INPUT_TEXT("division", 1, 6, 6),
+    INPUT_TEXT("phone", 0, 1, 16),
+};
+
+/* The likely repeats of an appeal being typed, before it is registered: the
+ * operator sees them beside the intake form.  A POST, so that the phone
+ * number stays out of addresses and logs; nothing is written. */
+static void handle_repeats(struct http_request *req)
+{
+    json_t *body = http_body_json(req);
+    struct node *node;
+    struct db *db;
+
+    if (body == NULL || input_check(req, body, NULL, repeats_fields, COUNT(repeats_fields)) < 0)
+        return;
+    const char *division = input_text(body, "division");
+    if (!all_chars(division, "0123456789") || division[0] == '0') {
+        http_reply_invalid(req, "division", "'division' is a six-digit division code");
+        return;
+    }
+    if ((db = node_db(req, &node)) == NULL)
+        return;
+    json_t *found = workflow_repeats(db, &node->hotline, input_text(body, "content"), division,
+                                     input_text(body, "phone"));
+    if (found == NULL)
+        http_reply_error(req, 500, "internal", "the repeats could not be looked for");
+    else
+        http_reply_json(req, 200, json_pack("{s:o}", "repeat_candidates", found));
+}
+
 const struct http_route ticket_routes[] = {
     {"POST", "/api/v1/tickets", handle_intake, ROLE_OPERATOR | ROLE_SERVICE, NULL},
+    {"POST", "/api/v1/repeats", handle_repeats, ROLE_OPERATOR | ROLE_MANAGER, NULL},
     {"GET", "/api/v1/tickets", handle_list, READERS, NULL},
     {"GET", "/api/v1/tickets/{id}", handle_get, READERS, NULL},
     {"GET", "/api/v1/tickets/{id}/events", handle_events, READERS, NULL},

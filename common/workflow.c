@@ -80,26 +80,16 @@ static int emergency_record(struct db *db, const char *id, const struct principa
     return rc;
 }
 
-/*
- * Art 7 item 6: the earlier appeals this one likely repeats, as a JSON array
- * best first; recorded as an event when there are any.  NULL on error.
- */
-static json_t *repeats_find(struct db *db, const struct hotline *h, const struct principal *who,
-                            const char *id, const char *phone_hash, const struct intake *in,
-                            const int32_t *grams, size_t ngrams, const char *literal, int64_t now)
+/* The candidates of 'res' (ticketdb_repeats) that are likely repeats of an
+ * appeal of 'grams', ranked, as a new JSON array best first; NULL if out of
+ * memory. */
+static json_t *repeats_rank(PGresult *res, const int32_t *grams, size_t ngrams)
 {
-    int64_t since = now - (int64_t)h->repeat_window_days * 86400 * 1000000;
-    PGresult *res = ticketdb_repeats(db, id, phone_hash, in->division, literal, since);
-    struct repeat_candidate *c = NULL;
-    int32_t *pool = NULL;
+    int rows = PQntuples(res);
+    struct repeat_candidate *c = calloc(rows > 0 ? (size_t)rows : 1, sizeof(*c));
+    int32_t *pool = calloc(rows > 0 ? (size_t)rows * NGRAM_MAX : 1, sizeof(*pool));
     json_t *out = NULL;
-    int rows;
 
-    if (res == NULL)
-        return NULL;
-    rows = PQntuples(res);
-    c = calloc(rows > 0 ? (size_t)rows : 1, sizeof(*c));
-    pool = calloc(rows > 0 ? (size_t)rows * NGRAM_MAX : 1, sizeof(*pool));
     if (c == NULL || pool == NULL)
         goto out;
     for (int i = 0; i < rows; i++) {
@@ -114,33 +104,76 @@ static json_t *repeats_find(struct db *db, const struct hotline *h, const struct
     }
     size_t kept = repeat_rank(c, (size_t)rows, grams, ngrams);
     out = json_array();
-    for (size_t i = 0; i < kept; i++)
+    for (size_t i = 0; out != NULL && i < kept; i++)
         json_array_append_new(out, json_pack("{s:s,s:f,s:b,s:b}", "id", c[i].id, "score",
                                              (double)(int)(c[i].score * 1000) / 1000, "same_caller",
                                              c[i].same_caller, "same_place", c[i].same_place));
-    if (kept > 0) {
-        json_t *wrapper = json_pack("{s:O}", "candidates", out);
-        char *detail = wrapper != NULL ? json_dumps(wrapper, JSON_COMPACT) : NULL;
-        json_decref(wrapper);
-        struct ticket_event e = {
-            .actor = who->name,
-            .role = auth_role_name(who->role),
-            .action = "repeat_check",
-            .from = STATUS_REGISTERED,
-            .to = STATUS_REGISTERED,
-            .detail = detail,
-        };
-        int rc = detail != NULL ? ticketdb_event(db, id, &e, now) : -1;
-        free(detail);
-        if (rc < 0) {
-            json_decref(out);
-            out = NULL;
-        }
-    }
 out:
     free(pool);
     free(c);
+    return out;
+}
+
+/*
+ * Art 7 item 6: the earlier appeals this one likely repeats, as a JSON array
+ * best first; recorded as an event when there are any.  NULL on error.
+ */
+static json_t *repeats_find(struct db *db, const struct hotline *h, const struct principal *who,
+                            const char *id, const char *phone_hash, const struct intake *in,
+                            const int32_t *grams, size_t ngrams, const char *literal, int64_t now)
+{
+    int64_t since = now - (int64_t)h->repeat_window_days * 86400 * 1000000;
+    PGresult *res = ticketdb_repeats(db, id, phone_hash, in->division, literal, since);
+    json_t *out = res != NULL ? repeats_rank(res, grams, ngrams) : NULL;
+
     PQclear(res);
+    if (out == NULL || json_array_size(out) == 0)
+        return out;
+    json_t *wrapper = json_pack("{s:O}", "candidates", out);
+    char *detail = wrapper != NULL ? json_dumps(wrapper, JSON_COMPACT) : NULL;
+    json_decref(wrapper);
+    struct ticket_event e = {
+        .actor = who->name,
+        .role = auth_role_name(who->role),
+        .action = "repeat_check",
+        .from = STATUS_REGISTERED,
+        .to = STATUS_REGISTERED,
+        .detail = detail,
+    };
+    int rc = detail != NULL ? ticketdb_event(db, id, &e, now) : -1;
+    free(detail);
+    if (rc < 0) {
+        json_decref(out);
+        return NULL;
+    }
+    return out;
+}
+
+json_t *workflow_repeats(struct db *db, const struct hotline *h, const char *content,
+                         const char *division, const char *phone)
+{
+    int64_t now = clock_now_us();
+    int64_t since = now - (int64_t)h->repeat_window_days * 86400 * 1000000;
+    char phone_hash[PII_HASH_LEN + 1] = "";
+    char normalized[RESTRICTION_PHONE_MAX + 1];
+    int32_t grams[NGRAM_MAX];
+    size_t ngrams = ngram_grams(content, grams, NGRAM_MAX);
+    char *literal = malloc(NGRAM_MAX * 12 + 3);
+    PGresult *res = NULL;
+    json_t *out = NULL;
+
+    if (literal == NULL || ngram_array(grams, ngrams, literal, NGRAM_MAX * 12 + 3) < 0)
+        goto out;
+    /* No number yet: "" is no caller's hash, so only the place and the
+     * words match. */
+    if (phone != NULL && restriction_phone_normalize(phone, normalized) == 0)
+        pii_phone_hash(&h->pii, normalized, phone_hash);
+    res = ticketdb_repeats(db, "", phone_hash, division, literal, since);
+    if (res != NULL)
+        out = repeats_rank(res, grams, ngrams);
+out:
+    PQclear(res);
+    free(literal);
     return out;
 }
 

@@ -68,6 +68,15 @@ enum workflow_result workflow_intake(struct db *db, const struct hotline *h,
                                      char id[TICKET_ID_LEN + 1], json_t **repeats);
 
 /*
+ * The earlier appeals an appeal about 'content' in 'division' from the
+ * phone 'phone' (NULL, or not a number: the place and words alone) would
+ * likely repeat, as intake would find them, without registering anything:
+ * a new JSON array, best first, or NULL on a database failure (logged).
+ */
+json_t *workflow_repeats(struct db *db, const struct hotline *h, const char *content,
+                         const char *division, const char *phone);
+
+/*
  * Does 'req' to ticket 'id' for 'who'.  WORKFLOW_REFUSED fills 'why' (404
  * for an unknown ticket or one outside the caller's scope); nothing changes
  * unless WORKFLOW_DONE.

@@ -344,6 +344,7 @@ function renderDesk() {
   const content = el('textarea', { name: 'content', rows: 5, required: true, maxlength: 4000 });
   const banner = el('div', { id: 'banner-slot' });
   const kb = el('div', { id: 'kb-list' }, t('no_matches'));
+  const repeats = el('div', { id: 'repeat-list' }, t('no_matches'));
   const result = el('div', { id: 'intake-result' });
   let timer = null;
 
@@ -352,7 +353,14 @@ function renderDesk() {
     const q = content.value.trim();
     if (q.length < 2) {
       kb.replaceChildren(t('no_matches'));
+      repeats.replaceChildren(t('no_matches'));
       return;
+    }
+    if (/^[1-9][0-9]{5}$/.test(division.value.trim())) {
+      api('POST', '/repeats', { content: q, division: division.value.trim(),
+        ...(phone.value.trim() ? { phone: phone.value.trim().slice(0, 16) } : {}) })
+        .then(r => repeats.replaceChildren(repeatList(r.repeat_candidates)))
+        .catch(err => repeats.replaceChildren(notice(errorText(err))));
     }
     try {
       const found = await api('GET', `/kb?q=${encodeURIComponent(q.slice(0, 200))}`);
@@ -363,10 +371,12 @@ function renderDesk() {
       kb.replaceChildren(notice(errorText(err)));
     }
   }
-  content.addEventListener('input', () => {
-    clearTimeout(timer);
-    timer = setTimeout(suggest, 250);
-  });
+  for (const input of [content, phone, division]) {
+    input.addEventListener('input', () => {
+      clearTimeout(timer);
+      timer = setTimeout(suggest, 250);
+    });
+  }
 
   const form = el('form', { id: 'intake', class: 'card', onsubmit: async e => {
     e.preventDefault();
@@ -395,8 +405,16 @@ function renderDesk() {
   el('button', { type: 'submit', class: 'primary', id: 'register' }, t('register')));
   show(el('div', { class: 'desk' },
     el('div', { class: 'desk-main' }, banner, form, result),
-    el('aside', { class: 'card side' }, el('h3', {}, t('kb_matches')), kb)));
+    el('aside', { class: 'card side' }, el('h3', {}, t('repeats')), repeats,
+      el('h3', {}, t('kb_matches')), kb)));
   kind.focus();
+}
+
+function repeatList(list) {
+  if (!list.length)
+    return t('no_matches');
+  return el('ul', {}, ...list.map(r => el('li', {}, ticketLink(r.id), ` ${t('score')} ${Math.round(r.score * 100)}%`,
+    r.same_caller ? ` · ${t('same_caller')}` : '', r.same_place ? ` · ${t('same_place')}` : '')));
 }
 
 /* What intake answered: the id, any emergency, repeats, and the operator's
@@ -408,11 +426,7 @@ function showIntake(tk, into) {
     el('h3', {}, `${t('registered_as')} `, ticketLink(tk.id), ' ', el('span', { class: 'status' }, v(tk.status))),
     emergencyBanner(tk.emergency && { ...tk.emergency,
       name: (state.rules.find(r => r.id === tk.emergency.rule) || {}).name }),
-    el('div', { class: 'repeats' }, el('h4', {}, t('repeats')),
-      tk.repeat_candidates.length ? el('ul', {}, ...tk.repeat_candidates.map(r => el('li', {},
-        ticketLink(r.id), ` ${t('score')} ${Math.round(r.score * 100)}%`,
-        r.same_caller ? ` · ${t('same_caller')}` : '', r.same_place ? ` · ${t('same_place')}` : '')))
-        : t('no_matches')),
+    el('div', { class: 'repeats' }, el('h4', {}, t('repeats')), repeatList(tk.repeat_candidates)),
     el('div', { class: 'quick-actions' }, ...acts.map(a => actionForm(tk, a, done => {
       after.replaceChildren(notice(`${done.id}: ${v(done.status)}${done.unit_name ? ' → ' + done.unit_name : ''}`, 'ok'));
     }))), after));

@@ -101,6 +101,7 @@ async function main() {
     await op.fill('input[name=address]', '天河区体育西路1号');
     await op.fill('textarea[name=content]', '小区停水三天了，一直没有任何通知。');
     await op.waitForFunction(() => !document.querySelector('#emergency'));
+    await op.locator(`#repeat-list >> text=${env.earlier}`).waitFor();
     await shot(op, 'desk-typing');
     await op.press('textarea[name=content]', 'Control+Enter');
     await op.locator('.intake-done').waitFor();

@@ -116,3 +116,37 @@ def test_a_link_must_name_another_existing_ticket(hotline):
     for related in (ticket["id"], "440100-20241104-999999"):
         response = hotline.act(hotline.operator, ticket["id"], "link", {"related": related})
         assert_error(response, 400, "invalid_field", "related")
+
+
+def preview(hotline, token=None, **body):
+    return hotline.post("/api/v1/repeats", token or hotline.operator, body)
+
+
+def test_while_the_operator_types_the_likely_repeats_are_shown_and_nothing_is_written(hotline):
+    first = appeal(hotline, LIFT, "13800138001")
+    total = hotline.total()
+    events = len(hotline.events(first["id"]))
+
+    answer = preview(hotline, content=LIFT_AGAIN, division="440106")
+    assert answer.status_code == 200, answer.text
+    [found] = answer.json()["repeat_candidates"]
+    assert found["id"] == first["id"] and found["same_place"] and not found["same_caller"]
+
+    by_caller = preview(hotline, content=WATER, division="440111", phone="138-0013-8001")
+    assert by_caller.json()["repeat_candidates"] == []
+    by_caller = preview(hotline, content=WATER, division="440111", phone="13800138001")
+    [found] = by_caller.json()["repeat_candidates"]
+    assert found["same_caller"] and not found["same_place"]
+
+    elsewhere = preview(hotline, hotline.manager, content=LIFT_AGAIN, division="440111")
+    assert elsewhere.json()["repeat_candidates"] == []
+    assert hotline.total() == total
+    assert len(hotline.events(first["id"])) == events
+
+
+def test_the_preview_checks_its_input_and_its_callers(hotline):
+    assert_error(preview(hotline, division="440106"), 400, "invalid_field", "content")
+    assert_error(preview(hotline, content=LIFT, division="44010x"), 400, "invalid_field",
+                 "division")
+    assert_error(preview(hotline, hotline.water, content=LIFT, division="440106"), 403,
+                 "forbidden")
