@@ -13,15 +13,24 @@
 const API = '/api/v1';
 const state = { me: null, units: [], rules: [] };
 
-/* The views each role is offered, in menu order. */
+/* The views each role is offered, in menu order; at the province, its
+ * federation dashboard too. */
 const MENU = {
   operator: ['desk', 'triage', 'tickets'],
-  manager: ['reviews', 'desk', 'triage', 'tickets', 'stats'],
+  manager: ['reviews', 'desk', 'triage', 'tickets', 'stats', 'rules'],
   unit: ['inbox'],
   auditor: ['tickets', 'stats'],
   admin: ['admin'],
   service: [],
 };
+const PROVINCE_MENU = { manager: 'province', auditor: 'province', admin: 'province' };
+
+function menuOf(me) {
+  const views = (MENU[me.role] || []).slice();
+  if (me.node.kind === 'province' && PROVINCE_MENU[me.role])
+    views.unshift(PROVINCE_MENU[me.role]);
+  return views;
+}
 
 function token() {
   return sessionStorage.getItem('hotline.token');
@@ -100,7 +109,7 @@ async function signIn(value) {
   remember(state.me.name, state.me.role, value);
   await loadShared();
   renderFrame();
-  const first = (MENU[state.me.role] || [])[0];
+  const first = menuOf(state.me)[0];
   go(first ? `#/${first}` : '#/');
 }
 
@@ -149,7 +158,7 @@ function renderFrame() {
     who.append(sel);
   }
   who.append(el('button', { id: 'signout', onclick: signOut }, t('sign_out')));
-  for (const view of MENU[state.me.role] || [])
+  for (const view of menuOf(state.me))
     nav.append(el('a', { href: `#/${view}`, 'data-view': view }, t(`menu_${view}`)));
   nav.append(el('a', { href: '/progress.html', target: '_blank' }, t('menu_progress')));
 }
@@ -521,6 +530,8 @@ function flash(text) {
 async function renderTicket(id, said) {
   show(el('p', {}, t('loading')));
   const [tk, ev] = await Promise.all([api('GET', `/tickets/${id}`), api('GET', `/tickets/${id}/events`)]);
+  const transfers = ['operator', 'manager', 'auditor'].includes(state.me.role)
+    ? (await api('GET', `/tickets/${id}/transfers`).catch(() => ({ transfers: [] }))).transfers : [];
   const c = tk.citizen || {}, loc = tk.location || {};
   const facts = [
     ['id', tk.id], ['status', v(tk.status)], ['kind', v(tk.kind)], ['category', v(tk.category)],
@@ -546,7 +557,12 @@ async function renderTicket(id, said) {
       el('ol', { class: 'timeline', id: 'timeline' }, ...ev.events.map(e => el('li', {},
         el('time', {}, when(e.at)), ' ', el('strong', {}, v(e.action)), ` · ${e.actor} (${v(e.role === 'unit' ? 'unit_role' : e.role)})`,
         e.to ? ` → ${v(e.to)}` : '', e.reason ? ` · ${e.reason}` : '',
-        e.detail && e.detail.signature ? el('code', { class: 'sig' }, ` ✔ ${e.detail.signature.slice(0, 16)}…`) : ''))))));
+        e.detail && e.detail.signature ? el('code', { class: 'sig' }, ` ✔ ${e.detail.signature.slice(0, 16)}…`) : '')))),
+    transfers.length ? el('div', { class: 'card', id: 'transfers' }, el('h3', {}, t('transfers')),
+      ...transfers.map(x => el('div', { class: 'transfer' },
+        el('p', {}, el('strong', {}, `${x.from} → ${x.to}`), ` · ${v(x.status)} · ${x.reason}`),
+        el('ul', {}, ...(x.messages || []).map(m => el('li', {}, `${v(m.kind)} · ${t('signed_by')} ${m.signer} `,
+          el('code', { class: 'sig', title: m.signature }, `${m.signature.slice(0, 24)}…`))))))) : null));
 }
 
 /* Statistics: charts of the period, and the month's assessment. */
@@ -682,12 +698,94 @@ async function renderAdmin() {
         } }, t('revoke'))]), 'principals'))));
 }
 
+/* The province: the federation's nodes, transfers, reconciliation and the
+ * province's figures by city.  Each part the role may not read is left out. */
+async function renderProvince() {
+  show(el('p', {}, t('loading')));
+  const today = beijingToday();
+  const get = path => api('GET', path).catch(err => (err.status === 403 ? null : Promise.reject(err)));
+  const [nodes, load, links, transfers, recon, stats] = await Promise.all([get('/federation/nodes'),
+    get('/federation/load'), get('/federation/links'), get('/transfers'), get('/federation/reconciliation'),
+    get(`/master/stats?from=${today.slice(0, 8)}01&to=${today}&group_by=node`)]);
+  const parts = [];
+  const lag = {};
+  for (const l of (links && links.sending) || [])
+    lag[l.peer] = l.lag_seconds;
+  if (load) {
+    const conn = Object.fromEntries(((nodes && nodes.nodes) || []).map(n => [n.code, n]));
+    parts.push(el('div', { class: 'card' }, el('h2', {}, t('federation_nodes')),
+      el('div', { class: 'node-map', id: 'node-map' }, ...load.nodes.map(n => el('div', {
+        class: `node-tile ${n.connected ? 'up' : 'down'} ${n.over_threshold ? 'over' : ''}` },
+      el('strong', {}, `${n.name} ${n.code}`),
+      el('span', {}, n.connected ? t('connected') : t('disconnected')),
+      el('span', {}, `${t('queue')} ${n.queue_depth} / ${n.queue_threshold}`),
+      el('span', {}, `${t('agents')} ${n.agents_busy}/${n.agents_online}`),
+      lag[n.code] !== undefined ? el('span', {}, `${t('lag')} ${lag[n.code]} s`) : null,
+      conn[n.code] ? el('span', { class: 'muted' }, when(conn[n.code].last_heartbeat)) : null,
+      n.takes_overflow ? el('span', { class: 'badge provisional' }, t('takes_overflow')) : null)))));
+  }
+  if (transfers)
+    parts.push(el('div', { class: 'card' }, el('h2', {}, t('transfers')),
+      transfers.transfers.length ? table([t('id'), t('from_node'), t('to_node'), t('status'), t('reason'), t('updated_at')],
+        transfers.transfers.map(x => [x.ticket, x.from, x.to, v(x.status), x.reason, when(x.updated_at)]), 'transfers')
+        : el('p', {}, t('empty'))));
+  if (recon)
+    parts.push(el('div', { class: 'card' }, el('h2', {}, t('reconciliation')),
+      recon.days.length ? table([t('node'), t('day'), t('status')], recon.days.slice(-30).reverse().map(d =>
+        [d.node, d.day, d.match ? t('matches') : t('differs')]), 'reconciliation',
+      recon.days.slice(-30).reverse().map(d => (d.match ? '' : 'overdue')))
+        : el('p', {}, t('none'))));
+  if (stats) {
+    parts.push(chartBox('chart-cities', t('chart_cities')));
+  }
+  show(...parts);
+  if (stats) {
+    const rows = stats.rows;
+    chart('chart-cities', { legend: { bottom: 0 }, xAxis: { type: 'category', data: rows.map(r => r.node_name) },
+      yAxis: { type: 'value', minInterval: 1 },
+      series: [{ name: t('received'), type: 'bar', data: rows.map(r => r.received) },
+        { name: t('completed'), type: 'bar', data: rows.map(r => r.completed) }] });
+  }
+}
+
+/* The emergency list (Art 14): managers add and withdraw rules. */
+async function renderRules() {
+  const data = await api('GET', '/emergency-rules');
+  const out = el('div', { id: 'rules-out' });
+  const name = el('input', { name: 'name', required: true });
+  const keywords = el('input', { name: 'keywords', required: true, placeholder: '燃气泄漏，煤气味' });
+  const line = select('line', ['119', '110', '120', '122', 'none'], '119');
+  const hours = el('input', { name: 'period_hours', type: 'number', min: 1, max: 168, value: 4 });
+  const form = el('form', { class: 'card', id: 'rule-form', onsubmit: async e => {
+    e.preventDefault();
+    try {
+      await api('POST', '/emergency-rules', { name: name.value.trim(), line: line.value,
+        keywords: keywords.value.split(/[,，、\s]+/).filter(Boolean), period_hours: Number(hours.value) });
+      state.rules = (await api('GET', '/emergency-rules')).rules.filter(r => r.active);
+      renderRules();
+    } catch (err) {
+      out.replaceChildren(notice(errorText(err)));
+    }
+  } }, el('h2', {}, `${t('create')} · ${t('menu_rules')}`), el('div', { class: 'grid' }, field(t('name'), name),
+    field(t('keywords'), keywords), field(t('line'), line), field(t('period_hours'), hours)),
+  el('button', { class: 'primary' }, t('create')), out);
+  show(form, el('div', { class: 'card' }, el('h2', {}, t('menu_rules')),
+    table([t('name'), t('keywords'), t('line'), t('period_hours'), t('created_at'), ''],
+      data.rules.filter(r => r.active).map(r => [r.name, r.keywords.join('、'), r.line, r.period_hours,
+        when(r.created_at), el('button', { onclick: async () => {
+          await api('DELETE', `/emergency-rules/${r.id}`).catch(err => alert(errorText(err)));
+          state.rules = (await api('GET', '/emergency-rules')).rules.filter(x => x.active);
+          renderRules();
+        } }, t('withdraw'))]), 'rules')));
+}
+
 function renderHome() {
   show(el('div', { class: 'card' }, el('p', {}, t('welcome'))));
 }
 
 const VIEWS = { desk: renderDesk, triage: renderTriage, tickets: renderTickets, inbox: renderInbox,
-  reviews: renderReviews, stats: renderStats, admin: renderAdmin, '': renderHome };
+  reviews: renderReviews, stats: renderStats, admin: renderAdmin, province: renderProvince,
+  rules: renderRules, '': renderHome };
 
 async function route() {
   if (!state.me) {

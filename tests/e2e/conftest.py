@@ -17,3 +17,4 @@ _spec.loader.exec_module(_system)
 postgres = _system.postgres
 workspace = _system.workspace
 pytest_runtest_makereport = _system.pytest_runtest_makereport
+federation = _system.federation
