@@ -11,14 +11,14 @@
 'use strict';
 
 const API = '/api/v1';
-const state = { me: null, units: [], rules: [] };
+const state = { me: null, units: [], rules: [], seq: 0 };
 
 /* The views each role is offered, in menu order; at the province, its
  * federation dashboard too. */
 const MENU = {
-  operator: ['desk', 'triage', 'tickets'],
-  manager: ['reviews', 'desk', 'triage', 'tickets', 'stats', 'rules'],
-  unit: ['inbox'],
+  operator: ['desk', 'triage', 'tickets', 'kb', 'restrictions'],
+  manager: ['reviews', 'desk', 'triage', 'tickets', 'stats', 'kb', 'rules', 'restrictions'],
+  unit: ['inbox', 'kb'],
   auditor: ['tickets', 'stats'],
   admin: ['admin'],
   service: [],
@@ -67,6 +67,13 @@ function main() {
 function show(...children) {
   const m = main();
   m.replaceChildren(...children);
+}
+
+/* Shows what a view drew, unless another view was asked for meanwhile: the
+ * answers of a view left behind arrive late and must not cover the next. */
+function showIf(seq, ...children) {
+  if (seq === state.seq)
+    show(...children);
 }
 
 function notice(text, kind) {
@@ -443,12 +450,13 @@ function showIntake(tk, into) {
 
 /* Triage queue: online submissions waiting, oldest first. */
 async function renderTriage() {
-  show(el('p', {}, t('loading')));
+  const seq = state.seq;
+  showIf(seq, el('p', {}, t('loading')));
   const data = await api('GET', '/tickets?status=registered&page_size=200');
   const now = Date.now();
   const items = data.tickets.filter(x => x.channel !== 'phone')
     .sort((a, b) => a.created_at.localeCompare(b.created_at));
-  show(el('div', { class: 'card' }, el('h2', {}, t('menu_triage')),
+  showIf(seq, el('div', { class: 'card' }, el('h2', {}, t('menu_triage')),
     items.length ? table([t('id'), t('channel'), t('kind'), t('category'), t('content'), t('waiting')],
       items.map(x => [ticketLink(x.id), v(x.channel), v(x.kind), v(x.category), x.content.slice(0, 40),
         duration((now - new Date(x.created_at)) / 1000)]), 'triage') : el('p', {}, t('empty'))));
@@ -463,10 +471,11 @@ function table(head, rows, id, classes) {
 /* Ticket lists. */
 
 async function renderTickets() {
-  show(el('p', {}, t('loading')));
+  const seq = state.seq;
+  showIf(seq, el('p', {}, t('loading')));
   const data = await api('GET', '/tickets?page_size=100');
   const items = data.tickets.slice().reverse();
-  show(el('div', { class: 'card' }, el('h2', {}, t('menu_tickets')),
+  showIf(seq, el('div', { class: 'card' }, el('h2', {}, t('menu_tickets')),
     items.length ? table([t('id'), t('status'), t('kind'), t('unit'), t('deadline'), t('created_at')],
       items.map(x => [ticketLink(x.id), v(x.status), v(x.kind), x.unit_name || '—',
         el('span', {}, when(x.deadline), ' ', badges(x)), when(x.created_at)]), 'tickets',
@@ -475,11 +484,12 @@ async function renderTickets() {
 
 /* Unit inbox: the unit's open orders by deadline. */
 async function renderInbox() {
-  show(el('p', {}, t('loading')));
+  const seq = state.seq;
+  showIf(seq, el('p', {}, t('loading')));
   const data = await api('GET', '/tickets?page_size=200');
   const open = data.tickets.filter(x => !['closed', 'completed', 'rejected', 'answered'].includes(x.status))
     .sort((a, b) => (a.deadline || '9').localeCompare(b.deadline || '9'));
-  show(el('div', { class: 'card' }, el('h2', {}, `${t('menu_inbox')} · ${unitName(state.me.unit)}`),
+  showIf(seq, el('div', { class: 'card' }, el('h2', {}, `${t('menu_inbox')} · ${unitName(state.me.unit)}`),
     open.length ? table([t('id'), t('status'), t('deadline'), t('category'), t('content'), t('actions')],
       open.map(x => [ticketLink(x.id), v(x.status), el('span', {}, when(x.deadline), ' ', badges(x)),
         v(x.category), x.content.slice(0, 40),
@@ -489,7 +499,8 @@ async function renderInbox() {
 
 /* Manager reviews: applications waiting, follow-ups after bad ratings. */
 async function renderReviews(said) {
-  show(el('p', {}, t('loading')));
+  const seq = state.seq;
+  showIf(seq, el('p', {}, t('loading')));
   const waiting = ['extension_requested', 'completion_requested', 'return_requested', 'redo_requested'];
   const lists = await Promise.all(waiting.map(s => api('GET', `/tickets?status=${s}&page_size=200`)));
   const items = lists.flatMap(l => l.tickets);
@@ -504,7 +515,7 @@ async function renderReviews(said) {
       pendingView(tk.pending), actionForm(tk, review, (done, text) => renderReviews(text))));
   }
   const fl = follow.followups || [];
-  show(flash(said), box, el('div', { class: 'card' }, el('h2', {}, t('followups')),
+  showIf(seq, flash(said), box, el('div', { class: 'card' }, el('h2', {}, t('followups')),
     fl.length ? table([t('id'), t('status'), t('rate_handling'), t('created_at')],
       fl.map(f => [ticketLink(f.ticket), v(f.state), v(f.handling), when(f.created_at)]), 'followups')
       : el('p', {}, t('empty'))));
@@ -528,7 +539,8 @@ function flash(text) {
 }
 
 async function renderTicket(id, said) {
-  show(el('p', {}, t('loading')));
+  const seq = state.seq;
+  showIf(seq, el('p', {}, t('loading')));
   const [tk, ev] = await Promise.all([api('GET', `/tickets/${id}`), api('GET', `/tickets/${id}/events`)]);
   const transfers = ['operator', 'manager', 'auditor'].includes(state.me.role)
     ? (await api('GET', `/tickets/${id}/transfers`).catch(() => ({ transfers: [] }))).transfers : [];
@@ -540,7 +552,7 @@ async function renderTicket(id, said) {
     ['name', c.name], ['phone', c.phone], ['id_number', c.id_number || '—'],
     ['division', loc.division], ['address', loc.address], ['content', tk.content]];
   const acts = tk.allowed_actions.filter(a => ACTIONS[a] !== undefined);
-  show(flash(said), el('div', { class: 'ticket' },
+  showIf(seq, flash(said), el('div', { class: 'ticket' },
     el('div', { class: 'card' }, el('h2', {}, `${t('fields')} ${tk.id} `,
       el('a', { href: `/progress.html?id=${encodeURIComponent(tk.id)}`, target: '_blank', class: 'small' },
         t('menu_progress'))),
@@ -567,6 +579,7 @@ async function renderTicket(id, said) {
 
 /* Statistics: charts of the period, and the month's assessment. */
 async function renderStats() {
+  const seq = state.seq;
   const today = beijingToday();
   const from = el('input', { type: 'date', value: `${today.slice(0, 8)}01`, name: 'from' });
   const to = el('input', { type: 'date', value: today, name: 'to' });
@@ -577,7 +590,7 @@ async function renderStats() {
     drawStats(from.value, to.value, charts, assess);
   } }, el('h2', {}, t('menu_stats')), field(t('from'), from), field(t('to'), to),
   el('button', { type: 'submit', class: 'primary' }, t('show')));
-  show(form, charts, assess);
+  showIf(seq, form, charts, assess);
   await drawStats(from.value, to.value, charts, assess);
 }
 
@@ -605,6 +618,8 @@ async function drawStats(from, to, charts, assess) {
   const q = `from=${from}&to=${to}`;
   const [days, kinds, units] = await Promise.all(['day', 'kind', 'unit'].map(g =>
     api('GET', `/stats?${q}&group_by=${g}`)));
+  if (!charts.isConnected)
+    return;
   charts.replaceChildren(chartBox('chart-daily', t('chart_daily')), chartBox('chart-kind', t('chart_kind')),
     chartBox('chart-units', t('chart_ontime')), chartBox('chart-rejected', t('chart_rejected')),
     chartBox('chart-overdue', t('chart_overdue')));
@@ -630,6 +645,8 @@ async function drawStats(from, to, charts, assess) {
 
   const month = to.slice(0, 7);
   const a = await api('GET', `/assessment?month=${month}`);
+  if (!assess.isConnected)
+    return;
   const csv = el('button', { id: 'csv', onclick: async () => {
     const text = await api('GET', `/assessment?month=${month}`, undefined, 'text/csv');
     const link = el('a', { href: URL.createObjectURL(new Blob([text], { type: 'text/csv' })),
@@ -648,6 +665,7 @@ async function drawStats(from, to, charts, assess) {
 
 /* Administration: units and principals. */
 async function renderAdmin() {
+  const seq = state.seq;
   const [units, principals] = await Promise.all([api('GET', '/units'), api('GET', '/principals')]);
   const out = el('div', { id: 'admin-out' });
   const ucode = el('input', { name: 'code', required: true, pattern: '[A-Za-z0-9_-]+' });
@@ -687,7 +705,7 @@ async function renderAdmin() {
     }
   } }, el('h2', {}, `${t('create')} · ${t('principals')}`), el('div', { class: 'grid' }, field(t('name'), pname),
     field(t('role'), prole), field(t('unit'), punit)), el('button', { class: 'primary' }, t('create')));
-  show(el('div', { class: 'admin' }, unitForm, principalForm, out,
+  showIf(seq, el('div', { class: 'admin' }, unitForm, principalForm, out,
     el('div', { class: 'card' }, el('h2', {}, t('units')), table([t('code'), t('name'), t('categories')],
       units.units.map(u => [u.code, u.name, u.categories.map(v).join('、')]), 'units')),
     el('div', { class: 'card' }, el('h2', {}, t('principals')), table([t('name'), t('role'), t('unit'), t('created_at'), ''],
@@ -701,7 +719,8 @@ async function renderAdmin() {
 /* The province: the federation's nodes, transfers, reconciliation and the
  * province's figures by city.  Each part the role may not read is left out. */
 async function renderProvince() {
-  show(el('p', {}, t('loading')));
+  const seq = state.seq;
+  showIf(seq, el('p', {}, t('loading')));
   const today = beijingToday();
   const get = path => api('GET', path).catch(err => (err.status === 403 ? null : Promise.reject(err)));
   const [nodes, load, links, transfers, recon, stats] = await Promise.all([get('/federation/nodes'),
@@ -738,8 +757,8 @@ async function renderProvince() {
   if (stats) {
     parts.push(chartBox('chart-cities', t('chart_cities')));
   }
-  show(...parts);
-  if (stats) {
+  showIf(seq, ...parts);
+  if (stats && seq === state.seq) {
     const rows = stats.rows;
     chart('chart-cities', { legend: { bottom: 0 }, xAxis: { type: 'category', data: rows.map(r => r.node_name) },
       yAxis: { type: 'value', minInterval: 1 },
@@ -750,6 +769,7 @@ async function renderProvince() {
 
 /* The emergency list (Art 14): managers add and withdraw rules. */
 async function renderRules() {
+  const seq = state.seq;
   const data = await api('GET', '/emergency-rules');
   const out = el('div', { id: 'rules-out' });
   const name = el('input', { name: 'name', required: true });
@@ -769,7 +789,7 @@ async function renderRules() {
   } }, el('h2', {}, `${t('create')} · ${t('menu_rules')}`), el('div', { class: 'grid' }, field(t('name'), name),
     field(t('keywords'), keywords), field(t('line'), line), field(t('period_hours'), hours)),
   el('button', { class: 'primary' }, t('create')), out);
-  show(form, el('div', { class: 'card' }, el('h2', {}, t('menu_rules')),
+  showIf(seq, form, el('div', { class: 'card' }, el('h2', {}, t('menu_rules')),
     table([t('name'), t('keywords'), t('line'), t('period_hours'), t('created_at'), ''],
       data.rules.filter(r => r.active).map(r => [r.name, r.keywords.join('、'), r.line, r.period_hours,
         when(r.created_at), el('button', { onclick: async () => {
@@ -779,19 +799,101 @@ async function renderRules() {
         } }, t('withdraw'))]), 'rules')));
 }
 
+const KB_TYPES = ['answer_script', 'service_item', 'duty', 'power_list', 'contact', 'office_hours', 'policy'];
+
+/* The knowledge base (Art 18): search the published entries; units and
+ * managers submit, managers approve what waits for review. */
+async function renderKb(query) {
+  const seq = state.seq;
+  const q = query || '';
+  const [found, pending] = await Promise.all([
+    api('GET', q ? `/kb?q=${encodeURIComponent(q)}` : '/kb?limit=100'),
+    state.me.role !== 'operator' ? api('GET', '/kb?state=pending&limit=100') : null]);
+  const search = el('input', { name: 'q', value: q, 'aria-label': t('search') });
+  const parts = [el('form', { class: 'card inline', onsubmit: e => {
+    e.preventDefault();
+    renderKb(search.value.trim()).catch(err => showIf(seq, notice(errorText(err))));
+  } }, el('h2', {}, t('menu_kb')), field(t('search'), search), el('button', { class: 'primary' }, t('query'))),
+  el('div', { class: 'card' }, found.entries.length ? el('ul', { class: 'kb', id: 'kb-entries' },
+    ...found.entries.map(e => el('li', {}, el('strong', {}, `${e.id} ${e.title}`), ` · ${v(e.type)} · ${e.unit_name || ''}`,
+      el('p', {}, e.text)))) : el('p', {}, t('no_matches')))];
+  if (pending && pending.entries.length)
+    parts.push(el('div', { class: 'card' }, el('h2', {}, t('kb_pending')), el('ul', { class: 'kb' },
+      ...pending.entries.map(e => el('li', {}, el('strong', {}, `${e.id} ${e.title}`), ` · ${v(e.type)} · ${e.unit_name || ''}`,
+        el('p', {}, e.text), state.me.role === 'manager' ? el('button', { onclick: async ev => {
+          try {
+            await api('POST', `/kb/${e.id}/review`, { decision: 'approve', version: e.version });
+            renderKb(q);
+          } catch (err) {
+            ev.target.after(notice(errorText(err)));
+          }
+        } }, t('approve')) : null)))));
+  if (state.me.role !== 'operator') {
+    const type = select('type', KB_TYPES);
+    const title = el('input', { name: 'title', required: true });
+    const text = el('textarea', { name: 'text', rows: 3, required: true });
+    const from = el('input', { name: 'valid_from', type: 'date', value: beijingToday(), required: true });
+    const unit = el('select', { name: 'unit', 'aria-label': t('unit') }, ...state.units.map(u => el('option', { value: u.code }, u.name)));
+    const out = el('div', {});
+    parts.push(el('form', { class: 'card', id: 'kb-form', onsubmit: async e => {
+      e.preventDefault();
+      const body = { type: type.value, title: title.value.trim(), text: text.value.trim(), valid_from: from.value };
+      if (state.me.role === 'manager')
+        body.unit = unit.value;
+      try {
+        await api('POST', '/kb', body);
+        renderKb(q);
+      } catch (err) {
+        out.replaceChildren(notice(errorText(err)));
+      }
+    } }, el('h2', {}, `${t('create')} · ${t('menu_kb')}`), el('div', { class: 'grid' }, field(t('kb_type'), type),
+      field(t('title'), title), field(t('valid_from'), from), state.me.role === 'manager' ? field(t('unit'), unit) : null),
+    field(t('text'), text), el('button', { class: 'primary' }, t('create')), out));
+  }
+  showIf(seq, ...parts);
+}
+
+/* Caller restrictions (Art 9): 30 days off the phone line. */
+async function renderRestrictions() {
+  const seq = state.seq;
+  const data = await api('GET', '/restrictions');
+  const phone = el('input', { name: 'phone', required: true, inputmode: 'tel' });
+  const reason = el('input', { name: 'reason', required: true });
+  const out = el('div', {});
+  showIf(seq, el('form', { class: 'card', id: 'restriction-form', onsubmit: async e => {
+    e.preventDefault();
+    try {
+      await api('POST', '/restrictions', { phone: phone.value.trim(), reason: reason.value.trim() });
+      renderRestrictions();
+    } catch (err) {
+      out.replaceChildren(notice(errorText(err)));
+    }
+  } }, el('h2', {}, `${t('create')} · ${t('menu_restrictions')}`), el('p', { class: 'muted' }, t('restriction_rule')),
+  el('div', { class: 'grid' }, field(t('phone'), phone), field(t('reason'), reason)),
+  el('button', { class: 'primary' }, t('create')), out),
+  el('div', { class: 'card' }, el('h2', {}, t('menu_restrictions')),
+    table([t('phone'), t('reason'), t('from'), t('to'), t('events_actor'), ''], data.restrictions.filter(r => r.active)
+      .map(r => [r.phone_masked, r.reason, when(r.from), when(r.until), (r.by && r.by.name) || '',
+        state.me.role === 'manager' ? el('button', { onclick: async () => {
+          await api('DELETE', `/restrictions/${r.id}`).catch(err => alert(errorText(err)));
+          renderRestrictions();
+        } }, t('lift')) : '']), 'restrictions')));
+}
+
 function renderHome() {
   show(el('div', { class: 'card' }, el('p', {}, t('welcome'))));
 }
 
 const VIEWS = { desk: renderDesk, triage: renderTriage, tickets: renderTickets, inbox: renderInbox,
   reviews: renderReviews, stats: renderStats, admin: renderAdmin, province: renderProvince,
-  rules: renderRules, '': renderHome };
+  rules: renderRules, kb: () => renderKb(), restrictions: renderRestrictions, '': renderHome };
 
 async function route() {
   if (!state.me) {
     renderSignIn();
     return;
   }
+  const seq = ++state.seq;
   const [, view, arg] = location.hash.split('/');
   for (const a of document.querySelectorAll('#menu a'))
     a.classList.toggle('active', a.dataset.view === view);
@@ -801,7 +903,7 @@ async function route() {
     else
       await (VIEWS[view || ''] || renderHome)();
   } catch (err) {
-    show(notice(errorText(err)));
+    showIf(seq, notice(errorText(err)));
   }
 }
 

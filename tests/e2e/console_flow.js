@@ -83,10 +83,23 @@ async function chartData(page, id) {
 async function main() {
   const browser = await chromium.launch({ executablePath: env.chromium, args: ['--no-sandbox'] });
   try {
+    // The manager publishes an answer to the knowledge base.
+    const mgr = await person(browser, env.manager);
+    await mgr.goto(env.url + '/#/kb');
+    await mgr.locator('#kb-form').waitFor();
+    await mgr.selectOption('#kb-form select[name=type]', 'answer_script');
+    await mgr.fill('#kb-form input[name=title]', '小区停水怎么办');
+    await mgr.fill('#kb-form textarea[name=text]', '停水请先拨打供水服务热线查询片区停水通知，超过24小时未恢复可转水务部门。');
+    await mgr.selectOption('#kb-form select[name=unit]', 'water');
+    await mgr.click('#kb-form button.primary');
+    await mgr.locator('button:has-text("同意")').click();
+    await mgr.locator('#kb-entries >> text=小区停水怎么办').waitFor();
+    await shot(mgr, 'kb');
+
     // The operator: the emergency banner while she types of gas, then a
     // complaint registered by keyboard, a likely repeat, and dispatch.
     const op = await person(browser, env.operator);
-    assert.strictEqual(await page0Menu(op), '坐席受理,网上诉求分拣,工单查询,进度查询（公众）');
+    assert.strictEqual(await page0Menu(op), '坐席受理,网上诉求分拣,工单查询,知识库,限制来电,进度查询（公众）');
     await op.goto(env.url + '/#/desk');
     await op.waitForSelector('#intake');
     await op.fill('textarea[name=content]', '楼道里有很浓的煤气味');
@@ -102,6 +115,7 @@ async function main() {
     await op.fill('textarea[name=content]', '小区停水三天了，一直没有任何通知。');
     await op.waitForFunction(() => !document.querySelector('#emergency'));
     await op.locator(`#repeat-list >> text=${env.earlier}`).waitFor();
+    await op.locator('#kb-list >> text=小区停水怎么办').waitFor();
     await shot(op, 'desk-typing');
     await op.press('textarea[name=content]', 'Control+Enter');
     await op.locator('.intake-done').waitFor();
@@ -113,6 +127,13 @@ async function main() {
     await shot(op, 'desk');
     await act(op, 'dispatch');
     assert.match(await op.textContent('.after'), /办理中/);
+
+    // A caller kept off the line for 30 days.
+    await op.goto(env.url + '/#/restrictions');
+    await op.fill('#restriction-form input[name=phone]', '13900139000');
+    await op.fill('#restriction-form input[name=reason]', '多次恶意骚扰坐席');
+    await op.click('#restriction-form button.primary');
+    await op.locator('#restrictions >> text=139****9000').waitFor();
 
     // The triage queue holds the online appeal with its waiting time.
     await op.goto(env.url + '/#/triage');
@@ -133,7 +154,6 @@ async function main() {
     assert.match(await unit.textContent('.rules'), /值班长审核/);
 
     // The manager approves the extension from the reviews.
-    const mgr = await person(browser, env.manager);
     await mgr.goto(env.url + '/#/reviews');
     await mgr.locator(`.review[data-ticket="${id}"]`).waitFor();
     assert.match(await mgr.textContent(`.review[data-ticket="${id}"]`), /需要现场联合勘查管网/);

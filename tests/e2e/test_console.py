@@ -86,7 +86,7 @@ def test_a_ticket_worked_through_its_whole_life_in_the_console(office):
              "completion/review:approve"]
     actions = [e["action"] for e in office.events(result["ticket"], office.manager)]
     assert [a for a in actions if a in steps] == steps, actions
-    for page in ("desk", "inbox", "ticket", "reviews", "progress", "stats", "triage", "admin"):
+    for page in ("kb", "desk", "inbox", "ticket", "reviews", "progress", "stats", "triage", "admin"):
         assert (SHOTS / f"{page}.png").stat().st_size > 10_000, page
 
 
