@@ -505,6 +505,8 @@ async function renderReviews(said) {
   const lists = await Promise.all(waiting.map(s => api('GET', `/tickets?status=${s}&page_size=200`)));
   const items = lists.flatMap(l => l.tickets);
   const follow = await api('GET', '/followups?state=open').catch(() => ({ followups: [] }));
+  const today = beijingToday();
+  const sup = await api('GET', `/supervision?from=${today.slice(0, 8)}01&to=${today}`).catch(() => null);
   const box = el('div', { class: 'card' }, el('h2', {}, t('reviews_pending')));
   if (!items.length)
     box.append(el('p', {}, t('empty')));
@@ -515,7 +517,13 @@ async function renderReviews(said) {
       pendingView(tk.pending), actionForm(tk, review, (done, text) => renderReviews(text))));
   }
   const fl = follow.followups || [];
-  showIf(seq, flash(said), box, el('div', { class: 'card' }, el('h2', {}, t('followups')),
+  const flags = sup ? [...sup.supervised.map(x => [x.ticket, t('supervised'), x.unit, x.reason || x.note || '']),
+    ...sup.improper_returns.map(x => [x.ticket, t('improper_return'), x.unit, x.reason || '']),
+    ...sup.repeated_extensions.map(x => [x.ticket, t('repeated_extension'), x.unit, x.reason || ''])] : [];
+  showIf(seq, flash(said), box, el('div', { class: 'card' }, el('h2', {}, `${t('supervision')} (${today.slice(0, 7)})`),
+    flags.length ? table([t('id'), t('status'), t('unit'), t('reason')], flags.map(([id, what, unit, why]) =>
+      [id ? ticketLink(id) : '—', what, unitName(unit), why]), 'supervision') : el('p', {}, t('none'))),
+  el('div', { class: 'card' }, el('h2', {}, t('followups')),
     fl.length ? table([t('id'), t('status'), t('rate_handling'), t('created_at')],
       fl.map(f => [ticketLink(f.ticket), v(f.state), v(f.handling), when(f.created_at)]), 'followups')
       : el('p', {}, t('empty'))));
@@ -527,6 +535,19 @@ function pendingView(p) {
   return el('dl', { class: 'pending' }, el('dt', {}, t('pending')), el('dd', {}, v(p.request)),
     ...Object.entries(p.body || {}).flatMap(([k, val]) => [el('dt', {}, t(k)),
       el('dd', {}, k === 'handled_at' ? when(val) : String(val))]));
+}
+
+/* What the caller may do next (Art 12, Art 15), as the ticket's state says. */
+function citizenNext(tk) {
+  const next = [];
+  if (tk.status === 'completed' && !tk.rated && tk.rating_due)
+    next.push(`${t('next_rate')} ${when(tk.rating_due)}`);
+  if (tk.status === 'completed' && tk.redos === 0)
+    next.push(t('next_redo'));
+  if (!['closed', 'rejected', 'answered'].includes(tk.status))
+    next.push(t('next_progress'));
+  return next.length ? el('div', { class: 'next' }, el('h4', {}, t('citizen_next')),
+    el('ul', {}, ...next.map(x => el('li', {}, x)))) : null;
 }
 
 /* Ticket page: every field the caller may see, its actions, its timeline. */
@@ -559,7 +580,7 @@ async function renderTicket(id, said) {
       emergencyBanner(tk.emergency && { ...tk.emergency }),
       el('dl', { class: 'facts' }, ...facts.flatMap(([k, val]) => [el('dt', {}, t(k)),
         el('dd', { 'data-field': k }, val ?? '—')])),
-      pendingView(tk.pending),
+      pendingView(tk.pending), citizenNext(tk),
       tk.outcome ? el('div', { class: 'outcome' }, el('h4', {}, t('outcome')),
         el('pre', {}, JSON.stringify(tk.outcome.body || tk.outcome, null, 1))) : null),
     el('div', { class: 'card' }, el('h3', {}, t('allowed')),
