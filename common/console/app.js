@@ -66,7 +66,7 @@ function main() {
 
 function show(...children) {
   const m = main();
-  m.replaceChildren(...children);
+  m.replaceChildren(...children.filter(c => c !== null && c !== undefined && c !== ''));
 }
 
 /* Shows what a view drew, unless another view was asked for meanwhile: the

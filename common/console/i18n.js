@@ -135,7 +135,7 @@ const VALUES = {
     petition_channel: '应通过信访渠道', secret_or_privacy: '涉密或隐私', abusive_or_empty: '无实质内容或辱骂',
     repeat: '重复诉求', other: '其他',
     very_satisfied: '非常满意', satisfied: '满意', basically_satisfied: '基本满意', dissatisfied: '不满意',
-    very_dissatisfied: '非常不满意',
+    very_dissatisfied: '非常不满意', approve: '同意', refuse: '不同意', send_back: '退回重办',
     admin: '管理员', operator: '话务员', manager: '值班长', unit_role: '承办单位', auditor: '审计员', service: '接口',
     none: '无',
   },

@@ -35,7 +35,10 @@ async function person(browser, token, viewport) {
   return page;
 }
 
+/* Keeps a screenshot of the page, which must show no value left unwritten. */
 async function shot(page, name) {
+  const text = await page.textContent('body');
+  assert.doesNotMatch(text, /\bnull\b|\bundefined\b|NaN|\[object /, `${name}: ${text}`);
   await page.screenshot({ path: path.join(env.shots, `${name}.png`), fullPage: false });
 }
 
@@ -134,6 +137,7 @@ async function main() {
     await op.fill('#restriction-form input[name=reason]', '多次恶意骚扰坐席');
     await op.click('#restriction-form button.primary');
     await op.locator('#restrictions >> text=139****9000').waitFor();
+    await shot(op, 'restrictions');
 
     // The triage queue holds the online appeal with its waiting time.
     await op.goto(env.url + '/#/triage');
