@@ -94,7 +94,7 @@ $(NPM_STAMP): common/console/package.json common/console/package-lock.json
 	@mkdir -p $(NPM_DIR)
 	$(call say,NPM,ci)
 	$(Q)cp $^ $(NPM_DIR)/
-	$(Q)cd $(NPM_DIR) && npm ci --no-audit --no-fund --loglevel=error >/dev/null
+	$(Q)cd $(NPM_DIR) && npm ci --prefer-offline --no-audit --no-fund --loglevel=error >/dev/null
 	$(Q)touch $@
 
 $(CONSOLE)/index.html: common/console/build.sh $(CONSOLE_SRC) $(NPM_STAMP)

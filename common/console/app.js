@@ -689,7 +689,7 @@ async function renderAdmin() {
   const seq = state.seq;
   const [units, principals] = await Promise.all([api('GET', '/units'), api('GET', '/principals')]);
   const out = el('div', { id: 'admin-out' });
-  const ucode = el('input', { name: 'code', required: true, pattern: '[A-Za-z0-9_-]+' });
+  const ucode = el('input', { name: 'code', required: true, pattern: '[A-Za-z0-9_\\-]+' });
   const uname = el('input', { name: 'name', required: true });
   const ucats = el('select', { name: 'categories', multiple: true, size: 5, 'aria-label': t('categories') },
     ...CATEGORIES.map(c => el('option', { value: c }, v(c))));

@@ -230,6 +230,11 @@ async function main() {
     // The administrator: units and principals.
     const admin = await person(browser, env.admin);
     await admin.locator('#principal-form').waitFor();
+    await admin.fill('#unit-form input[name=code]', 'gz-housing');
+    await admin.fill('#unit-form input[name=name]', '广州市住房和城乡建设局');
+    await admin.selectOption('#unit-form select[name=categories]', ['public_service', 'social_management']);
+    await admin.click('#unit-form button');
+    await admin.locator('#units >> text=广州市住房和城乡建设局').waitFor();
     await admin.fill('#principal-form input[name=name]', '坐席刘洋');
     await admin.click('#principal-form button');
     await admin.locator('#new-token').waitFor();
