@@ -163,6 +163,11 @@ function renderFrame() {
     ...['online', 'busy', 'away'].map(p => el('option', { value: p }, t(p))));
     sel.value = 'away';
     who.append(sel);
+    api('GET', '/agents').then(r => {
+      const mine = r.agents.find(a => a.id === state.me.id);
+      if (mine)
+        sel.value = mine.state;
+    }).catch(() => {});
   }
   who.append(el('button', { id: 'signout', onclick: signOut }, t('sign_out')));
   for (const view of menuOf(state.me))
