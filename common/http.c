@@ -13,7 +13,9 @@
  * (letters, digits, '.', '-', '_', never a leading '.'), so no path climbs
  * out or reaches a hidden file, and only regular files of a known type are
  * served, never a listing.  libmicrohttpd sends the file from its
- * descriptor; its size and modification time make the ETag.  The folder
+ * descriptor; its size and modification time make the ETag.  A script or
+ * style the build compressed beside it (NAME.gz) goes, as it is, to a client
+ * that takes gzip.  The folder
  * is opened anew for each request, so that a new build that replaced it is
  * served at once.
  */
@@ -476,15 +478,16 @@ static const struct {
     const char *suffix;
     const char *type;
     const char *cache;
+    int gzip; /* a NAME.gz beside it is sent to a client that takes gzip */
 } static_types[] = {
-    {".html", "text/html; charset=utf-8", "no-cache"},
-    {".js", "text/javascript; charset=utf-8", "public, max-age=86400"},
-    {".css", "text/css; charset=utf-8", "public, max-age=86400"},
-    {".svg", "image/svg+xml", "public, max-age=86400"},
-    {".png", "image/png", "public, max-age=86400"},
-    {".ico", "image/x-icon", "public, max-age=86400"},
-    {".json", "application/json", "no-cache"},
-    {".txt", "text/plain; charset=utf-8", "no-cache"},
+    {".html", "text/html; charset=utf-8", "no-cache", 0},
+    {".js", "text/javascript; charset=utf-8", "public, max-age=86400", 1},
+    {".css", "text/css; charset=utf-8", "public, max-age=86400", 1},
+    {".svg", "image/svg+xml", "public, max-age=86400", 0},
+    {".png", "image/png", "public, max-age=86400", 0},
+    {".ico", "image/x-icon", "public, max-age=86400", 0},
+    {".json", "application/json", "no-cache", 0},
+    {".txt", "text/plain; charset=utf-8", "no-cache", 0},
 };
 
 #define STATIC_MAX_SEGMENTS 4
@@ -501,15 +504,40 @@ static int static_segment_valid(const char *seg)
     return strspn(seg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == len;
 }
 
+/* Returns 1 if the Accept-Encoding header 'ae' takes gzip (not "gzip;q=0"). */
+static int static_takes_gzip(const char *ae)
+{
+    const char *g = ae != NULL ? strstr(ae, "gzip") : NULL;
+
+    if (g == NULL)
+        return 0;
+    g += 4;
+    g += strspn(g, " ");
+    return !(strncmp(g, ";q=0", 4) == 0 && strspn(g + 4, ".0") == strcspn(g + 4, ","));
+}
+
+/* Opens 'name' in the folder 'dir' if it is a regular file, filling 'st'.
+ * Returns the descriptor, or -1. */
+static int static_open(int dir, const char *name, struct stat *st)
+{
+    int fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+    if (fd >= 0 && (fstat(fd, st) != 0 || !S_ISREG(st->st_mode))) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
 /* Answers 'seg' from the static files, or 404.  Returns nothing: it always
  * answers. */
 static void static_serve(struct http_request *req, char **seg, int nseg)
 {
     char rel[STATIC_MAX_SEGMENTS * (STATIC_MAX_NAME + 1) + 1] = "index.html";
-    char etag[64];
+    char gz[sizeof(rel) + 3], etag[64];
     size_t used = 0, type = 0, ntypes = sizeof(static_types) / sizeof(static_types[0]);
     struct stat st;
-    int dir, fd = -1;
+    int dir, fd = -1, gzip = 0;
 
     if (nseg > STATIC_MAX_SEGMENTS)
         goto fail;
@@ -526,14 +554,23 @@ static void static_serve(struct http_request *req, char **seg, int nseg)
     if (type == ntypes)
         goto fail;
     dir = open(req->srv->static_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    fd = dir >= 0 ? openat(dir, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
-    if (dir >= 0)
-        close(dir);
-    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+    if (dir < 0)
         goto fail;
-    snprintf(etag, sizeof(etag), "\"%llx-%llx\"", (unsigned long long)st.st_size,
+    if (static_types[type].gzip &&
+        static_takes_gzip(http_header(req, MHD_HTTP_HEADER_ACCEPT_ENCODING))) {
+        snprintf(gz, sizeof(gz), "%s.gz", rel);
+        fd = static_open(dir, gz, &st);
+        gzip = fd >= 0;
+    }
+    if (fd < 0)
+        fd = static_open(dir, rel, &st);
+    close(dir);
+    if (fd < 0)
+        goto fail;
+    snprintf(etag, sizeof(etag), "\"%llx-%llx%s\"", (unsigned long long)st.st_size,
              (unsigned long long)st.st_mtim.tv_sec * 1000000000ULL +
-                 (unsigned long long)st.st_mtim.tv_nsec);
+                 (unsigned long long)st.st_mtim.tv_nsec,
+             gzip ? "-gz" : "");
     const char *seen = http_header(req, MHD_HTTP_HEADER_IF_NONE_MATCH);
     if (seen != NULL && strstr(seen, etag) != NULL) {
         close(fd);
@@ -550,6 +587,10 @@ static void static_serve(struct http_request *req, char **seg, int nseg)
     MHD_add_response_header(req->response, MHD_HTTP_HEADER_CONTENT_TYPE, static_types[type].type);
     MHD_add_response_header(req->response, MHD_HTTP_HEADER_CACHE_CONTROL, static_types[type].cache);
     MHD_add_response_header(req->response, MHD_HTTP_HEADER_ETAG, etag);
+    if (static_types[type].gzip)
+        MHD_add_response_header(req->response, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+    if (gzip)
+        MHD_add_response_header(req->response, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
     MHD_add_response_header(req->response, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(req->response, "X-Frame-Options", "DENY");
     MHD_add_response_header(req->response, "Referrer-Policy", "no-referrer");

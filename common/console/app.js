@@ -620,6 +620,23 @@ async function renderStats() {
   await drawStats(from.value, to.value, charts, assess);
 }
 
+/* Apache ECharts, loaded the first time a view draws a chart: the desk and
+ * the inbox do not wait for it. */
+let chartsLoaded = null;
+function loadCharts() {
+  if (!chartsLoaded)
+    chartsLoaded = new Promise((resolve, reject) => {
+      const s = el('script', { src: document.querySelector('meta[name=charts]').content });
+      s.onload = resolve;
+      s.onerror = () => {
+        chartsLoaded = null;
+        reject(new Error('echarts.min.js'));
+      };
+      document.head.append(s);
+    });
+  return chartsLoaded;
+}
+
 function chartBox(id, title) {
   return el('div', { class: 'card chart-card' }, el('h3', {}, title),
     el('div', { class: 'chart', id, role: 'img', 'aria-label': title }));
@@ -644,6 +661,7 @@ async function drawStats(from, to, charts, assess) {
   const q = `from=${from}&to=${to}`;
   const [days, kinds, units] = await Promise.all(['day', 'kind', 'unit'].map(g =>
     api('GET', `/stats?${q}&group_by=${g}`)));
+  await loadCharts();
   if (!charts.isConnected)
     return;
   charts.replaceChildren(chartBox('chart-daily', t('chart_daily')), chartBox('chart-kind', t('chart_kind')),
@@ -751,7 +769,7 @@ async function renderProvince() {
   const get = path => api('GET', path).catch(err => (err.status === 403 ? null : Promise.reject(err)));
   const [nodes, load, links, transfers, recon, stats] = await Promise.all([get('/federation/nodes'),
     get('/federation/load'), get('/federation/links'), get('/transfers'), get('/federation/reconciliation'),
-    get(`/master/stats?from=${today.slice(0, 8)}01&to=${today}&group_by=node`)]);
+    get(`/master/stats?from=${today.slice(0, 8)}01&to=${today}&group_by=node`), loadCharts()]);
   const parts = [];
   const lag = {};
   for (const l of (links && links.sending) || [])

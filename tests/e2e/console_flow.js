@@ -105,7 +105,7 @@ async function main() {
     assert.strictEqual(await page0Menu(op), '坐席受理,网上诉求分拣,工单查询,知识库,限制来电,进度查询（公众）');
     await op.selectOption('#presence', 'online');
     await op.reload();
-    await op.waitForFunction(() => document.getElementById('presence').value === 'online');
+    await op.waitForFunction(() => (document.getElementById('presence') || {}).value === 'online');
     await op.goto(env.url + '/#/desk');
     await op.waitForSelector('#intake');
     await op.fill('textarea[name=content]', '楼道里有很浓的煤气味');

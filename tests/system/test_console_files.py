@@ -8,6 +8,7 @@ Cache-Control; never a listing, a hidden file, a link out or a path that
 climbs out, and never in the way of a route.
 """
 
+import gzip
 import os
 import pathlib
 import shutil
@@ -28,6 +29,7 @@ def node(workspace):
     (files / "css").mkdir(parents=True)
     (files / "index.html").write_text(INDEX)
     (files / "app.js").write_text(SCRIPT)
+    (files / "app.js.gz").write_bytes(gzip.compress(SCRIPT.encode()))
     (files / "css" / "style.css").write_text("body { margin: 0 }\n")
     (files / ".secret.js").write_text("hidden\n")
     (files / "data.bin").write_bytes(b"\0\1\2")
@@ -69,7 +71,7 @@ def test_the_root_is_the_console_page_and_a_second_fetch_is_304(node):
 
 
 def test_scripts_and_styles_carry_their_type_and_are_kept_a_day(node):
-    script = node.http("GET", "/app.js")
+    script = node.http("GET", "/app.js", headers={"Accept-Encoding": "identity"})
     assert script.status_code == 200
     assert script.content == SCRIPT.encode()
     assert script.headers["Content-Type"] == "text/javascript; charset=utf-8"
@@ -80,8 +82,25 @@ def test_scripts_and_styles_carry_their_type_and_are_kept_a_day(node):
     assert style.headers["Content-Type"] == "text/css; charset=utf-8"
 
 
+def test_a_script_compressed_by_the_build_goes_to_a_client_that_takes_gzip(node):
+    packed = node.http("GET", "/app.js", headers={"Accept-Encoding": "gzip, deflate"}, stream=True)
+    assert packed.status_code == 200
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert packed.headers["Vary"] == "Accept-Encoding"
+    assert packed.headers["Content-Type"] == "text/javascript; charset=utf-8"
+    assert gzip.decompress(packed.raw.read()) == SCRIPT.encode()
+    plain = node.http("GET", "/app.js", headers={"Accept-Encoding": "identity"})
+    assert "Content-Encoding" not in plain.headers and plain.content == SCRIPT.encode()
+    refused = node.http("GET", "/app.js", headers={"Accept-Encoding": "gzip;q=0"})
+    assert "Content-Encoding" not in refused.headers
+    assert packed.headers["ETag"] != plain.headers["ETag"]
+    assert node.http("GET", "/app.js.gz").status_code == 404
+    page = node.http("GET", "/", headers={"Accept-Encoding": "gzip"})
+    assert "Content-Encoding" not in page.headers
+
+
 def test_head_answers_the_headers_alone(node):
-    head = node.http("HEAD", "/app.js")
+    head = node.http("HEAD", "/app.js", headers={"Accept-Encoding": "identity"})
     assert head.status_code == 200
     assert head.headers["Content-Length"] == str(len(SCRIPT.encode()))
     assert head.content == b""
