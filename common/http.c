@@ -9,15 +9,14 @@
  * whose caller lacks the route's role.
  *
  * What no route takes may be a static file of the web console, read from
- * the folder through openat(): each path segment is checked
- * (letters, digits, '.', '-', '_', never a leading '.'), so no path climbs
- * out or reaches a hidden file, and only regular files of a known type are
- * served, never a listing.  libmicrohttpd sends the file from its
- * descriptor; its size and modification time make the ETag.  A script or
- * style the build compressed beside it (NAME.gz) goes, as it is, to a client
- * that takes gzip.  The folder
- * is opened anew for each request, so that a new build that replaced it is
- * served at once.
+ * its folder through openat(): each path segment is checked (letters,
+ * digits, '.', '-', '_', never a leading '.'), so no path climbs out or
+ * reaches a hidden file, and only regular files of a known type are served,
+ * never a listing.  libmicrohttpd sends the file from its descriptor; its
+ * size and modification time make the ETag.  A script or style the build
+ * compressed beside it (NAME.gz) goes, as it is, to a client that takes
+ * gzip.  The folder is opened anew for each request, so that a new build
+ * that replaced it is served at once.
  */
 #include "http.h"
 
