@@ -25,22 +25,14 @@ Prints the medians and writes build/bench/master_stats.json.
 
 import argparse
 import json
-import pathlib
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from contextlib import closing
 
 import psycopg2
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests" / "system"))
-sys.path.insert(0, str(REPO / "tests" / "bench"))
-
-from hotline import PostgresCluster  # noqa: E402
-from stats_bench import load, log, measure, summarise, tune  # noqa: E402
+from benchlib import OUTPUT, execute, log, node_schema, scratch, write_summary
+from stats_bench import SETTINGS, load, measure, summarise
 
 NODES = ["440000", "440100", "440300", "441400"]
 BATCH = 200
@@ -81,19 +73,6 @@ SELECT grp, received, dispatched, completed, completed_on_time, returns_approved
        extensions_approved, supervised, handling_satisfied, handling_very_dissatisfied
   FROM master_stats_sum(%(lo)s, %(hi)s, 'node', %(excluded)s::text[], NULL)
 """
-
-
-def migrate(folder, conninfo):
-    """The province's own schema: `province-node init` on a config of its own."""
-    binary = REPO / "build" / "province-node"
-    if not binary.exists():
-        sys.exit(f"{binary} not found: run `make` first")
-    data = folder / "data"
-    data.mkdir(mode=0o700)
-    config = folder / "node.conf"
-    config.write_text(f"node_code = 440000\nnode_name = bench\ndata_dir = {data}\n"
-                      f"database = {conninfo}\nfederation_bind = tcp://127.0.0.1:1\n")
-    subprocess.run([binary, "-f", config, "init"], check=True, capture_output=True)
 
 
 def copy(db):
@@ -162,21 +141,15 @@ def main():
     parser.add_argument("--tickets", type=int, default=1_000_000,
                         help="tickets of each node (default 1000000)")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--output", default=str(REPO / "build" / "bench" / "master_stats.json"))
+    parser.add_argument("--output", default=str(OUTPUT / "master_stats.json"))
     args = parser.parse_args()
     if args.tickets < 1000 or args.tickets > 10_000_000 or args.rounds < 1:
         parser.error("--tickets 1000..10000000, --rounds 1 or more")
 
-    cluster = PostgresCluster()
-    folder = pathlib.Path(tempfile.mkdtemp(prefix="hotline-bench-"))
-    try:
-        cluster.start()
-        tune(cluster)
-        with closing(psycopg2.connect(cluster.conninfo("postgres"))) as admin:
-            admin.autocommit = True
-            admin.cursor().execute("CREATE DATABASE bench")
+    with scratch(SETTINGS) as (cluster, folder):
+        execute(cluster.conninfo("postgres"), "CREATE DATABASE bench")
         conninfo = cluster.conninfo("bench")
-        migrate(folder, conninfo)
+        node_schema(folder, conninfo, province=True)
         with closing(psycopg2.connect(conninfo)) as db:
             start = time.perf_counter()
             load(db, args.tickets)
@@ -188,9 +161,6 @@ def main():
             log(f"rolled up ({rollup_rows} rows) in {build_seconds:.0f} s")
             times = measure(db, args.rounds, ROLLUP, SCAN)
             batch_seconds, batch_events = batches(db, max(args.rounds, 5))
-    finally:
-        cluster.stop()
-        subprocess.run(["rm", "-rf", str(folder)], check=False)
 
     summary = {
         "nodes": len(NODES),
@@ -212,10 +182,7 @@ def main():
     summary.update(summarise(times))
     print(f"batch of {BATCH} events: roll-up work {summary['batch']['median_ms']:.1f} ms"
           f" (median, events taken out and counted again: {batch_events})")
-    output = pathlib.Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(summary, indent=2) + "\n")
-    print(f"summary: {output}")
+    write_summary(summary, args.output)
 
 
 if __name__ == "__main__":

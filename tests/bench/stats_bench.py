@@ -23,23 +23,15 @@ Prints the medians and their ratio and writes build/bench/stats.json.
 """
 
 import argparse
-import json
-import pathlib
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from contextlib import closing
 
 import psycopg2
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests" / "system"))
+from benchlib import OUTPUT, execute, log, node_schema, scratch, write_summary
 
-from hotline import PG_BIN, PostgresCluster  # noqa: E402
-
-NOBODY_KEY = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
 UNITS = 200
 
 # The tickets of 2025: ticket i is registered at 'c', evenly over the year;
@@ -169,8 +161,10 @@ PERIODS = {
 EXCLUDED = "{public_service}"
 
 
-def log(message):
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+# Settings for a large load on this machine.
+SETTINGS = [("shared_buffers", "4GB"), ("max_wal_size", "16GB"), ("maintenance_work_mem", "1GB"),
+            ("work_mem", "256MB"), ("checkpoint_timeout", "30min"), ("autovacuum", "off"),
+            ("max_parallel_workers_per_gather", "2"), ("jit", "off")]
 
 
 def timed(cursor, sql, params):
@@ -178,34 +172,6 @@ def timed(cursor, sql, params):
     cursor.execute(sql, params)
     rows = cursor.fetchall()
     return time.perf_counter() - start, rows
-
-
-def tune(cluster):
-    """Settings for a large load on this machine, then a restart."""
-    with closing(psycopg2.connect(cluster.conninfo("postgres"))) as db:
-        db.autocommit = True
-        with db.cursor() as cur:
-            for name, value in [("shared_buffers", "4GB"), ("max_wal_size", "16GB"),
-                                ("maintenance_work_mem", "1GB"), ("work_mem", "256MB"),
-                                ("checkpoint_timeout", "30min"), ("autovacuum", "off"),
-                                ("max_parallel_workers_per_gather", "2"), ("jit", "off")]:
-                cur.execute(f"ALTER SYSTEM SET {name} = '{value}'")
-    cluster._run_as_owner(PG_BIN / "pg_ctl", "-D", cluster.data,
-                          "-l", cluster.folder / "postgres.log", "-w", "restart")
-
-
-def migrate(folder, conninfo):
-    """The node's own schema: `city-node init` on a config of its own."""
-    binary = REPO / "build" / "city-node"
-    if not binary.exists():
-        sys.exit(f"{binary} not found: run `make` first")
-    data = folder / "data"
-    data.mkdir(mode=0o700)
-    config = folder / "node.conf"
-    config.write_text(f"node_code = 440100\nnode_name = bench\ndata_dir = {data}\n"
-                      f"database = {conninfo}\nprovince_endpoint = tcp://127.0.0.1:1\n"
-                      f"province_public_key = {NOBODY_KEY}\n")
-    subprocess.run([binary, "-f", config, "init"], check=True, capture_output=True)
 
 
 def load(db, n):
@@ -312,21 +278,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tickets", type=int, default=10_000_000)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--output", default=str(REPO / "build" / "bench" / "stats.json"))
+    parser.add_argument("--output", default=str(OUTPUT / "stats.json"))
     args = parser.parse_args()
     if args.tickets < 1000 or args.tickets > 50_000_000 or args.rounds < 1:
         parser.error("--tickets 1000..50000000, --rounds 1 or more")
 
-    cluster = PostgresCluster()
-    folder = pathlib.Path(tempfile.mkdtemp(prefix="hotline-bench-"))
-    try:
-        cluster.start()
-        tune(cluster)
-        with closing(psycopg2.connect(cluster.conninfo("postgres"))) as admin:
-            admin.autocommit = True
-            admin.cursor().execute("CREATE DATABASE bench")
+    with scratch(SETTINGS) as (cluster, folder):
+        execute(cluster.conninfo("postgres"), "CREATE DATABASE bench")
         conninfo = cluster.conninfo("bench")
-        migrate(folder, conninfo)
+        node_schema(folder, conninfo)
         with closing(psycopg2.connect(conninfo)) as db:
             start = time.perf_counter()
             events = load(db, args.tickets)
@@ -339,9 +299,6 @@ def main():
                 db.commit()
             log(f"rolled up {days} days ({rollup_rows} rows) in {build_seconds:.0f} s")
             times = measure(db, args.rounds)
-    finally:
-        cluster.stop()
-        subprocess.run(["rm", "-rf", str(folder)], check=False)
 
     summary = {
         "tickets": args.tickets,
@@ -357,10 +314,7 @@ def main():
         "results_equal": True,
     }
     summary.update(summarise(times))
-    output = pathlib.Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(summary, indent=2) + "\n")
-    print(f"summary: {output}")
+    write_summary(summary, args.output)
 
 
 if __name__ == "__main__":

@@ -58,16 +58,13 @@ from contextlib import closing
 
 import psycopg2
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests" / "system"))
-
-from hotline import GUANGZHOU, PG_BIN, Federation, PostgresCluster, Workspace  # noqa: E402
-from lifecycle import Hotline  # noqa: E402
+from benchlib import OUTPUT, REPO, configure, execute, log, query, wait, write_summary
+from hotline import GUANGZHOU, Federation, PostgresCluster, Workspace
+from lifecycle import Hotline
 
 CITY = GUANGZHOU[0]
 UNITS = 200
 TIMEOUT = 3600.0  # seconds any phase may take
-POLL = 0.01  # seconds between two looks at a cursor
 
 # The change as the master dataset receives it (MASTER_TICKET and
 # MASTER_ITEM of common/ticketdb.c), word for word; the messages the API
@@ -218,53 +215,11 @@ MANAGER = ("值班长李强", "manager")
 CLOCK = ("clock", "system")
 
 
-def log(message):
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-def wait(condition, what, timeout=TIMEOUT):
-    """Calls condition() every POLL seconds until it returns something
-    truthy, and returns that; exits after timeout seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            sys.exit(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(POLL)
-
-
-def query(conninfo, sql, params=None):
-    with closing(psycopg2.connect(conninfo)) as db, db.cursor() as cur:
-        cur.execute(sql, params)
-        rows = cur.fetchall() if cur.description is not None else None
-        db.commit()
-        return rows
-
-
-def execute(conninfo, *statements):
-    """Each statement outside a transaction (CHECKPOINT, VACUUM, subscriptions)."""
-    with closing(psycopg2.connect(conninfo)) as db:
-        db.autocommit = True
-        with db.cursor() as cur:
-            for sql in statements:
-                cur.execute(sql)
-
-
-def tune(cluster):
-    """wal_level = logical for the subscription, room enough that no
-    checkpoint is forced in a phase, then a restart."""
-    with closing(psycopg2.connect(cluster.conninfo("postgres"))) as db:
-        db.autocommit = True
-        with db.cursor() as cur:
-            for name, value in [("wal_level", "logical"), ("max_wal_senders", "4"),
-                                ("max_replication_slots", "4"), ("shared_buffers", "1GB"),
-                                ("max_wal_size", "8GB"), ("checkpoint_timeout", "30min"),
-                                ("jit", "off")]:
-                cur.execute(f"ALTER SYSTEM SET {name} = '{value}'")
-    cluster._run_as_owner(PG_BIN / "pg_ctl", "-D", cluster.data,
-                          "-l", cluster.folder / "postgres.log", "-w", "restart")
+# wal_level = logical for the subscription, room enough that no checkpoint
+# is forced in a phase.
+SETTINGS = [("wal_level", "logical"), ("max_wal_senders", "4"), ("max_replication_slots", "4"),
+            ("shared_buffers", "1GB"), ("max_wal_size", "8GB"), ("checkpoint_timeout", "30min"),
+            ("jit", "off")]
 
 
 # The plan: every synthetic change, in the order the city makes them.
@@ -518,7 +473,7 @@ def replicate(conninfo, last):
             def arrived():
                 cur.execute("SELECT 1 FROM ticket_events WHERE ticket_id = %s AND seq = %s", last)
                 return cur.fetchone() is not None
-            wait(arrived, "the subscriber to hold the last change")
+            wait(arrived, "the subscriber to hold the last change", TIMEOUT)
             seconds = time.perf_counter() - start
             cur.execute("ALTER SUBSCRIPTION sync_bench DISABLE")
             cur.execute("ALTER SUBSCRIPTION sync_bench SET (slot_name = NONE)")
@@ -595,7 +550,7 @@ def federate(fed, city, n):
                             " AND stream = %s", (CITY, STREAM_TICKETS))
                 row = cur.fetchone()
                 return row is not None and row[0] >= n
-            wait(cursor, f"the province's cursor for {CITY} to reach {n}")
+            wait(cursor, f"the province's cursor for {CITY} to reach {n}", TIMEOUT)
             wall = time.perf_counter() - start
     [(seconds,)] = query(province_db,
                          "SELECT extract(epoch FROM i.applied_at - n.connected_at)::float8"
@@ -629,7 +584,7 @@ def main():
     parser.add_argument("--changes", type=int,
                         default=int(os.environ.get("SYNC_BENCH_CHANGES", 200_000)),
                         help="ticket changes to catch up (default: $SYNC_BENCH_CHANGES or 200000)")
-    parser.add_argument("--output", default=str(REPO / "build" / "bench" / "sync.json"))
+    parser.add_argument("--output", default=str(OUTPUT / "sync.json"))
     args, others = parser.parse_known_args()
     if others:
         log(f"ignoring {' '.join(others)} (another benchmark's options)")
@@ -643,7 +598,7 @@ def main():
     workspace = None
     try:
         cluster.start()
-        tune(cluster)
+        configure(cluster, SETTINGS)
         workspace, fed, city = set_up(folder, cluster)
         city_db = city.settings["database"]
         sub_db = subscriber(folder, cluster, city_db)
@@ -718,10 +673,7 @@ def main():
           " (goal >= 0.5)")
     print(f"  federation sync / logical replication = "
           f"{summary['ratio_sync_to_logical_replication']:.2f} (goal > 1)")
-    output = pathlib.Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(summary, indent=2) + "\n")
-    print(f"summary: {output}")
+    write_summary(summary, args.output)
 
 
 if __name__ == "__main__":

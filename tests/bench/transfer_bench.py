@@ -42,8 +42,6 @@ are ignored.
 
 import argparse
 import datetime
-import json
-import math
 import multiprocessing
 import os
 import pathlib
@@ -52,21 +50,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import closing
 
 import psycopg2
 import requests
 import zmq
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests" / "system"))
-sys.path.insert(0, str(REPO / "tests" / "bench"))
-
-from hotline import (GUANGZHOU, MEIZHOU, PG_BIN, SHENZHEN, Federation,  # noqa: E402
-                     PostgresCluster, Workspace, free_port)
-from lifecycle import Hotline  # noqa: E402
-import sync_bench  # noqa: E402
-from sync_bench import execute, log, query, wait  # noqa: E402
+import sync_bench
+from benchlib import (DURABLE, OUTPUT, REPO, configure, execute, latencies, log, query, wait,
+                      write_summary)
+from hotline import GUANGZHOU, MEIZHOU, SHENZHEN, Federation, PostgresCluster, Workspace, free_port
+from lifecycle import Hotline
 
 ORIGIN, TARGET, AWAY = SHENZHEN, MEIZHOU, GUANGZHOU
 STREAM_TICKETS = 1
@@ -75,21 +68,6 @@ REASON = "事发地在梅州市梅江区，属梅州管辖"
 
 
 # The federation.
-
-def make_durable(cluster):
-    """Commits that reach the disk, as in production; room enough that no
-    checkpoint is forced while a round runs; then a restart."""
-    with closing(psycopg2.connect(cluster.conninfo("postgres"))) as db:
-        db.autocommit = True
-        with db.cursor() as cur:
-            for name, value in [("fsync", "on"), ("synchronous_commit", "on"),
-                                ("full_page_writes", "on"), ("shared_buffers", "512MB"),
-                                ("max_wal_size", "8GB"), ("checkpoint_timeout", "30min"),
-                                ("jit", "off")]:
-                cur.execute(f"ALTER SYSTEM SET {name} = '{value}'")
-    cluster._run_as_owner(PG_BIN / "pg_ctl", "-D", cluster.data,
-                          "-l", cluster.folder / "postgres.log", "-w", "restart")
-
 
 def set_up(folder, cluster, heartbeat_ms):
     """The province and the three cities, initialised and registered, not
@@ -325,21 +303,6 @@ class Baselines:
         self.db.close()
 
 
-# Figures.
-
-def percentile(values, p):
-    """The nearest-rank percentile p (0-100) of values."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
-
-
-def summary(values):
-    return {"n": len(values),
-            **{f"p{p}_ms": round(percentile(values, p) * 1000, 3) for p in (50, 90, 99)},
-            "max_ms": round(max(values) * 1000, 3),
-            "mean_ms": round(statistics.fmean(values) * 1000, 3)}
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--transfers", type=int,
@@ -354,7 +317,7 @@ def main():
                         help="heartbeat_interval_ms of every node (default 5000, the default)")
     parser.add_argument("--poll-ms", type=float, default=2.0,
                         help="pause between two looks at the cities (default 2; 0: none)")
-    parser.add_argument("--output", default=str(REPO / "build" / "bench" / "transfer.json"))
+    parser.add_argument("--output", default=str(OUTPUT / "transfer.json"))
     args, others = parser.parse_known_args()
     if others:
         log(f"ignoring {' '.join(others)} (another benchmark's options)")
@@ -371,7 +334,7 @@ def main():
     times = {"idle": [], "burst": []}
     try:
         cluster.start()
-        make_durable(cluster)
+        configure(cluster, DURABLE + [("shared_buffers", "512MB")])
         workspace, fed = set_up(folder, cluster, args.heartbeat_ms)
         origin_node, target_node = fed.cities[ORIGIN[0]], fed.cities[TARGET[0]]
         away = Away(fed.cities[AWAY[0]], args.burst_changes)
@@ -443,8 +406,8 @@ def main():
         "burst_changes": args.burst_changes,
         "burst_sync_seconds_median": round(statistics.median(away.sync_seconds), 2),
         "baselines": {
-            "zmq_curve_round_trip": {**summary(zmq_times), "payload_bytes": 1024},
-            "three_durable_commits": summary(commit_times),
+            "zmq_curve_round_trip": {**latencies(zmq_times), "payload_bytes": 1024},
+            "three_durable_commits": latencies(commit_times),
         },
     }
     print(f"transfer {ORIGIN[0]} -> {TARGET[0]} through the province,"
@@ -457,7 +420,7 @@ def main():
             "origin_transferred": [t[2] for t in values],
             "both": [max(t[1], t[2]) for t in values],
         }
-        result[condition] = {name: summary(v) for name, v in figures.items()}
+        result[condition] = {name: latencies(v) for name, v in figures.items()}
         both = result[condition]["both"]["p50_ms"] / 1000
         result[condition]["ratio_to_zmq_round_trip"] = round(both / zmq_median, 1)
         result[condition]["ratio_to_three_commits"] = round(both / commits_median, 1)
@@ -471,10 +434,7 @@ def main():
         print(f"  {condition}: transfer median / zmq round trip = "
               f"{result[condition]['ratio_to_zmq_round_trip']:g},"
               f" / three commits = {result[condition]['ratio_to_three_commits']:g}")
-    output = pathlib.Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"summary: {output}")
+    write_summary(result, args.output)
 
 
 if __name__ == "__main__":
