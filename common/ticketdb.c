@@ -50,11 +50,7 @@ int ticketdb_next_id(struct db *db, const char *node, int64_t now, char id[TICKE
     const char *p[] = {day};
 
     calendar_day_format(calendar_day_of(now), day);
-    PGresult *res = db_query(db,
-                             "INSERT INTO ticket_numbers AS n VALUES ($1, 1)"
-                             " ON CONFLICT (day) DO UPDATE SET last_seq = n.last_seq + 1"
-                             " RETURNING last_seq",
-                             1, p);
+    PGresult *res = db_query(db, "SELECT ticket_number($1)", 1, p);
     if (res == NULL)
         return -1;
     long seq = strtol(PQgetvalue(res, 0, 0), NULL, 10);

@@ -96,8 +96,8 @@ struct ticket_event {
 };
 
 /*
- * Draws the next ticket id of day 'now' for node 'node' into 'id'.
- * Returns 0 or -1.
+ * Draws the next ticket id of day 'now' for node 'node' into 'id', without
+ * holding a lock until commit (100_ticket_serial.sql).  Returns 0 or -1.
  */
 int ticketdb_next_id(struct db *db, const char *node, int64_t now, char id[TICKET_ID_LEN + 1]);
 

@@ -36,11 +36,9 @@ the API wrote.  Then, each timed on its own:
 
     /usr/bin/python3 tests/bench/sync_bench.py                   # 200,000 changes
     /usr/bin/python3 tests/bench/sync_bench.py --changes 20000   # a quick run
-    SYNC_BENCH_CHANGES=20000 make bench                          # the same, with the others
 
 Prints the rates (changes per second) and the ratios of the federation's
-to the others' and writes build/bench/sync.json.  Options of the other
-benchmarks (`BENCH_ARGS`) are ignored.
+to the others' and writes build/bench/sync.json.
 """
 
 import argparse
@@ -58,7 +56,8 @@ from contextlib import closing
 
 import psycopg2
 
-from benchlib import OUTPUT, REPO, configure, execute, log, query, wait, write_summary
+from benchlib import (OUTPUT, REPO, configure, execute, headline, log, query, wait,
+                      write_summary)
 from hotline import GUANGZHOU, Federation, PostgresCluster, Workspace
 from lifecycle import Hotline
 
@@ -439,10 +438,10 @@ def generate(conninfo, n, real, start=START):
             start = time.perf_counter()
             cur.execute("CALL pg_temp.sync_bench_generate(%s)", (pii_key_id,))
             seconds = time.perf_counter() - start
-            cur.execute("INSERT INTO ticket_numbers (day, last_seq)"
+            cur.execute("INSERT INTO ticket_days (day, base)"
                         " SELECT to_date(split_part(id, '-', 2), 'YYYYMMDD'),"
-                        " max(split_part(id, '-', 3)::int) FROM tickets GROUP BY 1"
-                        " ON CONFLICT (day) DO UPDATE SET last_seq = EXCLUDED.last_seq")
+                        " -max(split_part(id, '-', 3)::int) FROM tickets GROUP BY 1"
+                        " ON CONFLICT (day) DO UPDATE SET base = EXCLUDED.base")
             cur.execute("SELECT DISTINCT ON (e.action) e.action, o.body FROM outbox o,"
                         " LATERAL (SELECT o.body::jsonb->'event'->>'action' AS action) e"
                         " WHERE o.body::jsonb->'event'->>'ticket_id' BETWEEN %s AND %s",
@@ -581,13 +580,10 @@ def copy_again(conninfo):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--changes", type=int,
-                        default=int(os.environ.get("SYNC_BENCH_CHANGES", 200_000)),
-                        help="ticket changes to catch up (default: $SYNC_BENCH_CHANGES or 200000)")
+    parser.add_argument("--changes", type=int, default=200_000,
+                        help="ticket changes to catch up (default 200000)")
     parser.add_argument("--output", default=str(OUTPUT / "sync.json"))
-    args, others = parser.parse_known_args()
-    if others:
-        log(f"ignoring {' '.join(others)} (another benchmark's options)")
+    args = parser.parse_args()
     if args.changes < 1000 or args.changes > 10_000_000:
         parser.error("--changes 1000..10000000")
     if not (REPO / "build" / "city-node").exists():
@@ -664,6 +660,13 @@ def main():
         "ratio_sync_to_copy": round(rates["federation_sync"] / rates["copy"], 3),
         "ratio_sync_to_logical_replication":
             round(rates["federation_sync"] / rates["logical_replication"], 3),
+        "headlines": [
+            headline("3 catch-up sync", f"{n:,} changes of one city into the master dataset",
+                     rates["federation_sync"], rates["copy"], "changes/s", "COPY", goal=0.5),
+            headline("3 catch-up sync", f"{n:,} changes of one city into the master dataset",
+                     rates["federation_sync"], rates["logical_replication"], "changes/s",
+                     "logical replication", goal=1.0),
+        ],
     }
     print(f"{n} ticket changes ({tickets + 1} tickets) from one city:")
     for name, seconds in [("federation sync", sync_seconds), ("COPY", copy_seconds),
