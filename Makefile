@@ -5,7 +5,7 @@
 #   make run/stop   bring the local federation up / down
 #   make check      install missing packages, build with -Werror, run every test
 #   make e2e        the web console's end-to-end tests in headless Chromium
-#   make bench      run every tests/bench/*_bench.py (BENCH_ARGS="--tickets 100000")
+#   make bench      the benchmark suite, tests/bench/run (QUICK=1: smaller sizes)
 #   make format     apply .clang-format;  make lint: format check + cppcheck
 #   make fuzz       run every tests/fuzz harness for FUZZ_SECONDS (default 60) each
 #   make soak       random faults between nodes in network namespaces (root) for
@@ -208,9 +208,10 @@ e2e: all
 	  echo "e2e: $$(tail -n 1 $(BUILD)/test-logs/e2e.log | tr -d '=' | sed 's/^ *//'); screenshots in $(BUILD)/e2e/"; \
 	else cat $(BUILD)/test-logs/e2e.log; echo "e2e: FAILED"; exit 1; fi
 
-# Long: each benchmark makes its own PostgreSQL and a large synthetic city.
+# Not part of `check`: each benchmark makes its own PostgreSQL and measures
+# the project beside its baseline; QUICK=1 runs smaller sizes.
 bench: all
-	@for b in tests/bench/*_bench.py; do $(PYTHON) $$b $(BENCH_ARGS) || exit 1; done
+	@QUICK=$(QUICK) tests/bench/run $(if $(BENCH),--only $(BENCH))
 
 # Not part of `check`: each harness runs FUZZ_SECONDS from its seeds, which
 # it only reads (tests/fuzz/run).

@@ -132,6 +132,16 @@ def latencies(seconds):
             "mean_ms": round(statistics.fmean(seconds) * 1000, 3)}
 
 
+def headline(target, what, ours, baseline, unit, against, goal=None, higher_is_better=True):
+    """One row of the suite's table (tests/bench/run): the project's figure
+    'ours' against the baseline's, in 'unit', and their ratio, oriented so
+    that above 1 is better than the baseline; met when it reaches 'goal'."""
+    ratio = ours / baseline if higher_is_better else baseline / ours
+    return {"target": target, "what": what, "against": against, "unit": unit,
+            "ours": round(ours, 3), "baseline": round(baseline, 3), "ratio": round(ratio, 3),
+            "goal": goal, "met": None if goal is None else ratio >= goal}
+
+
 def write_summary(summary, output):
     """Writes 'summary' as JSON to 'output' (a path) and says where."""
     output = pathlib.Path(output)

@@ -31,8 +31,8 @@ from contextlib import closing
 
 import psycopg2
 
-from benchlib import OUTPUT, execute, log, node_schema, scratch, write_summary
-from stats_bench import SETTINGS, load, measure, summarise
+from benchlib import OUTPUT, execute, headline, log, node_schema, scratch, write_summary
+from stats_bench import PERIODS, SETTINGS, load, measure, summarise
 
 NODES = ["440000", "440100", "440300", "441400"]
 BATCH = 200
@@ -180,6 +180,12 @@ def main():
         },
     }
     summary.update(summarise(times))
+    summary["headlines"] = [
+        headline("5 statistics", f"province, {period} of {len(NODES)} x {args.tickets:,} tickets"
+                 " by node, from roll-ups", summary[period]["rollup_median_ms"],
+                 summary[period]["scan_median_ms"], "ms", "scan of the events", goal=100,
+                 higher_is_better=False)
+        for period in PERIODS]
     print(f"batch of {BATCH} events: roll-up work {summary['batch']['median_ms']:.1f} ms"
           f" (median, events taken out and counted again: {batch_events})")
     write_summary(summary, args.output)

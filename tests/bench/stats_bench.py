@@ -30,7 +30,7 @@ from contextlib import closing
 
 import psycopg2
 
-from benchlib import OUTPUT, execute, log, node_schema, scratch, write_summary
+from benchlib import OUTPUT, execute, headline, log, node_schema, scratch, write_summary
 
 UNITS = 200
 
@@ -314,6 +314,11 @@ def main():
         "results_equal": True,
     }
     summary.update(summarise(times))
+    summary["headlines"] = [
+        headline("5 statistics", f"{period} of {args.tickets:,} tickets by unit, from roll-ups",
+                 summary[period]["rollup_median_ms"], summary[period]["scan_median_ms"], "ms",
+                 "scan of the events", goal=100, higher_is_better=False)
+        for period in PERIODS]
     write_summary(summary, args.output)
 
 
