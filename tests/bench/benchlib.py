@@ -12,6 +12,7 @@ absolute time alone does not.
 import json
 import math
 import pathlib
+import signal
 import statistics
 import subprocess
 import sys
@@ -29,6 +30,10 @@ from hotline import PG_BIN, PostgresCluster  # noqa: E402
 BUILD = REPO / "build"
 OUTPUT = BUILD / "bench"
 POLL = 0.01  # seconds between two looks while waiting
+
+# Stopped with SIGTERM as with ^C: the clusters and folders of the run are
+# removed on the way out (scratch(), the benchmarks' own finally blocks).
+signal.signal(signal.SIGTERM, lambda signo, frame: sys.exit(128 + signo))
 
 # A public key nobody holds: a node made only for its schema points at a
 # province that is never there.
