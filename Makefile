@@ -172,7 +172,7 @@ $(BUILD)/tests/%_fuzz: $(BUILD)/obj/tests/fuzz/%_fuzz.o $(LIBCOMMON)
 	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer $^ $(PKG_LIBS) $(LDLIBS) -o $@
 
 # Intake's field table lives with its routes, which reach the node's migrations.
-$(BUILD)/tests/body_fuzz $(BUILD)/tests/input_test: $(BUILD)/obj/gen/city-sql.o
+$(BUILD)/tests/body_fuzz $(BUILD)/tests/input_test $(BUILD)/tests/import_test: $(BUILD)/obj/gen/city-sql.o
 
 # A unit test of a daemon's own module sees its header and links its object.
 $(BUILD)/obj/tests/unit/balance_test.o: CPPFLAGS += -Iprovince-node

@@ -8,6 +8,7 @@
  */
 #include "broadcast.h"
 #include "clock.h"
+#include "importdb.h"
 #include "inbox.h"
 #include "wire.h"
 #include "metrics.h"
@@ -129,6 +130,7 @@ static int command_rotate_key(struct node *node, struct db *db, char **argv)
 
 static const struct node_command commands[] = {
     {"rotate-key", "", 0, command_rotate_key, 0},
+    {"import", "FILE", 1, importdb_run, 0},
 };
 
 static const struct node_kind city = {

@@ -301,6 +301,33 @@ long long db_changed(struct db *db, const char *sql, int n, const char *const *p
     return changed;
 }
 
+int db_copy(struct db *db, const char *sql, const char *data, size_t len)
+{
+    PGresult *res = PQexec(db->conn, sql);
+
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        db_report(db, res);
+        PQclear(res);
+        return -1;
+    }
+    PQclear(res);
+    /* libpq sends in pieces of its own; a large piece is still one call. */
+    int sent = len == 0 || PQputCopyData(db->conn, data, (int)len) == 1;
+    if (PQputCopyEnd(db->conn, sent ? NULL : "the data could not be sent") != 1)
+        sent = 0;
+    int ok = 1;
+    while ((res = PQgetResult(db->conn)) != NULL) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            db_report(db, res);
+            ok = 0;
+        }
+        PQclear(res);
+    }
+    if (ok && sent)
+        db->sqlstate[0] = '\0';
+    return ok && sent ? 0 : -1;
+}
+
 const char *db_sqlstate(const struct db *db)
 {
     return db->sqlstate;

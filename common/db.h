@@ -108,6 +108,14 @@ long long db_changed(struct db *db, const char *sql, int n, const char *const *p
  */
 int db_attempt(struct db *db, int (*fn)(void *arg, struct db *db), void *arg);
 
+/*
+ * Runs 'sql', a COPY ... FROM STDIN in text format, with the 'len' bytes of
+ * 'data' (rows of tab-separated, escaped columns, each ending in a newline;
+ * 'len' below 2 GiB).  Returns 0, or -1 (logged without the data); inside a
+ * transaction a failure leaves it aborted.
+ */
+int db_copy(struct db *db, const char *sql, const char *data, size_t len);
+
 /* The SQLSTATE of the last failed statement, "" if none. */
 const char *db_sqlstate(const struct db *db);
 

@@ -474,7 +474,7 @@ static const char *console_folder(const struct config *cfg, char *buf, size_t le
     return buf;
 }
 
-static int hotline_start(struct node *node)
+int node_hotline_start(struct node *node)
 {
     const struct config *c = &node->cfg;
     struct hotline *h = &node->hotline;
@@ -542,7 +542,7 @@ static int run_daemon(struct node *node, int foreground)
     /* A node initialised before it signed anything gets its key now. */
     if (sign_key_create(node->cfg.data_dir) < 0 ||
         keyring_load(&node->keys, node->cfg.data_dir) < 0 || link_check_curve() < 0 ||
-        hotline_start(node) < 0)
+        node_hotline_start(node) < 0)
         goto out;
 
     sigemptyset(&stop);

@@ -94,6 +94,14 @@ enum node_control node_control_read(void *control);
  */
 int node_options(char **argv, const char *const *names, long *values, size_t n, long min, long max);
 
+/*
+ * Prepares what the hotline's commands share, from the configuration and
+ * the data folder: periods and personal-data keys.  For the daemon and for
+ * commands that act as the hotline (import).  Returns 0 or -1 (logged); the
+ * caller wipes the keys (pii_keys_wipe).
+ */
+int node_hotline_start(struct node *node);
+
 /* Runs the program: parses argv, then a subcommand or the daemon.  Returns
  * the exit status. */
 int node_main(const struct node_kind *kind, int argc, char **argv);

@@ -328,6 +328,31 @@ long long ticketdb_announce_all(struct db *db, int64_t now)
     return n;
 }
 
+long long ticketdb_announce_tickets(struct db *db, const char *ids, int64_t now)
+{
+    char at[CLOCK_RFC3339_LEN], stream[12];
+    const char *p[] = {at, stream, ids};
+
+    snprintf(stream, sizeof(stream), "%d", STREAM_TICKETS);
+    stamp(now, at);
+    /* MASTER_ITEM, with each ticket's object built once for all its events. */
+    long long n = db_changed(
+        db,
+        "INSERT INTO outbox (stream, body, created_at)"
+        " SELECT $2, (jsonb_build_object('ticket', m.ticket, 'event', to_jsonb(e))"
+        "     || CASE WHEN e.action = 'completion/review:approve' THEN COALESCE("
+        "         (SELECT jsonb_build_object('approval_deadline', c.deadline)"
+        "          FROM stats_completions c WHERE c.ticket_id = e.ticket_id AND c.seq = e.seq),"
+        "         '{}') ELSE '{}' END)::text, $1"
+        " FROM (SELECT t.id, " MASTER_TICKET " AS ticket FROM tickets t"
+        "       WHERE t.id = ANY($3::text[])) m"
+        " JOIN ticket_events e ON e.ticket_id = m.id ORDER BY e.at, e.ticket_id, e.seq",
+        3, p);
+    if (n < 0 || db_exec(db, "NOTIFY outbox", 0, NULL) < 0)
+        return -1;
+    return n;
+}
+
 /* Appends a field to the text a hash covers, as a netstring ("5:hello,"), or
  * "-," for NULL, so no two different events give the same text. */
 static void hash_field(FILE *f, const char *s)
@@ -338,8 +363,7 @@ static void hash_field(FILE *f, const char *s)
         fprintf(f, "%zu:%s,", strlen(s), s);
 }
 
-/* The chain hash of an event over 'prev' and its fields. */
-static int event_hash(const char *prev, const char *id, int seq, int64_t at,
+int ticketdb_event_hash(const char *prev, const char *id, int seq, int64_t at,
                       const char *const fields[7], char out[CRYPTO_SHA256_HEX_LEN + 1])
 {
     char *text = NULL, num[32];
@@ -380,7 +404,7 @@ int ticketdb_event(struct db *db, const char *id, const struct ticket_event *e, 
     const char *from = e->from == STATUS_COUNT ? NULL : ticket_status_name(e->from);
     const char *fields[7] = {e->actor,  e->role,  e->action, from, ticket_status_name(e->to),
                              e->reason, e->detail};
-    if (event_hash(prev, id, seq, now, fields, hash) < 0)
+    if (ticketdb_event_hash(prev, id, seq, now, fields, hash) < 0)
         return -1;
     char seqs[12], at[CLOCK_RFC3339_LEN];
     snprintf(seqs, sizeof(seqs), "%d", seq);
@@ -561,7 +585,7 @@ int ticketdb_verify(struct db *db, long long *events, long long *tickets,
         for (int c = 0; c < 7; c++)
             fields[c] = PQgetisnull(res, i, 3 + c) ? NULL : PQgetvalue(res, i, 3 + c);
         if (s != expect || strcmp(PQgetvalue(res, i, 10), prev) != 0 ||
-            event_hash(prev, id, s, ticketdb_us(res, i, 2), fields, hash) < 0 ||
+            ticketdb_event_hash(prev, id, s, ticketdb_us(res, i, 2), fields, hash) < 0 ||
             strcmp(hash, PQgetvalue(res, i, 11)) != 0) {
             snprintf(ticket, TICKET_ID_LEN + 1, "%s", id);
             *seq = expect;

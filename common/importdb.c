@@ -1,0 +1,689 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * importdb.c - the I/O of `city-node import`: the file, the batches, COPY,
+ * the checkpoint and the progress line.
+ *
+ * Runs in the command's one thread, on its own connection, beside a node
+ * that may be running.  Lines are read and checked by import.c; the good
+ * ones of a batch are written in one transaction: their numbers drawn from
+ * the numbering of their day (ticket_number(), as intake does), personal
+ * data sealed and the phone hashed as at intake, content bigrams for the
+ * repeat search, the event chains hashed as ticketdb.c does, the rows
+ * loaded with COPY, every event queued for the master dataset, and the
+ * file's checkpoint moved past the batch.  Killed at any point, the
+ * transaction in flight is lost whole; run again, the import seeks to the
+ * checkpoint, and a legacy id already held is skipped, so nothing is
+ * written twice.  The clock thread of the node rolls the statistics of the
+ * days the events fall on up again (the trigger on ticket_events marks them).
+ */
+#include "importdb.h"
+
+#include "calstore.h"
+#include "clock.h"
+#include "crypto.h"
+#include "import.h"
+#include "log.h"
+#include "ngram.h"
+#include "pii.h"
+#include "restriction.h"
+#include "ticketdb.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define BATCH_LINES   2000
+#define KEY_BYTES     65536
+#define GENESIS       "0000000000000000000000000000000000000000000000000000000000000000"
+#define PROGRESS_US   1000000
+#define UNITS_MAX     4096
+#define GRAMS_TEXT    (NGRAM_MAX * 12 + 3)
+
+/* A growing text buffer: the rows of one COPY. */
+struct buf {
+    char *data;
+    size_t len, cap;
+};
+
+struct units {
+    char (*codes)[UNIT_CODE_MAX + 1];
+    size_t n;
+};
+
+struct run {
+    struct node *node;
+    struct db *db;
+    struct import_rules rules;
+    struct units units;
+    FILE *in;
+    off_t size;              /* 0 for a stream */
+    char key[CRYPTO_SHA256_HEX_LEN + 1]; /* the checkpoint's file key; "" for a stream */
+    off_t offset;            /* after the last line read */
+    long long line, imported, skipped, refused, events; /* by this run, but 'line' */
+    long long imported_before, refused_before;          /* by the runs before, on the file */
+    int64_t started, shown;
+    long long line_at_start;
+    struct import_record *batch;
+    long long *batch_line;
+    size_t nbatch;
+    struct buf tickets, evs, ratings;
+};
+
+static int buf_grow(struct buf *b, size_t more)
+{
+    if (b->len + more + 1 <= b->cap)
+        return 0;
+    size_t cap = b->cap > 0 ? b->cap : 1 << 20;
+    while (cap < b->len + more + 1)
+        cap *= 2;
+    char *p = realloc(b->data, cap);
+    if (p == NULL)
+        return -1;
+    b->data = p;
+    b->cap = cap;
+    return 0;
+}
+
+/* Appends a column in COPY's text format: escaped, or \N for NULL. */
+static int col(struct buf *b, const char *s)
+{
+    if (s == NULL) {
+        if (buf_grow(b, 3) < 0)
+            return -1;
+        memcpy(b->data + b->len, "\\N\t", 3);
+        b->len += 3;
+        return 0;
+    }
+    size_t n = strlen(s);
+    if (buf_grow(b, 2 * n + 1) < 0)
+        return -1;
+    for (const char *c = s; *c != '\0'; c++) {
+        char esc = *c == '\\' ? '\\' : *c == '\t' ? 't' : *c == '\n' ? 'n' : *c == '\r' ? 'r' : 0;
+        if (esc != 0) {
+            b->data[b->len++] = '\\';
+            b->data[b->len++] = esc;
+        } else {
+            b->data[b->len++] = *c;
+        }
+    }
+    b->data[b->len++] = '\t';
+    return 0;
+}
+
+/* Ends a row: the last tab becomes a newline. */
+static void row_end(struct buf *b)
+{
+    b->data[b->len - 1] = '\n';
+}
+
+static const char *stamp(int64_t us, char out[CLOCK_RFC3339_LEN])
+{
+    if (us == 0)
+        return NULL;
+    clock_format(us, out);
+    return out;
+}
+
+static const char *flag(int b)
+{
+    return b ? "t" : "f";
+}
+
+static int unit_cmp(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+static int unit_known(const char *code, void *arg)
+{
+    const struct units *u = arg;
+
+    return bsearch(code, u->codes, u->n, sizeof(*u->codes), unit_cmp) != NULL;
+}
+
+static int units_load(struct run *r)
+{
+    const char *p[] = {r->node->cfg.node_code};
+    PGresult *res = db_query(r->db, "SELECT code FROM units WHERE node = $1 ORDER BY code", 1, p);
+
+    if (res == NULL)
+        return -1;
+    size_t n = (size_t)PQntuples(res);
+    r->units.codes = calloc(n > 0 ? n : 1, sizeof(*r->units.codes));
+    if (r->units.codes == NULL || n > UNITS_MAX) {
+        PQclear(res);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        snprintf(r->units.codes[i], sizeof(*r->units.codes), "%s", PQgetvalue(res, (int)i, 0));
+    r->units.n = n;
+    qsort(r->units.codes, n, sizeof(*r->units.codes), unit_cmp);
+    PQclear(res);
+    return 0;
+}
+
+/* A text[] literal of 'n' strings. */
+static char *array_literal(const char *const *items, size_t n)
+{
+    struct buf b = {0};
+
+    if (buf_grow(&b, 2) < 0)
+        return NULL;
+    b.data[b.len++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(items[i]);
+        if (buf_grow(&b, 2 * len + 4) < 0) {
+            free(b.data);
+            return NULL;
+        }
+        if (i > 0)
+            b.data[b.len++] = ',';
+        b.data[b.len++] = '"';
+        for (const char *c = items[i]; *c != '\0'; c++) {
+            if (*c == '"' || *c == '\\')
+                b.data[b.len++] = '\\';
+            b.data[b.len++] = *c;
+        }
+        b.data[b.len++] = '"';
+    }
+    b.data[b.len++] = '}';
+    b.data[b.len] = '\0';
+    return b.data;
+}
+
+/* The file's key: the SHA-256 of its first 64 KiB.  Returns 0 or -1. */
+static int file_key(struct run *r)
+{
+    char *head = malloc(KEY_BYTES);
+    size_t n = head != NULL ? fread(head, 1, KEY_BYTES, r->in) : 0;
+
+    if (head == NULL || ferror(r->in) || fseeko(r->in, 0, SEEK_SET) < 0) {
+        free(head);
+        return -1;
+    }
+    crypto_sha256_hex(head, n, r->key);
+    free(head);
+    return 0;
+}
+
+/* Goes on from the checkpoint of this file, if there is one.  Returns 0 or -1. */
+static int checkpoint_load(struct run *r)
+{
+    const char *p[] = {r->key};
+    PGresult *res = db_query(r->db,
+                             "SELECT byte_offset, line, imported, refused FROM import_checkpoints"
+                             " WHERE file = $1",
+                             1, p);
+
+    if (res == NULL)
+        return -1;
+    if (PQntuples(res) == 1) {
+        off_t offset = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        if (offset <= r->size && fseeko(r->in, offset, SEEK_SET) == 0) {
+            r->offset = offset;
+            r->line = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+            r->imported_before = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+            r->refused_before = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+            fprintf(stderr, "import: resuming after line %lld (%lld imported before)\n", r->line,
+                    r->imported_before);
+        }
+    }
+    PQclear(res);
+    return 0;
+}
+
+static int checkpoint_save(struct run *r, int64_t now)
+{
+    char offset[24], line[24], imported[24], refused[24], at[CLOCK_RFC3339_LEN];
+    const char *p[] = {r->key, offset, line, imported, refused, at};
+
+    if (r->key[0] == '\0')
+        return 0;
+    snprintf(offset, sizeof(offset), "%lld", (long long)r->offset);
+    snprintf(line, sizeof(line), "%lld", r->line);
+    snprintf(imported, sizeof(imported), "%lld", r->imported_before + r->imported);
+    snprintf(refused, sizeof(refused), "%lld", r->refused_before + r->refused);
+    clock_format(now, at);
+    return db_exec(r->db,
+                   "INSERT INTO import_checkpoints (file, byte_offset, line, imported, refused,"
+                   " updated_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (file) DO UPDATE"
+                   " SET byte_offset = $2, line = $3, imported = $4, refused = $5,"
+                   " updated_at = $6",
+                   6, p);
+}
+
+/* Seals the citizen of ticket 'id' as intake does (workflow.c). */
+static char *sealed_hex(const struct hotline *h, const char *id, const struct import_record *rec)
+{
+    json_t *citizen = json_pack("{s:s,s:s,s:s?,s:s?}", "name", rec->name, "phone", rec->phone,
+                                "id_number", rec->id_number, "contact", rec->contact);
+    char *text = citizen != NULL ? json_dumps(citizen, JSON_COMPACT) : NULL;
+    size_t len = 0;
+    uint8_t *sealed = text != NULL ? pii_seal(&h->pii, id, text, strlen(text), &len) : NULL;
+    char *hex = sealed != NULL ? malloc(2 * len + 4) : NULL;
+
+    if (text != NULL) {
+        memset(text, 0, strlen(text));
+        free(text);
+    }
+    json_decref(citizen);
+    if (hex != NULL) {
+        static const char digits[] = "0123456789abcdef";
+        /* "\\x" in COPY's text format is the bytea "\x". */
+        hex[0] = '\\';
+        hex[1] = 'x';
+        for (size_t i = 0; i < len; i++) {
+            hex[2 + 2 * i] = digits[sealed[i] >> 4];
+            hex[3 + 2 * i] = digits[sealed[i] & 0xf];
+        }
+        hex[2 + 2 * len] = '\0';
+    }
+    free(sealed);
+    return hex;
+}
+
+/* The rows of ticket 'id' from record 'rec' into the COPY buffers. */
+static int rows_add(struct run *r, const char *id, const struct import_record *rec)
+{
+    const struct hotline *h = &r->node->hotline;
+    const struct ticket *t = &rec->t;
+    char phone[RESTRICTION_PHONE_MAX + 1], phone_hash[PII_HASH_LEN + 1];
+    char created[CLOCK_RFC3339_LEN], updated[CLOCK_RFC3339_LEN], received[CLOCK_RFC3339_LEN];
+    char deadline[CLOCK_RFC3339_LEN], rating_due[CLOCK_RFC3339_LEN], at[CLOCK_RFC3339_LEN];
+    char lat[32], lon[32], returns[12], extensions[12], version[12], redos[12], seq[12];
+    char prev[CRYPTO_SHA256_HEX_LEN + 1] = GENESIS, hash[CRYPTO_SHA256_HEX_LEN + 1];
+    int32_t grams[NGRAM_MAX];
+    char literal[GRAMS_TEXT];
+
+    /* The events first: the ticket holds the head of its chain. */
+    for (size_t i = 0; i < rec->nevents; i++) {
+        const struct import_event *e = &rec->events[i];
+        const char *from = e->from == STATUS_COUNT ? NULL : ticket_status_name(e->from);
+        const char *fields[7] = {e->actor, e->role,    e->action, from, ticket_status_name(e->to),
+                                 e->reason, e->detail};
+        snprintf(seq, sizeof(seq), "%zu", i + 1);
+        if (ticketdb_event_hash(prev, id, (int)i + 1, e->at, fields, hash) < 0)
+            return -1;
+        if (col(&r->evs, id) < 0 || col(&r->evs, seq) < 0 || col(&r->evs, stamp(e->at, at)) < 0)
+            return -1;
+        for (int c = 0; c < 7; c++)
+            if (col(&r->evs, fields[c]) < 0)
+                return -1;
+        if (col(&r->evs, prev) < 0 || col(&r->evs, hash) < 0)
+            return -1;
+        row_end(&r->evs);
+        memcpy(prev, hash, sizeof(prev));
+    }
+    for (size_t i = 0; i < rec->nratings; i++) {
+        const struct import_rating *g = &rec->ratings[i];
+        char round[12];
+        snprintf(round, sizeof(round), "%d", g->round);
+        if (col(&r->ratings, id) < 0 || col(&r->ratings, round) < 0 ||
+            col(&r->ratings, g->intake) < 0 || col(&r->ratings, g->handling) < 0 ||
+            col(&r->ratings, g->comment) < 0 || col(&r->ratings, g->by) < 0 ||
+            col(&r->ratings, stamp(g->at, at)) < 0)
+            return -1;
+        row_end(&r->ratings);
+    }
+
+    if (restriction_phone_normalize(rec->phone, phone) < 0)
+        return -1;
+    pii_phone_hash(&h->pii, phone, phone_hash);
+    size_t ngrams = ngram_grams(rec->content, grams, NGRAM_MAX);
+    if (ngram_array(grams, ngrams, literal, sizeof(literal)) < 0)
+        return -1;
+    char *pii = sealed_hex(h, id, rec);
+    if (pii == NULL) {
+        log_warnx("cannot seal the personal data of '%s'", id);
+        return -1;
+    }
+    snprintf(lat, sizeof(lat), "%.7f", rec->lat);
+    snprintf(lon, sizeof(lon), "%.7f", rec->lon);
+    snprintf(returns, sizeof(returns), "%d", t->returns);
+    snprintf(extensions, sizeof(extensions), "%d", t->extensions);
+    snprintf(version, sizeof(version), "%zu", rec->nevents);
+    snprintf(redos, sizeof(redos), "%d", t->redos);
+    snprintf(seq, sizeof(seq), "%zu", rec->nevents);
+    const char *cols[] = {
+        id,
+        ticket_status_name(t->status),
+        ticket_kind_name(t->kind),
+        rec->channel,
+        t->category,
+        rec->content,
+        rec->citizen_type,
+        pii,
+        h->pii.seal_id,
+        phone_hash,
+        rec->division,
+        rec->address,
+        rec->has_lat ? lat : NULL,
+        rec->has_lon ? lon : NULL,
+        t->unit[0] != '\0' ? t->unit : NULL,
+        stamp(t->received_at, received),
+        stamp(t->deadline, deadline),
+        flag(t->provisional),
+        returns,
+        extensions,
+        flag(t->no_return),
+        flag(t->due_soon),
+        flag(t->overdue),
+        flag(t->supervised),
+        rec->pending,
+        rec->outcome,
+        h->node_code,
+        version,
+        stamp(rec->received_at, created),
+        stamp(rec->events[rec->nevents - 1].at, updated),
+        redos,
+        stamp(t->rating_due, rating_due),
+        flag(t->rated),
+        literal,
+        seq,
+        hash,
+        rec->source,
+        rec->legacy_id,
+    };
+    int rc = 0;
+    for (size_t c = 0; c < sizeof(cols) / sizeof(cols[0]) && rc == 0; c++)
+        rc = col(&r->tickets, cols[c]);
+    if (rc == 0)
+        row_end(&r->tickets);
+    free(pii);
+    return rc;
+}
+
+#define TICKET_COLUMNS                                                                             \
+    "id, status, kind, channel, category, content, citizen_type, citizen_pii, pii_key_id,"         \
+    " phone_hash, division, address, lat, long, unit_code, received_at, deadline, provisional,"    \
+    " returns, extensions, no_return, due_soon, overdue, supervised, pending, outcome,"            \
+    " owner_node, version, created_at, updated_at, redos, rating_due, rated, content_grams,"       \
+    " event_seq, event_hash, source, legacy_id"
+
+/* Marks the records of the batch whose legacy id is held already (their
+ * 'nevents' set to 0).  Returns the number left to write, or -1. */
+static long long skip_known(struct run *r)
+{
+    const char **ids = calloc(r->nbatch + 1, sizeof(*ids));
+    long long left = (long long)r->nbatch;
+
+    if (ids == NULL)
+        return -1;
+    for (size_t i = 0; i < r->nbatch; i++)
+        ids[i] = r->batch[i].legacy_id;
+    char *literal = array_literal(ids, r->nbatch);
+    free(ids);
+    const char *p[] = {literal};
+    PGresult *res = literal != NULL ? db_query(r->db,
+                                               "SELECT legacy_id FROM tickets"
+                                               " WHERE legacy_id = ANY($1::text[])",
+                                               1, p)
+                                    : NULL;
+    free(literal);
+    if (res == NULL)
+        return -1;
+    for (int k = 0; k < PQntuples(res); k++) {
+        for (size_t i = 0; i < r->nbatch; i++) {
+            if (r->batch[i].nevents > 0 &&
+                strcmp(r->batch[i].legacy_id, PQgetvalue(res, k, 0)) == 0) {
+                import_record_clear(&r->batch[i]);
+                left--;
+                r->skipped++;
+            }
+        }
+    }
+    PQclear(res);
+    return left;
+}
+
+/* Draws the numbers of the batch's tickets, each from the day it was
+ * received, in order.  'ids' holds TICKET_ID_LEN + 1 bytes per record. */
+static int numbers_draw(struct run *r, char (*ids)[TICKET_ID_LEN + 1])
+{
+    const char **days = calloc(r->nbatch + 1, sizeof(*days));
+    char (*text)[CALENDAR_DATE_LEN] = calloc(r->nbatch + 1, sizeof(*text));
+    size_t n = 0;
+    int rc = -1;
+
+    if (days == NULL || text == NULL)
+        goto out;
+    for (size_t i = 0; i < r->nbatch; i++) {
+        if (r->batch[i].nevents == 0)
+            continue;
+        calendar_day_format(calendar_day_of(r->batch[i].received_at), text[n]);
+        days[n] = text[n];
+        n++;
+    }
+    char *literal = array_literal(days, n);
+    const char *p[] = {literal};
+    PGresult *res = literal != NULL ? db_query(r->db,
+                                               "SELECT u.d, ticket_number(u.d::date)"
+                                               " FROM unnest($1::text[]) WITH ORDINALITY u(d, n)"
+                                               " ORDER BY u.n",
+                                               1, p)
+                                    : NULL;
+    free(literal);
+    if (res == NULL || (size_t)PQntuples(res) != n)
+        goto done;
+    size_t k = 0;
+    for (size_t i = 0; i < r->nbatch; i++) {
+        if (r->batch[i].nevents == 0)
+            continue;
+        const char *day = PQgetvalue(res, (int)k, 0);
+        long seq = strtol(PQgetvalue(res, (int)k, 1), NULL, 10);
+        k++;
+        if (seq < 1 || seq > 999999) {
+            log_warnx("the numbers of day '%s' are used up", day);
+            goto done;
+        }
+        snprintf(ids[i], TICKET_ID_LEN + 1, "%.6s-%.4s%.2s%.2s-%06ld", r->node->cfg.node_code, day,
+                 day + 5, day + 8, seq);
+    }
+    rc = 0;
+done:
+    PQclear(res);
+out:
+    free(days);
+    free(text);
+    return rc;
+}
+
+/* Writes the batch in one transaction.  Returns 0 or -1. */
+static int batch_write(struct run *r)
+{
+    int64_t now = clock_now_us();
+    char (*ids)[TICKET_ID_LEN + 1] = calloc(r->nbatch + 1, sizeof(*ids));
+    const char **written = calloc(r->nbatch + 1, sizeof(*written));
+    char *literal = NULL;
+    long long events = 0, count = 0;
+    int rc = -1;
+
+    r->tickets.len = r->evs.len = r->ratings.len = 0;
+    if (ids == NULL || written == NULL || db_begin(r->db) < 0)
+        goto out;
+    long long left = skip_known(r);
+    if (left < 0)
+        goto fail;
+    if (left > 0) {
+        if (numbers_draw(r, ids) < 0)
+            goto fail;
+        for (size_t i = 0; i < r->nbatch; i++) {
+            if (r->batch[i].nevents == 0)
+                continue;
+            if (rows_add(r, ids[i], &r->batch[i]) < 0)
+                goto fail;
+            written[count++] = ids[i];
+            events += (long long)r->batch[i].nevents;
+        }
+        literal = array_literal(written, (size_t)count);
+        if (literal == NULL ||
+            db_copy(r->db, "COPY tickets (" TICKET_COLUMNS ") FROM STDIN", r->tickets.data,
+                    r->tickets.len) < 0 ||
+            db_copy(r->db,
+                    "COPY ticket_events (ticket_id, seq, at, actor, role, action, from_status,"
+                    " to_status, reason, detail, prev_hash, hash) FROM STDIN",
+                    r->evs.data, r->evs.len) < 0 ||
+            (r->ratings.len > 0 &&
+             db_copy(r->db,
+                     "COPY ticket_ratings (ticket_id, round, intake, handling, comment, by_whom,"
+                     " at) FROM STDIN",
+                     r->ratings.data, r->ratings.len) < 0) ||
+            ticketdb_announce_tickets(r->db, literal, now) < 0)
+            goto fail;
+    }
+    r->imported += count;
+    if (checkpoint_save(r, now) < 0 || db_commit(r->db) < 0) {
+        r->imported -= count;
+        goto fail;
+    }
+    r->events += events;
+    rc = 0;
+    goto out;
+fail:
+    db_rollback(r->db);
+out:
+    for (size_t i = 0; i < r->nbatch; i++)
+        import_record_clear(&r->batch[i]);
+    r->nbatch = 0;
+    free(literal);
+    free(written);
+    free(ids);
+    return rc;
+}
+
+static void duration(long long s, char *out, size_t cap)
+{
+    snprintf(out, cap, "%lld:%02lld:%02lld", s / 3600, s / 60 % 60, s % 60);
+}
+
+/* The progress line, at most about once a second unless 'last'. */
+static void progress(struct run *r, int last)
+{
+    int64_t now = clock_mono_ms() * 1000;
+
+    if (!last && now - r->shown < PROGRESS_US)
+        return;
+    r->shown = now;
+    double secs = (double)(now - r->started) / 1e6;
+    double rate = secs > 0 ? (double)(r->line - r->line_at_start) / secs : 0;
+    char eta[96] = "";
+    if (r->size > 0 && r->offset > 0) {
+        double done = (double)r->offset / (double)r->size;
+        char left[64];
+        duration(done > 0 && rate > 0 ? (long long)(secs / done * (1 - done)) : 0, left,
+                 sizeof(left));
+        snprintf(eta, sizeof(eta), " %.0f%% ETA %s", 100 * done, left);
+    }
+    fprintf(stderr, "import: %lld lines, %lld imported, %lld already there, %lld refused, %.0f "
+                    "lines/s%s\n",
+            r->line, r->imported, r->skipped, r->refused, rate, eta);
+}
+
+/* Takes one line into the batch, or reports why it is refused. */
+static void line_take(struct run *r, const char *text, size_t len)
+{
+    struct import_record *rec = &r->batch[r->nbatch];
+    char why[512];
+
+    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+        len--;
+    if (len == 0)
+        return;
+    if (import_parse(text, len, &r->rules, rec, why, sizeof(why)) < 0) {
+        fprintf(stderr, "line %lld: %s\n", r->line, why);
+        r->refused++;
+        return;
+    }
+    for (size_t i = 0; i < r->nbatch; i++) {
+        if (strcmp(r->batch[i].legacy_id, rec->legacy_id) == 0) {
+            fprintf(stderr, "line %lld: 'legacy_id' repeats line %lld\n", r->line,
+                    r->batch_line[i]);
+            import_record_clear(rec);
+            r->refused++;
+            return;
+        }
+    }
+    r->batch_line[r->nbatch++] = r->line;
+}
+
+static int run_file(struct run *r)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int rc = 0;
+
+    while (rc == 0 && (n = getline(&line, &cap, r->in)) >= 0) {
+        r->line++;
+        r->offset += n;
+        line_take(r, line, (size_t)n);
+        if (r->nbatch == BATCH_LINES)
+            rc = batch_write(r);
+        progress(r, 0);
+    }
+    if (rc == 0 && ferror(r->in)) {
+        log_warn("cannot read the file");
+        rc = -1;
+    }
+    /* The last batch moves the checkpoint to the end, even when empty. */
+    if (rc == 0)
+        rc = batch_write(r);
+    free(line);
+    return rc;
+}
+
+int importdb_run(struct node *node, struct db *db, char **argv)
+{
+    const char *path = argv[0];
+    struct run r = {.node = node, .db = db};
+    int rc = 2;
+
+    if (node_hotline_start(node) < 0)
+        goto out;
+    r.in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    if (r.in == NULL) {
+        log_warn("cannot open '%s'", path);
+        goto out;
+    }
+    struct stat st;
+    if (r.in != stdin && fstat(fileno(r.in), &st) == 0 && S_ISREG(st.st_mode)) {
+        r.size = st.st_size;
+        if (file_key(&r) < 0 || checkpoint_load(&r) < 0)
+            goto out;
+    }
+    r.batch = calloc(BATCH_LINES, sizeof(*r.batch));
+    r.batch_line = calloc(BATCH_LINES, sizeof(*r.batch_line));
+    if (r.batch == NULL || r.batch_line == NULL || units_load(&r) < 0)
+        goto out;
+    r.rules = (struct import_rules){
+        .calendar = calstore_get(db),
+        .periods = &node->hotline.periods,
+        .unit_known = unit_known,
+        .unit_arg = &r.units,
+        .now = clock_now_us(),
+    };
+    if (r.rules.calendar == NULL)
+        goto out;
+    r.started = r.shown = clock_mono_ms() * 1000;
+    r.line_at_start = r.line;
+    int failed = run_file(&r) < 0;
+    progress(&r, 1);
+    printf("imported %lld tickets (%lld events) from %lld lines; %lld already there, %lld "
+           "refused\n",
+           r.imported, r.events, r.line - r.line_at_start, r.skipped, r.refused);
+    rc = failed ? 2 : r.refused > 0 ? 1 : 0;
+out:
+    if (r.in != NULL && r.in != stdin)
+        fclose(r.in);
+    free(r.batch);
+    free(r.batch_line);
+    free(r.units.codes);
+    free(r.tickets.data);
+    free(r.evs.data);
+    free(r.ratings.data);
+    pii_keys_wipe(&node->hotline.pii);
+    return rc;
+}
