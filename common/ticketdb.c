@@ -328,31 +328,6 @@ long long ticketdb_announce_all(struct db *db, int64_t now)
     return n;
 }
 
-long long ticketdb_announce_tickets(struct db *db, const char *ids, int64_t now)
-{
-    char at[CLOCK_RFC3339_LEN], stream[12];
-    const char *p[] = {at, stream, ids};
-
-    snprintf(stream, sizeof(stream), "%d", STREAM_TICKETS);
-    stamp(now, at);
-    /* MASTER_ITEM, with each ticket's object built once for all its events. */
-    long long n = db_changed(
-        db,
-        "INSERT INTO outbox (stream, body, created_at)"
-        " SELECT $2, (jsonb_build_object('ticket', m.ticket, 'event', to_jsonb(e))"
-        "     || CASE WHEN e.action = 'completion/review:approve' THEN COALESCE("
-        "         (SELECT jsonb_build_object('approval_deadline', c.deadline)"
-        "          FROM stats_completions c WHERE c.ticket_id = e.ticket_id AND c.seq = e.seq),"
-        "         '{}') ELSE '{}' END)::text, $1"
-        " FROM (SELECT t.id, " MASTER_TICKET " AS ticket FROM tickets t"
-        "       WHERE t.id = ANY($3::text[])) m"
-        " JOIN ticket_events e ON e.ticket_id = m.id ORDER BY e.at, e.ticket_id, e.seq",
-        3, p);
-    if (n < 0 || db_exec(db, "NOTIFY outbox", 0, NULL) < 0)
-        return -1;
-    return n;
-}
-
 /* Appends a field to the text a hash covers, as a netstring ("5:hello,"), or
  * "-," for NULL, so no two different events give the same text. */
 static void hash_field(FILE *f, const char *s)

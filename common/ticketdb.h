@@ -132,14 +132,6 @@ int ticketdb_event(struct db *db, const char *id, const struct ticket_event *e, 
 long long ticketdb_announce_all(struct db *db, int64_t now);
 
 /*
- * Queues every event of the tickets 'ids' (an array literal) for the master
- * dataset, in the caller's transaction, as each change of them would have:
- * for tickets written whole at once (an import).  Returns the number of
- * events queued, or -1.
- */
-long long ticketdb_announce_tickets(struct db *db, const char *ids, int64_t now);
-
-/*
  * The chain hash of an event of ticket 'id' into 'out' (hex): over 'prev',
  * the previous event's hash (64 zeros for the first), its 'seq', its time
  * 'at' and 'fields': actor, role, action, from, to, reason, detail (NULL
