@@ -35,10 +35,18 @@ static const char *const approve_send_back[] = {"approve", "send_back", NULL};
 static const char *const levels[] = {"very_satisfied", "satisfied",         "basically_satisfied",
                                      "dissatisfied",   "very_dissatisfied", NULL};
 /* Where a history may leave an order: not in a transfer between nodes. */
-static const char *const statuses[] = {
-    "registered",           "accepted",  "answered",       "rejected", "handling",
-    "return_requested",     "extension_requested",         "completion_requested",
-    "completed",            "redo_requested",              "closed",   NULL};
+static const char *const statuses[] = {"registered",
+                                       "accepted",
+                                       "answered",
+                                       "rejected",
+                                       "handling",
+                                       "return_requested",
+                                       "extension_requested",
+                                       "completion_requested",
+                                       "completed",
+                                       "redo_requested",
+                                       "closed",
+                                       NULL};
 
 /* The bodies of the API's actions (ticket_api.c, rating_api.c). */
 static const struct field answer_fields[] = {INPUT_TEXT("answer", 1, 1, 4000)};
@@ -289,8 +297,8 @@ static int ev_rating(struct replay *p, struct import_event *e)
         replaces = json_pack("{s:s,s:s}", "intake", r->ratings[0].intake, "handling",
                              r->ratings[0].handling);
     e->reason = copy_or_null(level_bad(intake) || level_bad(handling) ? "dissatisfied" : NULL);
-    e->detail = dump(json_pack("{s:s,s:s,s:o*}", "intake", intake, "handling", handling,
-                               "replaces", replaces));
+    e->detail = dump(
+        json_pack("{s:s,s:s,s:o*}", "intake", intake, "handling", handling, "replaces", replaces));
     int round = r->t.redos + 1;
     if (act(p, e, ACTION_RATE, NULL) < 0)
         return -1;
@@ -416,8 +424,9 @@ static int replay_event(const struct import_rules *rules, struct import_record *
                     prefix);
     size_t alen = strlen(actor);
     if (alen < 1 || alen > 100 || role_of(role, &p.role) < 0)
-        return fail(why, whylen, "'%s': 'actor' must be 1 to 100 bytes and 'role' one of "
-                                 "operator, manager, unit, citizen, system",
+        return fail(why, whylen,
+                    "'%s': 'actor' must be 1 to 100 bytes and 'role' one of "
+                    "operator, manager, unit, citizen, system",
                     prefix);
     p.body = json_deep_copy(v);
     json_object_del(p.body, "at");

@@ -36,12 +36,12 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#define BATCH_LINES   2000
-#define KEY_BYTES     65536
-#define GENESIS       "0000000000000000000000000000000000000000000000000000000000000000"
-#define PROGRESS_US   1000000
-#define UNITS_MAX     4096
-#define GRAMS_TEXT    (NGRAM_MAX * 12 + 3)
+#define BATCH_LINES 2000
+#define KEY_BYTES   65536
+#define GENESIS     "0000000000000000000000000000000000000000000000000000000000000000"
+#define PROGRESS_US 1000000
+#define UNITS_MAX   4096
+#define GRAMS_TEXT  (NGRAM_MAX * 12 + 3)
 
 /* A growing text buffer: the rows of one COPY. */
 struct buf {
@@ -66,9 +66,9 @@ struct run {
     struct import_rules rules;
     struct units units;
     FILE *in;
-    off_t size;              /* 0 for a stream */
+    off_t size;                          /* 0 for a stream */
     char key[CRYPTO_SHA256_HEX_LEN + 1]; /* the checkpoint's file key; "" for a stream */
-    off_t offset;            /* after the last line read */
+    off_t offset;                        /* after the last line read */
     long long line, imported, skipped, refused, events; /* by this run, but 'line' */
     long long imported_before, refused_before;          /* by the runs before, on the file */
     int64_t started, shown;
@@ -386,9 +386,9 @@ static int outbox_add(struct run *r, const char *id, const struct import_record 
         json_object_set_new(ev, "actor", json_string(e->actor));
         json_object_set_new(ev, "role", json_string(e->role));
         json_object_set_new(ev, "action", json_string(e->action));
-        json_object_set_new(
-            ev, "from_status",
-            e->from == STATUS_COUNT ? json_null() : json_string(ticket_status_name(e->from)));
+        json_object_set_new(ev, "from_status",
+                            e->from == STATUS_COUNT ? json_null()
+                                                    : json_string(ticket_status_name(e->from)));
         json_object_set_new(ev, "to_status", json_string(ticket_status_name(e->to)));
         json_object_set_new(ev, "reason", jtext(e->reason));
         json_object_set_new(ev, "detail", jtext(e->detail));
@@ -431,7 +431,7 @@ static int rows_add(struct run *r, const char *id, const struct import_record *r
     for (size_t i = 0; i < rec->nevents; i++) {
         const struct import_event *e = &rec->events[i];
         const char *from = e->from == STATUS_COUNT ? NULL : ticket_status_name(e->from);
-        const char *fields[7] = {e->actor, e->role,    e->action, from, ticket_status_name(e->to),
+        const char *fields[7] = {e->actor,  e->role,  e->action, from, ticket_status_name(e->to),
                                  e->reason, e->detail};
         snprintf(seq, sizeof(seq), "%zu", i + 1);
         if (ticketdb_event_hash(prev, id, (int)i + 1, e->at, fields, hash) < 0)
@@ -576,7 +576,7 @@ static long long skip_known(struct run *r)
 static int numbers_draw(struct run *r, char (*ids)[TICKET_ID_LEN + 1])
 {
     const char **days = calloc(r->nbatch + 1, sizeof(*days));
-    char (*text)[CALENDAR_DATE_LEN] = calloc(r->nbatch + 1, sizeof(*text));
+    char(*text)[CALENDAR_DATE_LEN] = calloc(r->nbatch + 1, sizeof(*text));
     size_t n = 0;
     int rc = -1;
 
@@ -627,7 +627,7 @@ out:
 static int batch_write(struct run *r)
 {
     int64_t now = clock_now_us();
-    char (*ids)[TICKET_ID_LEN + 1] = calloc(r->nbatch + 1, sizeof(*ids));
+    char(*ids)[TICKET_ID_LEN + 1] = calloc(r->nbatch + 1, sizeof(*ids));
     long long events = 0, count = 0;
     int rc = -1;
 
@@ -706,8 +706,9 @@ static void progress(struct run *r, int last)
                  sizeof(left));
         snprintf(eta, sizeof(eta), " %.0f%% ETA %s", 100 * done, left);
     }
-    fprintf(stderr, "import: %lld lines, %lld imported, %lld already there, %lld refused, %.0f "
-                    "lines/s%s\n",
+    fprintf(stderr,
+            "import: %lld lines, %lld imported, %lld already there, %lld refused, %.0f "
+            "lines/s%s\n",
             r->line, r->imported, r->skipped, r->refused, rate, eta);
 }
 

@@ -339,7 +339,7 @@ static void hash_field(FILE *f, const char *s)
 }
 
 int ticketdb_event_hash(const char *prev, const char *id, int seq, int64_t at,
-                      const char *const fields[7], char out[CRYPTO_SHA256_HEX_LEN + 1])
+                        const char *const fields[7], char out[CRYPTO_SHA256_HEX_LEN + 1])
 {
     char *text = NULL, num[32];
     size_t len = 0;

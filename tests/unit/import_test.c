@@ -32,17 +32,30 @@ static struct import_rules rules(void)
     return r;
 }
 
-#define APPEAL(kind, history, status)                                                              \
-    "{\"legacy_id\":\"L-1\",\"kind\":\"" kind "\",\"channel\":\"phone\","                          \
-    "\"category\":\"public_service\",\"content\":\"路灯坏了\","                                    \
-    "\"citizen\":{\"type\":\"person\",\"name\":\"李娜\",\"phone\":\"13800138000\"},"               \
-    "\"location\":{\"division\":\"440106\",\"address\":\"体育东路12号\"},"                         \
-    "\"received_at\":\"2024-10-14T09:00:00+08:00\",\"registered_by\":\"坐席\","                    \
-    "\"history\":[" history "],\"status\":\"" status "\"}"
-
 #define EV(at, role, action, body)                                                                 \
     "{\"at\":\"2024-10-" at "+08:00\",\"actor\":\"x\",\"role\":\"" role "\",\"action\":\"" action  \
     "\"" body "}"
+
+/* A line of 'kind' with the events 'history' (NULL-terminated), left in 'status'. */
+static const char *appeal(const char *kind, const char *const *history, const char *status)
+{
+    static char line[8192];
+    char events[6144] = "";
+
+    for (size_t i = 0; history[i] != NULL; i++) {
+        strcat(events, i > 0 ? "," : "");
+        strcat(events, history[i]);
+    }
+    snprintf(line, sizeof(line),
+             "{\"legacy_id\":\"L-1\",\"kind\":\"%s\",\"channel\":\"phone\","
+             "\"category\":\"public_service\",\"content\":\"路灯坏了\","
+             "\"citizen\":{\"type\":\"person\",\"name\":\"李娜\",\"phone\":\"13800138000\"},"
+             "\"location\":{\"division\":\"440106\",\"address\":\"体育东路12号\"},"
+             "\"received_at\":\"2024-10-14T09:00:00+08:00\",\"registered_by\":\"坐席\","
+             "\"history\":[%s],\"status\":\"%s\"}",
+             kind, events, status);
+    return line;
+}
 
 static int parse(const char *line, struct import_record *r, char *why, size_t len)
 {
@@ -51,24 +64,31 @@ static int parse(const char *line, struct import_record *r, char *why, size_t le
     return import_parse(line, strlen(line), &rl, r, why, len);
 }
 
+static const char *const none[] = {NULL};
+static const char *const dispatched[] = {
+    EV("14T09:10:00", "operator", "dispatch", ",\"unit\":\"water\""), NULL};
+
 static void a_whole_life_is_replayed(void **state)
 {
+    static const char *const life[] = {
+        EV("14T09:10:00", "operator", "dispatch", ",\"unit\":\"water\""),
+        EV("15T10:00:00", "unit", "return", ",\"reason\":\"r\",\"basis\":\"b\""),
+        EV("15T11:00:00", "manager", "return/review",
+           ",\"decision\":\"approve\",\"unit\":\"market\""),
+        EV("18T10:00:00", "unit", "completion",
+           ",\"handled_at\":\"2024-10-18T09:00:00+08:00\",\"process\":\"p\",\"result\":\"r\","
+           "\"basis\":\"b\""),
+        EV("18T11:00:00", "manager", "completion/review", ",\"decision\":\"approve\""),
+        EV("19T09:00:00", "citizen", "rating",
+           ",\"intake\":\"satisfied\",\"handling\":\"dissatisfied\""),
+        EV("26T00:00:00", "system", "close", ""),
+        NULL,
+    };
     struct import_record r;
     char why[256] = "";
-    const char *line = APPEAL(
-        "complaint",
-        EV("14T09:10:00", "operator", "dispatch", ",\"unit\":\"water\"") ","
-        EV("15T10:00:00", "unit", "return", ",\"reason\":\"r\",\"basis\":\"b\"") ","
-        EV("15T11:00:00", "manager", "return/review", ",\"decision\":\"approve\",\"unit\":\"market\"") ","
-        EV("18T10:00:00", "unit", "completion", ",\"handled_at\":\"2024-10-18T09:00:00+08:00\","
-                                                "\"process\":\"p\",\"result\":\"r\",\"basis\":\"b\"") ","
-        EV("18T11:00:00", "manager", "completion/review", ",\"decision\":\"approve\"") ","
-        EV("19T09:00:00", "citizen", "rating", ",\"intake\":\"satisfied\",\"handling\":\"dissatisfied\"") ","
-        EV("26T00:00:00", "system", "close", ""),
-        "closed");
 
     (void)state;
-    assert_int_equal(parse(line, &r, why, sizeof(why)), 0);
+    assert_int_equal(parse(appeal("complaint", life, "closed"), &r, why, sizeof(why)), 0);
     assert_int_equal(r.nevents, 8);
     assert_string_equal(r.events[0].action, "register");
     assert_string_equal(r.events[3].action, "return/review:approve");
@@ -87,81 +107,67 @@ static void a_whole_life_is_replayed(void **state)
 
 static void a_history_the_rules_forbid_is_refused(void **state)
 {
+    static const char *const answered[] = {
+        EV("14T09:10:00", "operator", "answer", ",\"answer\":\"a\""), NULL};
+    static const char *const by_a_unit[] = {
+        EV("14T09:10:00", "unit", "dispatch", ",\"unit\":\"water\""), NULL};
+    static const char *const late_return[] = {
+        EV("14T09:10:00", "operator", "dispatch", ",\"unit\":\"water\""),
+        EV("17T09:00:00", "unit", "return", ",\"reason\":\"r\",\"basis\":\"b\""), NULL};
     struct import_record r;
     char why[256] = "";
 
     (void)state;
     /* Only a consultation is answered on the spot. */
-    assert_int_equal(parse(APPEAL("complaint", EV("14T09:10:00", "operator", "answer",
-                                                   ",\"answer\":\"a\""),
-                                  "answered"),
-                           &r, why, sizeof(why)),
-                     -1);
+    assert_int_equal(parse(appeal("complaint", answered, "answered"), &r, why, sizeof(why)), -1);
     assert_non_null(strstr(why, "refused by the rules"));
     /* A unit may not dispatch. */
-    assert_int_equal(parse(APPEAL("help", EV("14T09:10:00", "unit", "dispatch",
-                                              ",\"unit\":\"water\""),
-                                  "handling"),
-                           &r, why, sizeof(why)),
-                     -1);
+    assert_int_equal(parse(appeal("help", by_a_unit, "handling"), &r, why, sizeof(why)), -1);
     /* A return after the 2 working days of its window. */
-    assert_int_equal(
-        parse(APPEAL("help",
-                     EV("14T09:10:00", "operator", "dispatch", ",\"unit\":\"water\"") ","
-                     EV("17T09:00:00", "unit", "return", ",\"reason\":\"r\",\"basis\":\"b\""),
-                     "return_requested"),
-              &r, why, sizeof(why)),
-        -1);
+    assert_int_equal(parse(appeal("help", late_return, "return_requested"), &r, why, sizeof(why)),
+                     -1);
     assert_non_null(strstr(why, "2 working days"));
 }
 
 static void bad_lines_say_why(void **state)
 {
+    static const char *const police[] = {
+        EV("14T09:10:00", "operator", "dispatch", ",\"unit\":\"police\""), NULL};
+    static const char *const early[] = {
+        EV("13T09:10:00", "operator", "dispatch", ",\"unit\":\"water\""), NULL};
     struct import_record r;
     char why[256] = "";
 
     (void)state;
     assert_int_equal(parse("{\"legacy_id\":", &r, why, sizeof(why)), -1);
     assert_non_null(strstr(why, "not a JSON object"));
-    assert_int_equal(parse(APPEAL("help", EV("14T09:10:00", "operator", "dispatch",
-                                              ",\"unit\":\"police\""),
-                                  "handling"),
-                           &r, why, sizeof(why)),
-                     -1);
+    assert_int_equal(parse(appeal("help", police, "handling"), &r, why, sizeof(why)), -1);
     assert_non_null(strstr(why, "no unit 'police'"));
-    assert_int_equal(parse(APPEAL("help", EV("13T09:10:00", "operator", "dispatch",
-                                              ",\"unit\":\"water\""),
-                                  "handling"),
-                           &r, why, sizeof(why)),
-                     -1);
+    assert_int_equal(parse(appeal("help", early, "handling"), &r, why, sizeof(why)), -1);
     assert_non_null(strstr(why, "'history[0].at'"));
-    assert_int_equal(parse(APPEAL("help", "", "handling"), &r, why, sizeof(why)), -1);
+    assert_int_equal(parse(appeal("help", none, "handling"), &r, why, sizeof(why)), -1);
     assert_non_null(strstr(why, "leaves the order 'registered'"));
-    assert_int_equal(parse(APPEAL("gossip", "", "registered"), &r, why, sizeof(why)), -1);
+    assert_int_equal(parse(appeal("gossip", none, "registered"), &r, why, sizeof(why)), -1);
     assert_non_null(strstr(why, "'kind'"));
+    assert_int_equal(parse(appeal("help", dispatched, "handling"), &r, why, sizeof(why)), 0);
+    import_record_clear(&r);
 }
 
 static void the_clock_marks_only_when_due(void **state)
 {
+    /* A consultation dispatched on Monday is due on Wednesday night. */
+    static const char *const early[] = {
+        EV("14T09:10:00", "operator", "dispatch", ",\"unit\":\"water\""),
+        EV("15T09:00:00", "system", "overdue", ""), NULL};
+    static const char *const due[] = {
+        EV("14T09:10:00", "operator", "dispatch", ",\"unit\":\"water\""),
+        EV("17T00:00:01", "system", "overdue", ""), NULL};
     struct import_record r;
     char why[256] = "";
 
     (void)state;
-    /* A consultation dispatched on Monday is due on Wednesday night. */
-    assert_int_equal(
-        parse(APPEAL("consultation",
-                     EV("14T09:10:00", "operator", "dispatch", ",\"unit\":\"water\"") ","
-                     EV("15T09:00:00", "system", "overdue", ""),
-                     "handling"),
-              &r, why, sizeof(why)),
-        -1);
-    assert_int_equal(
-        parse(APPEAL("consultation",
-                     EV("14T09:10:00", "operator", "dispatch", ",\"unit\":\"water\"") ","
-                     EV("17T00:00:01", "system", "overdue", ""),
-                     "handling"),
-              &r, why, sizeof(why)),
-        0);
+    assert_int_equal(parse(appeal("consultation", early, "handling"), &r, why, sizeof(why)), -1);
+    assert_int_equal(parse(appeal("consultation", due, "handling"), &r, why, sizeof(why)), 0);
     assert_int_equal(r.t.overdue, 1);
     import_record_clear(&r);
 }
