@@ -452,6 +452,7 @@ static int replay_event(const struct import_rules *rules, struct import_record *
         goto out;
     }
     e->to = r->t.status;
+    e->deadline = r->t.deadline;
     r->nevents++;
     *last = p.ctx.now;
     rc = 0;

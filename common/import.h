@@ -41,8 +41,9 @@ struct import_event {
     const char *actor, *role, *action;
     enum ticket_status from; /* STATUS_COUNT: none (the registration) */
     enum ticket_status to;
-    char *reason; /* NULL if none; owned */
-    char *detail; /* JSON text, NULL if none; owned */
+    char *reason;     /* NULL if none; owned */
+    char *detail;     /* JSON text, NULL if none; owned */
+    int64_t deadline; /* the order's deadline once the event happened; 0 if none */
 };
 
 /* A rating given in the history (ticket_ratings). */

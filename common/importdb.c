@@ -78,6 +78,7 @@ struct run {
     long long *batch_line;
     size_t nbatch;
     struct buf tickets, evs, ratings, outbox;
+    struct buf approvals; /* ticket ids, seqs, deadlines: tab-separated lines */
 };
 
 static int buf_grow(struct buf *b, size_t more)
@@ -366,8 +367,7 @@ static json_t *master_ticket(struct run *r, const char *id, const struct import_
 
 /* One message for the master dataset per event of the ticket, as
  * ticketdb.c's MASTER_ITEM: the ticket, the event, and for an approved
- * completion the deadline then in force (stats_completions, which the
- * trigger on ticket_events fills from the ticket). */
+ * completion the deadline then in force (stats_completions). */
 static int outbox_add(struct run *r, const char *id, const struct import_record *rec,
                       const char *phone_hash, char (*hashes)[CRYPTO_SHA256_HEX_LEN + 1],
                       const char *created)
@@ -397,7 +397,7 @@ static int outbox_add(struct run *r, const char *id, const struct import_record 
         json_object_set_new(ev, "copied", json_false());
         json_t *item = json_pack("{s:O,s:o}", "ticket", ticket, "event", ev);
         if (item != NULL && strcmp(e->action, "completion/review:approve") == 0)
-            json_object_set_new(item, "approval_deadline", jtime(rec->t.deadline));
+            json_object_set_new(item, "approval_deadline", jtime(e->deadline));
         char *body = item != NULL ? json_dumps(item, JSON_COMPACT) : NULL;
         json_decref(item);
         rc = body != NULL && col(&r->outbox, stream) == 0 && col(&r->outbox, body) == 0 &&
@@ -446,6 +446,14 @@ static int rows_add(struct run *r, const char *id, const struct import_record *r
         row_end(&r->evs);
         memcpy(prev, hash, sizeof(prev));
         memcpy(hashes[i + 1], hash, sizeof(hashes[i + 1]));
+        /* The trigger on ticket_events keeps the deadline of an approval
+         * from the ticket as imported: a redo after it set another. */
+        if (strcmp(e->action, "completion/review:approve") == 0 && e->deadline != rec->t.deadline) {
+            if (col(&r->approvals, id) < 0 || col(&r->approvals, seq) < 0 ||
+                col(&r->approvals, stamp(e->deadline, at)) < 0)
+                return -1;
+            row_end(&r->approvals);
+        }
     }
     for (size_t i = 0; i < rec->nratings; i++) {
         const struct import_rating *g = &rec->ratings[i];
@@ -623,6 +631,24 @@ out:
     return rc;
 }
 
+/* The deadlines in force at the approvals a later redo moved on. */
+static int approvals_fix(struct run *r)
+{
+    return db_exec(r->db,
+                   "CREATE TEMPORARY TABLE IF NOT EXISTS import_approvals"
+                   " (ticket_id text, seq integer, deadline timestamptz) ON COMMIT DELETE ROWS",
+                   0, NULL) < 0 ||
+                   db_copy(r->db, "COPY import_approvals FROM STDIN", r->approvals.data,
+                           r->approvals.len) < 0 ||
+                   db_exec(r->db,
+                           "UPDATE stats_completions c SET deadline = a.deadline"
+                           " FROM import_approvals a"
+                           " WHERE c.ticket_id = a.ticket_id AND c.seq = a.seq",
+                           0, NULL) < 0
+               ? -1
+               : 0;
+}
+
 /* Writes the batch in one transaction.  Returns 0 or -1. */
 static int batch_write(struct run *r)
 {
@@ -631,7 +657,7 @@ static int batch_write(struct run *r)
     long long events = 0, count = 0;
     int rc = -1;
 
-    r->tickets.len = r->evs.len = r->ratings.len = r->outbox.len = 0;
+    r->tickets.len = r->evs.len = r->ratings.len = r->outbox.len = r->approvals.len = 0;
     r->now = now;
     if (ids == NULL || db_begin(r->db) < 0)
         goto out;
@@ -662,6 +688,7 @@ static int batch_write(struct run *r)
                      r->ratings.data, r->ratings.len) < 0) ||
             db_copy(r->db, "COPY outbox (stream, body, created_at) FROM STDIN", r->outbox.data,
                     r->outbox.len) < 0 ||
+            (r->approvals.len > 0 && approvals_fix(r) < 0) ||
             db_exec(r->db, "NOTIFY outbox", 0, NULL) < 0)
             goto fail;
     }
@@ -817,6 +844,7 @@ out:
     free(r.evs.data);
     free(r.ratings.data);
     free(r.outbox.data);
+    free(r.approvals.data);
     pii_keys_wipe(&node->hotline.pii);
     return rc;
 }

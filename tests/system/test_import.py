@@ -184,6 +184,10 @@ def test_imported_tickets_read_like_tickets_that_lived_here(hotline, workspace):
     assert total["returns"] == {"requested": 1, "approved": 1, "refused": 0}
     assert total["redo"] == {"requested": 1, "approved": 1}
     assert total["rejected"]["outside_jurisdiction"] == 1
+    assert total["completed_on_time"] == 3
+    # Each approval keeps the deadline in force then, though a redo moved it.
+    assert rows(node, "SELECT count(DISTINCT deadline) FROM stats_completions"
+                      " WHERE ticket_id = %s", ids["GZ2024-0005"]) == [(2,)]
 
     # The hash chains hold, and personal data is sealed at rest.
     assert node.run("verify").stdout.startswith("verified ")
