@@ -580,34 +580,51 @@ static long long skip_known(struct run *r)
 }
 
 /* Draws the numbers of the batch's tickets, each from the day it was
- * received, in order.  'ids' holds TICKET_ID_LEN + 1 bytes per record. */
+ * received, in order: one call per run of tickets of the same day.  'ids'
+ * holds TICKET_ID_LEN + 1 bytes per record. */
 static int numbers_draw(struct run *r, char (*ids)[TICKET_ID_LEN + 1])
 {
     const char **days = calloc(r->nbatch + 1, sizeof(*days));
     char(*text)[CALENDAR_DATE_LEN] = calloc(r->nbatch + 1, sizeof(*text));
-    size_t n = 0;
+    size_t *count = calloc(r->nbatch + 1, sizeof(*count));
+    struct buf counts = {0};
+    size_t runs = 0, n = 0;
+    PGresult *res = NULL;
+    char *literal = NULL;
     int rc = -1;
 
-    if (days == NULL || text == NULL)
+    if (days == NULL || text == NULL || count == NULL)
         goto out;
     for (size_t i = 0; i < r->nbatch; i++) {
         if (r->batch[i].nevents == 0)
             continue;
-        calendar_day_format(calendar_day_of(r->batch[i].received_at), text[n]);
-        days[n] = text[n];
+        char day[CALENDAR_DATE_LEN];
+        calendar_day_format(calendar_day_of(r->batch[i].received_at), day);
+        if (runs == 0 || strcmp(day, text[runs - 1]) != 0) {
+            memcpy(text[runs], day, sizeof(day));
+            days[runs] = text[runs];
+            runs++;
+        }
+        count[runs - 1]++;
         n++;
     }
-    char *literal = array_literal(days, n);
-    const char *p[] = {literal};
-    PGresult *res = literal != NULL ? db_query(r->db,
-                                               "SELECT u.d, ticket_number(u.d::date)"
-                                               " FROM unnest($1::text[]) WITH ORDINALITY u(d, n)"
-                                               " ORDER BY u.n",
-                                               1, p)
-                                    : NULL;
-    free(literal);
+    if (buf_grow(&counts, 24 * (runs + 1)) < 0)
+        goto out;
+    for (size_t i = 0; i < runs; i++)
+        counts.len +=
+            (size_t)sprintf(counts.data + counts.len, "%s%zu", i > 0 ? "," : "{", count[i]);
+    counts.len += (size_t)sprintf(counts.data + counts.len, "%s", runs > 0 ? "}" : "{}");
+    literal = array_literal(days, runs);
+    const char *p[] = {literal, counts.data};
+    res = literal != NULL ? db_query(r->db,
+                                     "SELECT u.d, x.n FROM unnest($1::text[], $2::int[])"
+                                     " WITH ORDINALITY u(d, c, o),"
+                                     " LATERAL ticket_numbers(u.d::date, u.c) WITH ORDINALITY"
+                                     " x(n, k) ORDER BY u.o, x.k",
+                                     2, p)
+                          : NULL;
     if (res == NULL || (size_t)PQntuples(res) != n)
-        goto done;
+        goto out;
     size_t k = 0;
     for (size_t i = 0; i < r->nbatch; i++) {
         if (r->batch[i].nevents == 0)
@@ -617,15 +634,17 @@ static int numbers_draw(struct run *r, char (*ids)[TICKET_ID_LEN + 1])
         k++;
         if (seq < 1 || seq > 999999) {
             log_warnx("the numbers of day '%s' are used up", day);
-            goto done;
+            goto out;
         }
         snprintf(ids[i], TICKET_ID_LEN + 1, "%.6s-%.4s%.2s%.2s-%06ld", r->node->cfg.node_code, day,
                  day + 5, day + 8, seq);
     }
     rc = 0;
-done:
-    PQclear(res);
 out:
+    PQclear(res);
+    free(literal);
+    free(counts.data);
+    free(count);
     free(days);
     free(text);
     return rc;
