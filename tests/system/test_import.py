@@ -243,6 +243,18 @@ def test_bad_lines_are_named_and_nothing_of_them_is_written(hotline, workspace):
     assert rows(hotline.node, "SELECT count(*) FROM ticket_events")[0][0] == 4
 
 
+def test_an_import_reads_standard_input(hotline):
+    node = hotline.node
+    text = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in EVERY_KIND)
+
+    result = subprocess.run([node.binary, "-f", node.config_path, "import", "-"], input=text,
+                            capture_output=True, text=True, timeout=300)
+
+    assert result.returncode == 0, result.stderr
+    assert "imported 5 tickets" in result.stdout
+    assert sorted(ids_by_legacy(node)) == sorted(line["legacy_id"] for line in EVERY_KIND)
+
+
 def many(n):
     """n answered consultations, ten a minute from 2024-01-02."""
     for i in range(n):
