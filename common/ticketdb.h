@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ticketdb.h - the SQL of work orders and their history: the only code that
- * reads or writes the tickets, ticket_events and audit_log tables.
+ * reads or writes the tickets, ticket_events and audit_log tables, but for
+ * an import from a legacy system, which loads whole histories with COPY
+ * (importdb.c) and chains them with ticketdb_event_hash().
  *
  * Callers run these inside the transaction of one workflow command.
  */
