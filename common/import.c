@@ -529,9 +529,10 @@ int import_parse(const char *line, size_t len, const struct import_rules *rules,
     json_t *only = json_object();
     for (size_t i = 0; i < COUNT(line_fields); i++) {
         json_t *v = json_object_get(doc, line_fields[i].name);
-        if (v != NULL)
-            json_object_set(only, line_fields[i].name,
-                            json_is_array(v) ? json_array() : v); /* history: below */
+        if (json_is_array(v)) /* the history: checked event by event below */
+            json_object_set_new(only, line_fields[i].name, json_array());
+        else if (v != NULL)
+            json_object_set(only, line_fields[i].name, v);
     }
     int bad = input_validate(only, NULL, line_fields, COUNT(line_fields), &refusal);
     json_decref(only);
