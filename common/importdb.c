@@ -30,6 +30,7 @@
 #include "wire.h"
 
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@
 #include <time.h>
 
 #define BATCH_LINES 2000
+#define BATCH_SLOTS 4096 /* a power of two above BATCH_LINES: the batch's legacy ids */
 #define KEY_BYTES   65536
 #define GENESIS     "0000000000000000000000000000000000000000000000000000000000000000"
 #define PROGRESS_US 1000000
@@ -76,6 +78,7 @@ struct run {
     long long line_at_start;
     struct import_record *batch;
     long long *batch_line;
+    int slots[BATCH_SLOTS]; /* 1 + the index in the batch of a legacy id, by hash; 0: free */
     size_t nbatch;
     struct buf tickets, evs, ratings, outbox;
     struct buf approvals; /* ticket ids, seqs, deadlines: tab-separated lines */
@@ -725,6 +728,7 @@ out:
     for (size_t i = 0; i < r->nbatch; i++)
         import_record_clear(&r->batch[i]);
     r->nbatch = 0;
+    memset(r->slots, 0, sizeof(r->slots));
     free(ids);
     return rc;
 }
@@ -773,7 +777,12 @@ static void line_take(struct run *r, const char *text, size_t len)
         r->refused++;
         return;
     }
-    for (size_t i = 0; i < r->nbatch; i++) {
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const unsigned char *c = (const unsigned char *)rec->legacy_id; *c != '\0'; c++)
+        h = (h ^ *c) * 16777619u;
+    size_t slot = h & (BATCH_SLOTS - 1);
+    for (; r->slots[slot] != 0; slot = (slot + 1) & (BATCH_SLOTS - 1)) {
+        size_t i = (size_t)r->slots[slot] - 1;
         if (strcmp(r->batch[i].legacy_id, rec->legacy_id) == 0) {
             fprintf(stderr, "line %lld: 'legacy_id' repeats line %lld\n", r->line,
                     r->batch_line[i]);
@@ -782,6 +791,7 @@ static void line_take(struct run *r, const char *text, size_t len)
             return;
         }
     }
+    r->slots[slot] = (int)r->nbatch + 1;
     r->batch_line[r->nbatch++] = r->line;
 }
 

@@ -225,7 +225,7 @@ def test_bad_lines_are_named_and_nothing_of_them_is_written(hotline, workspace):
         event("2024-10-15T09:00:00+08:00", OPERATOR, "answer", answer="答复"),
     ], "answered")
     lines = [CONSULTATION, illegal, "{not json", unknown_unit, wrong_status, no_phone, backwards,
-             HELP_REJECTED]
+             HELP_REJECTED, CONSULTATION]
 
     result = import_file(hotline.node, write_lines(workspace.folder / "bad.jsonl", lines),
                          check=False)
@@ -238,7 +238,8 @@ def test_bad_lines_are_named_and_nothing_of_them_is_written(hotline, workspace):
         in result.stderr
     assert "line 6: 'citizen.phone' is required" in result.stderr
     assert "line 7: 'history[0].at' must be" in result.stderr
-    assert "imported 2 tickets" in result.stdout and "6 refused" in result.stdout
+    assert "line 9: 'legacy_id' repeats line 1" in result.stderr
+    assert "imported 2 tickets" in result.stdout and "7 refused" in result.stdout
     assert sorted(ids_by_legacy(hotline.node)) == ["GZ2024-0002", "GZ2024-0003"]
     assert rows(hotline.node, "SELECT count(*) FROM ticket_events")[0][0] == 4
 
