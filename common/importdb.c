@@ -497,7 +497,7 @@ static int rows_add(struct run *r, const char *id, const struct import_record *r
         rec->content,
         rec->citizen_type,
         pii,
-        h->pii.seal_id,
+        pii_seal_id(&h->pii),
         phone_hash,
         rec->division,
         rec->address,
