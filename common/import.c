@@ -30,8 +30,6 @@
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-static const char *const approve_refuse[] = {"approve", "refuse", NULL};
-static const char *const approve_send_back[] = {"approve", "send_back", NULL};
 static const char *const levels[] = {"very_satisfied", "satisfied",         "basically_satisfied",
                                      "dissatisfied",   "very_dissatisfied", NULL};
 /* Where a history may leave an order: not in a transfer between nodes. */
@@ -48,31 +46,8 @@ static const char *const statuses[] = {"registered",
                                        "closed",
                                        NULL};
 
-/* The bodies of the API's actions (ticket_api.c, rating_api.c). */
-static const struct field answer_fields[] = {INPUT_TEXT("answer", 1, 1, 4000)};
-static const struct field reject_fields[] = {INPUT_ENUM("reason", 1, ticket_reject_reasons),
-                                             INPUT_TEXT("explanation", 1, 1, 2000)};
-static const struct field accept_fields[] = {INPUT_ENUM("kind", 0, ticket_kinds),
-                                             INPUT_ENUM("category", 0, ticket_categories)};
-static const struct field dispatch_fields[] = {INPUT_TEXT("unit", 1, 1, 32),
-                                               {.name = "no_return", .type = FIELD_BOOL}};
-static const struct field return_fields[] = {INPUT_TEXT("reason", 1, 1, 2000),
-                                             INPUT_TEXT("basis", 1, 1, 2000)};
-static const struct field return_review_fields[] = {INPUT_ENUM("decision", 1, approve_refuse),
-                                                    INPUT_TEXT("unit", 0, 1, 32),
-                                                    INPUT_TEXT("note", 0, 1, 2000),
-                                                    {.name = "no_return", .type = FIELD_BOOL}};
-static const struct field extension_fields[] = {INPUT_TEXT("reason", 1, 1, 2000)};
-static const struct field review_fields[] = {INPUT_ENUM("decision", 1, approve_refuse),
-                                             INPUT_TEXT("note", 0, 1, 2000)};
-static const struct field completion_fields[] = {
-    INPUT_TEXT("handled_at", 1, 1, 40), INPUT_TEXT("process", 1, 1, 4000),
-    INPUT_TEXT("result", 1, 1, 4000), INPUT_TEXT("basis", 1, 1, 2000)};
-static const struct field completion_review_fields[] = {
-    INPUT_ENUM("decision", 1, approve_send_back), INPUT_TEXT("note", 0, 1, 2000)};
-static const struct field note_fields[] = {INPUT_TEXT("text", 1, 1, 2000)};
-static const struct field supervise_fields[] = {INPUT_TEXT("note", 1, 1, 2000)};
-static const struct field redo_fields[] = {INPUT_TEXT("reason", 1, 1, 2000)};
+/* A rating as the file holds it: the API's (rating_api.c) without the
+ * citizen's one-time token, which a legacy system never had. */
 static const struct field rating_fields[] = {INPUT_ENUM("intake", 1, levels),
                                              INPUT_ENUM("handling", 1, levels),
                                              INPUT_TEXT("comment", 0, 1, 500)};
@@ -107,6 +82,7 @@ struct event_kind {
     const struct field *fields;
     size_t nfields;
     event_fn *apply;
+    int api; /* the body is an API action's: its fields are looked up there */
 };
 
 static int fail(char *why, size_t len, const char *fmt, ...)
@@ -351,30 +327,31 @@ static int ev_close(struct replay *p, struct import_event *e)
     return clock_mark(p, e, 4, "close");
 }
 
-#define KIND(n, f, fn)                                                                             \
+/* An API action: its body's fields are the API's (ticket_api_action_fields). */
+#define ACTION(n, fn)                                                                              \
     {                                                                                              \
-        n, f, COUNT(f), fn                                                                         \
+        n, NULL, 0, fn, 1                                                                          \
     }
 static const struct event_kind event_kinds[] = {
-    KIND("accept", accept_fields, ev_accept),
-    KIND("answer", answer_fields, ev_answer),
-    KIND("reject", reject_fields, ev_reject),
-    KIND("dispatch", dispatch_fields, ev_dispatch),
-    KIND("return", return_fields, ev_return),
-    KIND("return/review", return_review_fields, ev_return_review),
-    KIND("extension", extension_fields, ev_extension),
-    KIND("extension/review", review_fields, ev_extension_review),
-    KIND("completion", completion_fields, ev_completion),
-    KIND("completion/review", completion_review_fields, ev_completion_review),
-    KIND("notes", note_fields, ev_note),
-    KIND("note", note_fields, ev_note),
-    KIND("supervise", supervise_fields, ev_supervise),
-    KIND("rating", rating_fields, ev_rating),
-    KIND("redo", redo_fields, ev_redo),
-    KIND("redo/review", review_fields, ev_redo_review),
-    {"due_soon", NULL, 0, ev_due_soon},
-    {"overdue", NULL, 0, ev_overdue},
-    {"close", NULL, 0, ev_close},
+    ACTION("accept", ev_accept),
+    ACTION("answer", ev_answer),
+    ACTION("reject", ev_reject),
+    ACTION("dispatch", ev_dispatch),
+    ACTION("return", ev_return),
+    ACTION("return/review", ev_return_review),
+    ACTION("extension", ev_extension),
+    ACTION("extension/review", ev_extension_review),
+    ACTION("completion", ev_completion),
+    ACTION("completion/review", ev_completion_review),
+    ACTION("notes", ev_note),
+    {"note", NULL, 0, ev_note, 1}, /* read as "notes" */
+    ACTION("supervise", ev_supervise),
+    {"rating", rating_fields, COUNT(rating_fields), ev_rating, 0},
+    ACTION("redo", ev_redo),
+    ACTION("redo/review", ev_redo_review),
+    {"due_soon", NULL, 0, ev_due_soon, 0},
+    {"overdue", NULL, 0, ev_overdue, 0},
+    {"close", NULL, 0, ev_close, 0},
 };
 
 /* The role of an event's actor: the staff's roles, the citizen, or the
@@ -434,7 +411,12 @@ static int replay_event(const struct import_rules *rules, struct import_record *
     json_object_del(p.body, "role");
     json_object_del(p.body, "action");
     struct http_refusal refusal;
-    if (input_validate(p.body, prefix, k->fields, k->nfields, &refusal) < 0) {
+    const struct field *fields = k->fields;
+    size_t nfields = k->nfields;
+    if (k->api)
+        fields =
+            ticket_api_action_fields(strcmp(k->name, "note") == 0 ? "notes" : k->name, &nfields);
+    if (input_validate(p.body, prefix, fields, nfields, &refusal) < 0) {
         fail(why, whylen, "%s", refusal.message);
         goto out;
     }

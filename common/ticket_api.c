@@ -993,3 +993,19 @@ const struct http_route ticket_routes[] = {
 };
 
 const size_t ticket_routes_len = sizeof(ticket_routes) / sizeof(ticket_routes[0]);
+
+const struct field *ticket_api_action_fields(const char *name, size_t *n)
+{
+    static const char prefix[] = "/api/v1/tickets/{id}/";
+
+    for (size_t i = 0; i < ticket_routes_len; i++) {
+        const struct http_route *r = &ticket_routes[i];
+        if (r->handler == handle_action && strncmp(r->path, prefix, sizeof(prefix) - 1) == 0 &&
+            strcmp(r->path + sizeof(prefix) - 1, name) == 0) {
+            const struct action_route *a = r->arg;
+            *n = a->nfields;
+            return a->fields;
+        }
+    }
+    return NULL;
+}

@@ -16,4 +16,12 @@ extern const size_t ticket_routes_len;
 extern const struct field ticket_intake_fields[];
 extern const size_t ticket_intake_fields_len;
 
+/*
+ * The fields of the body of the ticket action at route segment 'name'
+ * ("dispatch", "completion/review", "notes", ...) as the API checks them,
+ * for what else reads the same bodies (the import), with their count in
+ * 'n'.  NULL if there is no such action.
+ */
+const struct field *ticket_api_action_fields(const char *name, size_t *n);
+
 #endif
