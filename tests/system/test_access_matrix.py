@@ -4,8 +4,8 @@ the daemon prints (`city-node routes`, `province-node routes`).
 A caller without a token is refused 401 by every route that needs one; a
 principal whose role a route does not allow is refused 403; a role it
 allows gets past authorization (whatever the handler then answers about
-the dummy resource, never 401 or 403); a revoked token is refused 401.
-Open311's POST takes its key as the standard does, a service's token as
+the dummy resource, never 401 or 403); a revoked token, and a token whose
+lifetime has ended, are refused 401 alike.  Open311's POST takes its key as the standard does, a service's token as
 `api_key`, and answers 403 to anything else.  Nothing refused changes
 anything.
 """
@@ -18,15 +18,18 @@ import psycopg2
 import pytest
 
 from hotline import GUANGZHOU, REPO
-from lifecycle import Hotline, assert_error
+from lifecycle import Hotline, assert_error, clock  # noqa: F401 (fixture)
 
 ROLES = ("admin", "operator", "manager", "unit", "auditor", "service")
 # What a path parameter is replaced by: well-formed, naming nothing.
 DUMMY = {"id": "440100-20240101-999999", "code": "nobody", "service_code": "nothing.here",
          "file": "requests.json"}
-# Revoked tokens are tried on a spread of routes only: an address sending
-# more invalid tokens than that is made to wait (test_hostile_http.py).
-REVOKED_SAMPLE = 12
+# Revoked and expired tokens are tried on a spread of routes only, nine
+# each: an address sending twenty invalid tokens within five minutes is
+# made to wait (test_hostile_http.py).
+REVOKED_SAMPLE = 9
+# The day the nodes' clock is moved to: past the expiring token's one day.
+AFTER_EXPIRY = "2024-11-06 10:00:00"
 
 
 def routes(daemon):
@@ -55,9 +58,17 @@ def fingerprint(node):
         return cur.fetchone()
 
 
+def spread(routes, offset=0):
+    """REVOKED_SAMPLE routes taken evenly from routes, from the offset-th on."""
+    step = max(1, len(routes) // REVOKED_SAMPLE)
+    return routes[offset % step::step][:REVOKED_SAMPLE]
+
+
 @pytest.mark.parametrize("daemon", ["city-node", "province-node"])
-def test_every_route_for_every_caller(federation, daemon):
-    fed = federation(GUANGZHOU)
+def test_every_route_for_every_caller(federation, clock, daemon):
+    fed = federation(GUANGZHOU, start=False)
+    for each in (fed.province, *fed.cities.values()):
+        each.start(env=clock.env())
     fed.wait_connected(GUANGZHOU[0])
     node = fed.province if daemon == "province-node" else fed.cities[GUANGZHOU[0]]
     office = Hotline(node)
@@ -69,6 +80,11 @@ def test_every_route_for_every_caller(federation, daemon):
     [gone] = [p["id"] for p in listed if p["name"] == "离职坐席"]
     assert node.http("DELETE", f"/api/v1/principals/{gone}", token=node.admin_token) \
         .status_code == 200
+    response = office.post("/api/v1/principals", node.admin_token,
+                           {"name": "实习坐席", "role": "operator", "expires_in_days": 1})
+    assert response.status_code == 201, response.text
+    assert response.json()["expires_at"].startswith("2024-11-05T")
+    expired = response.json()["token"]
 
     table = routes(daemon)
     protected = [r for r in table if r[2]]
@@ -97,10 +113,21 @@ def test_every_route_for_every_caller(federation, daemon):
                 wrong.append((method, path, role, status))
             if role not in allowed and status != 403:
                 wrong.append((method, path, role, status))
-    for method, path, _ in protected[::max(1, len(protected) // REVOKED_SAMPLE)][:REVOKED_SAMPLE]:
-        status = call(node, method, path, revoked).status_code
-        if status != 401:
-            wrong.append((method, path, "revoked", status))
+    refusal = None
+    for method, path, _ in spread(protected):
+        response = call(node, method, path, revoked)
+        if response.status_code != 401:
+            wrong.append((method, path, "revoked", response.status_code))
+        else:
+            refusal = response.json()
+    # The expiring token works until its day is over, and then is refused
+    # as the revoked one is, word for word.
+    assert call(node, "GET", "/api/v1/calendar/deadline", expired).status_code not in (401, 403)
+    clock.set(AFTER_EXPIRY)
+    for method, path, _ in spread(protected, offset=1):
+        response = call(node, method, path, expired)
+        if response.status_code != 401 or response.json() != refusal:
+            wrong.append((method, path, "expired", response.status_code))
 
     assert not wrong, "\n".join(f"{m} {p} as {who}: {s}" for m, p, who, s in wrong)
     assert fingerprint(node) == before
