@@ -8,6 +8,8 @@
  */
 #include "config.h"
 
+#include "proxy.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -27,6 +29,7 @@ enum option_type {
     OPT_ENDPOINT, /* tcp://host:port */
     OPT_KEY,      /* CURVE public key, Z85 */
     OPT_NAMES,    /* comma list of names [a-z0-9_], possibly empty */
+    OPT_PROXIES,  /* comma list of IP addresses and CIDR blocks, possibly empty */
 };
 
 struct option {
@@ -51,6 +54,7 @@ static const struct option options[] = {
     {"http_threads", OPT_INT, BOTH, AT(http_threads), "4", 1, 64},
     {"http_timeout_s", OPT_INT, BOTH, AT(http_timeout_s), "30", 1, 3600},
     {"console_dir", OPT_OPTDIR, BOTH, AT(console_dir), "", 0, 0},
+    {"trusted_proxies", OPT_PROXIES, BOTH, AT(trusted_proxies), "", 0, 0},
     {"heartbeat_interval_ms", OPT_INT, BOTH, AT(heartbeat_interval_ms), "5000", 100, 60000},
     {"log_level", OPT_LEVEL, BOTH, AT(log_level), "info", 0, 0},
     {"clock_interval_ms", OPT_INT, BOTH, AT(clock_interval_ms), "60000", 100, 3600000},
@@ -164,6 +168,27 @@ static int set_names(char **field, const char *value, char *why, size_t whylen)
     return 0;
 }
 
+/* A list of trusted proxies (proxy.c), stored as proxy_list_format()
+ * writes it: each entry with its prefix, without blanks. */
+static int set_proxies(char **field, const char *value, char *why, size_t whylen)
+{
+    struct proxy_list *list = proxy_list_parse(value, why, whylen);
+    char text[PROXY_TEXT_MAX];
+
+    if (list == NULL)
+        return -1;
+    proxy_list_format(list, text);
+    proxy_list_free(list);
+    char *copy = strdup(text);
+    if (copy == NULL) {
+        fail(why, whylen, "out of memory");
+        return -1;
+    }
+    free(*field);
+    *field = copy;
+    return 0;
+}
+
 static int set_string(char **field, const char *value, char *why, size_t whylen)
 {
     if (*value == '\0') {
@@ -242,6 +267,8 @@ static int option_set(struct config *cfg, const struct option *opt, enum node_ro
         return set_string(field, value, why, whylen);
     case OPT_NAMES:
         return set_names(field, value, why, whylen);
+    case OPT_PROXIES:
+        return set_proxies(field, value, why, whylen);
     case OPT_KEY:
         if (!keys_z85_valid(value)) {
             fail(why, whylen, "is not a CURVE public key (40 characters of Z85)");
@@ -392,7 +419,7 @@ void config_free(struct config *cfg)
     for (size_t i = 0; i < NOPTIONS; i++) {
         enum option_type t = options[i].type;
         if (t == OPT_STRING || t == OPT_DIR || t == OPT_OPTDIR || t == OPT_ENDPOINT ||
-            t == OPT_NAMES) {
+            t == OPT_NAMES || t == OPT_PROXIES) {
             char **field = (char **)((char *)cfg + options[i].offset);
             free(*field);
             *field = NULL;

@@ -32,8 +32,9 @@ struct config {
     char *http_address;
     int http_port;
     int http_threads;
-    int http_timeout_s; /* a connection idle this long is closed */
-    char *console_dir;  /* the web console's files; NULL: "console" beside the executable */
+    int http_timeout_s;    /* a connection idle this long is closed */
+    char *console_dir;     /* the web console's files; NULL: "console" beside the executable */
+    char *trusted_proxies; /* reverse proxies whose X-Forwarded-For is read (proxy.c) */
     int heartbeat_interval_ms;
     enum log_level log_level;
     int clock_interval_ms;

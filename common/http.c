@@ -24,6 +24,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "proxy.h"
 #include "ratelimit.h"
 #include "utf8.h"
 
@@ -33,6 +34,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +54,8 @@ struct http_server {
     void *app;
     struct ratelimit *auth_failures; /* per client address */
     char *static_dir;                /* the static files' folder, or NULL */
+    struct proxy_list *proxies;      /* trusted reverse proxies */
+    atomic_llong malformed_logged;   /* when a malformed X-Forwarded-For was last logged */
 };
 
 /* An address whose tokens failed this often within the window waits for a
@@ -124,7 +128,8 @@ const char *http_header(const struct http_request *req, const char *name)
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
-int http_client_address(const struct http_request *req, char *buf, size_t len)
+/* The address of the TCP peer, as http_client_address() writes it. */
+static int peer_address(const struct http_request *req, char *buf, size_t len)
 {
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -146,6 +151,72 @@ int http_client_address(const struct http_request *req, char *buf, size_t len)
         buf[0] = '\0';
         return -1;
     }
+    return 0;
+}
+
+/* Every X-Forwarded-For of a request, joined by commas in their order. */
+struct forwarded {
+    char text[PROXY_HEADER_MAX + 2];
+    size_t len;
+    int headers, too_long;
+};
+
+static enum MHD_Result forwarded_add(void *arg, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    struct forwarded *f = arg;
+
+    (void)kind;
+    if (strcasecmp(key, "X-Forwarded-For") != 0)
+        return MHD_YES;
+    size_t len = value != NULL ? strlen(value) : 0;
+    if (f->len + len + 1 > PROXY_HEADER_MAX) {
+        f->too_long = 1;
+        return MHD_NO;
+    }
+    if (f->headers++ > 0)
+        f->text[f->len++] = ',';
+    memcpy(f->text + f->len, value, len);
+    f->len += len;
+    f->text[f->len] = '\0';
+    return MHD_YES;
+}
+
+/* Logs a malformed header of a trusted proxy, once a minute at most: the
+ * proxy's address only, never the header, which names citizens. */
+static void malformed_log(struct http_server *srv, const char *proxy)
+{
+    long long now = (long long)clock_mono_ms(), last = atomic_load(&srv->malformed_logged);
+
+    if (last != 0 && now - last < 60000)
+        return;
+    if (atomic_compare_exchange_strong(&srv->malformed_logged, &last, now))
+        log_warnx("http: a request through trusted proxy '%s' had a malformed X-Forwarded-For;"
+                  " it counts as the proxy's",
+                  proxy);
+}
+
+int http_client_address(const struct http_request *req, char *buf, size_t len)
+{
+    char peer[HTTP_ADDRESS_LEN];
+    struct forwarded f = {.len = 0};
+
+    if (peer_address(req, peer, sizeof(peer)) < 0) {
+        if (len > 0)
+            buf[0] = '\0';
+        return -1;
+    }
+    if (proxy_list_count(req->srv->proxies) > 0)
+        MHD_get_connection_values(req->conn, MHD_HEADER_KIND, forwarded_add, &f);
+    if (len < HTTP_ADDRESS_LEN) {
+        if (len > 0)
+            buf[0] = '\0';
+        return -1;
+    }
+    /* A header cut short is malformed: proxy_client() refuses what is too long. */
+    const char *header = f.too_long ? "" : f.headers > 0 ? f.text : NULL;
+    if (proxy_client(req->srv->proxies, peer, header, buf, len) == PROXY_MALFORMED)
+        malformed_log(req->srv, peer);
     return 0;
 }
 
@@ -790,6 +861,15 @@ struct http_server *http_server_new(const struct http_options *opt, const struct
         goto fail;
     if (opt->static_dir != NULL && (srv->static_dir = strdup(opt->static_dir)) == NULL)
         goto fail;
+    char why[200];
+    srv->proxies = proxy_list_parse(opt->trusted_proxies != NULL ? opt->trusted_proxies : "", why,
+                                    sizeof(why));
+    if (srv->proxies == NULL) {
+        log_warnx("http: trusted_proxies: %s", why);
+        goto fail;
+    }
+    if (proxy_list_count(srv->proxies) > 0)
+        log_info("http: X-Forwarded-For read from the trusted proxies '%s'", opt->trusted_proxies);
     srv->mhd = MHD_start_daemon(flags, (uint16_t)opt->port, NULL, NULL, on_request, srv,
                                 MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
                                 addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)opt->threads,
@@ -816,6 +896,7 @@ void http_server_free(struct http_server *srv)
     labels_free(srv->labels, srv->nroutes);
     ratelimit_free(srv->auth_failures);
     free(srv->static_dir);
+    proxy_list_free(srv->proxies);
     free(srv);
 }
 

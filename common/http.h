@@ -47,8 +47,9 @@ struct http_options {
     const char *address; /* IPv4 or IPv6 literal */
     int port;
     int threads;
-    int timeout_s;          /* a connection idle this long, mid-request too, is closed */
-    const char *static_dir; /* the static files served at "/"; NULL: none */
+    int timeout_s;               /* a connection idle this long, mid-request too, is closed */
+    const char *static_dir;      /* the static files served at "/"; NULL: none */
+    const char *trusted_proxies; /* proxy_list_parse() text; NULL or "" for none */
 };
 
 /*
@@ -94,10 +95,13 @@ const char *http_query_param(const struct http_request *req, const char *name);
 const char *http_header(const struct http_request *req, const char *name);
 
 /*
- * Writes the IP address of the client (the peer of the TCP connection, not
- * any header) as text into 'buf' of 'len' bytes: "192.0.2.1", "2001:db8::1";
- * an IPv4-mapped IPv6 address as IPv4.  Returns 0, or -1 if it is unknown
- * or does not fit ('buf' is then "").
+ * Writes the IP address of the client as text into 'buf' of 'len' bytes:
+ * "192.0.2.1", "2001:db8::1"; an IPv4-mapped IPv6 address as IPv4.  The
+ * client is the peer of the TCP connection, unless that is a trusted proxy
+ * (`trusted_proxies`) that sent X-Forwarded-For: then the client it names
+ * (proxy_client), or the proxy itself for a malformed header, which is
+ * logged.  The address is personal data: never log it.  Returns 0, or -1
+ * if it is unknown or does not fit ('buf' is then "").
  */
 int http_client_address(const struct http_request *req, char *buf, size_t len);
 

@@ -564,9 +564,12 @@ static int run_daemon(struct node *node, int foreground)
     if (routes == NULL)
         goto out;
     char console[PATH_MAX];
-    struct http_options opt = {node->cfg.http_address, node->cfg.http_port, node->cfg.http_threads,
+    struct http_options opt = {node->cfg.http_address,
+                               node->cfg.http_port,
+                               node->cfg.http_threads,
                                node->cfg.http_timeout_s,
-                               console_folder(&node->cfg, console, sizeof(console))};
+                               console_folder(&node->cfg, console, sizeof(console)),
+                               node->cfg.trusted_proxies};
     http = http_server_new(&opt, routes, nroutes, auth_lookup_thread, node);
     if (http == NULL)
         goto out;

@@ -208,6 +208,26 @@ static void statistics_options(void **state)
     }
 }
 
+static void trusted_proxies(void **state)
+{
+    struct config cfg;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(parse_city("", &cfg, err), 0);
+    assert_string_equal(cfg.trusted_proxies, "");
+    config_free(&cfg);
+    assert_int_equal(
+        parse_city("trusted_proxies = 10.1.2.3/8 , 192.0.2.1, 2001:db8::/32\n", &cfg, err), 0);
+    assert_string_equal(cfg.trusted_proxies, "10.0.0.0/8,192.0.2.1/32,2001:db8::/32");
+    config_free(&cfg);
+    assert_null(cfg.trusted_proxies);
+    assert_int_equal(parse_city("trusted_proxies = 10.0.0.0/33\n", &cfg, err), -1);
+    assert_non_null(strstr(err, "test.conf:7: trusted_proxies: prefix /33"));
+    assert_int_equal(parse_city("trusted_proxies = proxy.example\n", &cfg, err), -1);
+    assert_non_null(strstr(err, "'proxy.example' is not an IP address"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -215,6 +235,7 @@ int main(void)
         cmocka_unit_test(bounds_are_checked),    cmocka_unit_test(required_options),
         cmocka_unit_test(codes_by_role),         cmocka_unit_test(endpoints_and_keys),
         cmocka_unit_test(province_code_checked), cmocka_unit_test(statistics_options),
+        cmocka_unit_test(trusted_proxies),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
