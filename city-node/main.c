@@ -13,6 +13,7 @@
 #include "wire.h"
 #include "metrics.h"
 #include "node.h"
+#include "recover.h"
 #include "uplink.h"
 
 #include <stdio.h>
@@ -131,6 +132,7 @@ static int command_rotate_key(struct node *node, struct db *db, char **argv)
 static const struct node_command commands[] = {
     {"rotate-key", "", 0, command_rotate_key, 0},
     {"import", "FILE", 1, importdb_run, 0},
+    {"recover", "FILE", 1, recover_run, 0},
 };
 
 static const struct node_kind city = {

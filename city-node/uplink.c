@@ -73,10 +73,14 @@ static void envelope_init(struct uplink *up, Fed__Envelope *env)
     link_envelope_init(env, up->node->cfg.node_code, up->province, up->node->incarnation);
 }
 
+/* Greets the province with how far the city's database has come on both
+ * streams, when its database can tell: the province refuses a city that
+ * lost what it holds (a restored backup). */
 static void send_hello(struct uplink *up)
 {
     Fed__Envelope env;
     Fed__Hello h = FED__HELLO__INIT;
+    Fed__Streams streams = FED__STREAMS__INIT;
 
     envelope_init(up, &env);
     h.code = up->node->cfg.node_code;
@@ -84,6 +88,12 @@ static void send_hello(struct uplink *up)
     h.software = "city-node " HOTLINE_VERSION;
     h.incarnation = up->node->incarnation;
     h.sign_key = (char *)keyring_sign(&up->node->keys)->public_text;
+    uint64_t acked;
+    int known = outbox_acked(up->db, STREAM_TICKETS, OUTBOX_UPLINK, &acked,
+                             &streams.tickets_numbered) == 0 &&
+                inbox_applied(up->db, up->province, STREAM_DOWN, &streams.down_applied) == 0;
+    if (known)
+        h.streams = &streams;
     env.payload_case = FED__ENVELOPE__PAYLOAD_HELLO;
     env.hello = &h;
     send_envelope(up, &env);

@@ -132,6 +132,32 @@ static void peer_drop(struct hub *hub, struct peer *p, const char *why)
     metrics_set_nodes_connected((int)hub->npeers);
 }
 
+/*
+ * Has node 'code' lost what the province holds of it: numbered fewer
+ * messages of its ticket stream than were applied here, or applied fewer
+ * of its STREAM_DOWN than it acknowledged?  Only a database restored from
+ * an older backup goes back so; its next changes would bear numbers
+ * applied already, and be skipped as seen.  Returns 1 (logged), or 0, also
+ * when the node or the database here cannot tell.
+ */
+static int restored_behind(struct hub *hub, const char *code, const Fed__Streams *s)
+{
+    uint64_t applied, acked;
+
+    if (s == NULL || inbox_applied(hub->db, code, STREAM_TICKETS, &applied) < 0 ||
+        outbox_acked(hub->db, STREAM_DOWN, code, &acked, NULL) < 0)
+        return 0;
+    if (s->tickets_numbered >= applied && s->down_applied >= acked)
+        return 0;
+    log_warnx("refused hello from '%s': its database was restored from a backup; it numbered"
+              " %llu messages of its ticket stream, %llu were applied here; it applied %llu of"
+              " ours, %llu were acknowledged; run 'province-node node-export %s FILE' here and"
+              " 'city-node recover FILE' there",
+              code, (unsigned long long)s->tickets_numbered, (unsigned long long)applied,
+              (unsigned long long)s->down_applied, (unsigned long long)acked, code);
+    return 1;
+}
+
 static void on_hello(struct hub *hub, const struct link_peer *from, const Fed__Envelope *env)
 {
     const Fed__Hello *h = env->hello;
@@ -158,6 +184,14 @@ static void on_hello(struct hub *hub, const struct link_peer *from, const Fed__E
         log_warnx("refused hello from '%s': another signing key than the one pinned", h->code);
         refuse(hub, from, h->code, "sign_key_changed",
                "the node signs with another key than before; register it again");
+        return;
+    }
+    if (restored_behind(hub, h->code, h->streams)) {
+        refuse(hub, from, h->code, "restored_behind",
+               "this node's database was restored from a backup older than what the province"
+               " holds of it; stop it and recover it (node-export here, recover there)");
+        if (p != NULL)
+            peer_drop(hub, p, "restored from a backup, not recovered");
         return;
     }
     int again = p != NULL && p->addr.routing_id_len == from->routing_id_len &&

@@ -608,11 +608,50 @@ static int command_node_key_retire(struct node *node, struct db *db, char **argv
     return 0;
 }
 
+/*
+ * Writes what the master dataset holds of a node whose database was
+ * restored from a backup (master_export), for `city-node recover` there,
+ * and queues for it again the current state of every broadcast: what the
+ * province sent it after the backup is gone with it.  One snapshot of the
+ * database, one transaction.
+ */
+static int command_node_export(struct node *node, struct db *db, char **argv)
+{
+    const char *code = argv[0], *path = argv[1];
+    long long tickets = -1, queued = -1;
+    FILE *out = NULL;
+
+    if (registry_known(db, code) != 1) {
+        fprintf(stderr, "province-node: node-export: '%s' is not a registered node\n", code);
+        return 1;
+    }
+    if ((out = fopen(path, "w")) == NULL) {
+        fprintf(stderr, "province-node: node-export: cannot write '%s'\n", path);
+        return 1;
+    }
+    if (db_begin(db) < 0 ||
+        db_exec(db, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", 0, NULL) < 0 ||
+        (tickets = master_export(db, code, out)) < 0 ||
+        (queued = broadcastlog_snapshot(node, db, code)) < 0 || fflush(out) != 0 || ferror(out) ||
+        db_commit(db) < 0) {
+        db_rollback(db);
+        fclose(out);
+        fprintf(stderr, "province-node: node-export: the export of '%s' failed\n", code);
+        return 1;
+    }
+    fclose(out);
+    printf("node '%s': %lld tickets of the master dataset written to '%s'; %lld broadcasts"
+           " queued for it again; run 'city-node recover %s' there before it starts\n",
+           code, tickets, path, queued, path);
+    return 0;
+}
+
 static const struct node_command commands[] = {
     {"node-add", "CODE NAME PUBLIC-KEY", 3, command_node_add, 0},
     {"node-remove", "CODE", 1, command_node_remove, 0},
     {"node-key", "CODE CURVE-KEY SIGN-KEY [--grace-hours N]", 3, command_node_key, 5},
     {"node-key-retire", "CODE", 1, command_node_key_retire, 0},
+    {"node-export", "CODE FILE", 2, command_node_export, 0},
 };
 
 static void health(json_t *obj)

@@ -13,6 +13,8 @@
  */
 #include "master.h"
 
+#include "outbox.h"
+
 #include "assign.h"
 #include "router.h"
 
@@ -577,4 +579,57 @@ json_t *master_reconciliation(struct db *db, const char *node, int mismatches)
     }
     PQclear(res);
     return rows;
+}
+
+/* Tickets of a node's export read at once. */
+#define EXPORT_PAGE 500
+
+long long master_export(struct db *db, const char *code, FILE *out)
+{
+    char tickets[12], down[12], after[TICKET_ID_LEN + 1] = "", page[12];
+    uint64_t applied, acked;
+    long long n = 0;
+
+    snprintf(tickets, sizeof(tickets), "%d", STREAM_TICKETS);
+    snprintf(down, sizeof(down), "%d", STREAM_DOWN);
+    snprintf(page, sizeof(page), "%d", EXPORT_PAGE);
+    const char *node[] = {code};
+    if (inbox_applied(db, code, STREAM_TICKETS, &applied) < 0 ||
+        outbox_acked(db, STREAM_DOWN, code, &acked, NULL) < 0 ||
+        /* Found once: master_events has no index by node. */
+        db_exec(db,
+                "CREATE TEMPORARY TABLE export_ids ON COMMIT DROP AS"
+                " SELECT id FROM master_tickets WHERE node = $1"
+                " UNION SELECT DISTINCT ticket_id FROM master_events WHERE node = $1",
+                1, node) < 0)
+        return -1;
+    fprintf(out, "{\"node\":\"%s\",\"tickets_applied\":%" PRIu64 ",\"down_acked\":%" PRIu64 "}\n",
+            code, applied, acked);
+    for (;;) {
+        const char *p[] = {code, after, page};
+        PGresult *res =
+            db_query(db,
+                     "SELECT t.id, jsonb_build_object('ticket', t.data, 'events',"
+                     " (SELECT jsonb_agg(e.data || jsonb_build_object('copied', e.node <> $1,"
+                     "   'approval_deadline', c.deadline) ORDER BY e.seq)"
+                     "  FROM master_events e LEFT JOIN master_completions c"
+                     "   ON c.ticket_id = e.ticket_id AND c.seq = e.seq"
+                     "  WHERE e.ticket_id = t.id))::text"
+                     " FROM export_ids x JOIN master_tickets t ON t.id = x.id"
+                     " WHERE x.id > $2 ORDER BY x.id LIMIT $3::int",
+                     3, p);
+        if (res == NULL)
+            return -1;
+        int rows = PQntuples(res);
+        for (int i = 0; i < rows; i++)
+            fprintf(out, "%s\n", PQgetvalue(res, i, 1));
+        if (rows > 0)
+            snprintf(after, sizeof(after), "%s", PQgetvalue(res, rows - 1, 0));
+        n += rows;
+        PQclear(res);
+        if (rows < EXPORT_PAGE)
+            break;
+    }
+    fprintf(out, "{\"end\":%lld}\n", n);
+    return n;
 }

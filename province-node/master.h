@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /*
  * Applies the messages first .. first + n - 1 of node 'node''s ticket
@@ -86,5 +87,17 @@ PGresult *master_stats(struct db *db, const char *from, const char *to, enum sta
  * mismatches when 'mismatches' is set.  NULL on error.
  */
 json_t *master_reconciliation(struct db *db, const char *node, int mismatches);
+
+/*
+ * Writes to 'out' what the master dataset holds of node 'code', for a node
+ * restored from a backup to take back (city-node/recover.c): a header line
+ * {"node", "tickets_applied", "down_acked"}, then one line per ticket the
+ * node owns or ever wrote an event of, {"ticket": its row, "events": every
+ * event of it, with "copied" for those another node wrote and
+ * "approval_deadline" for an approval}, then {"end": the number of
+ * tickets}.  Reads in pages, inside the caller's transaction, which should
+ * be REPEATABLE READ.  Returns the number of tickets, or -1 (logged).
+ */
+long long master_export(struct db *db, const char *code, FILE *out);
 
 #endif

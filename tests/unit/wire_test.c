@@ -69,9 +69,23 @@ static void hello_round_trips(void **state)
     assert_int_equal(out->payload_case, FED__ENVELOPE__PAYLOAD_HELLO);
     assert_string_equal(out->hello->name, "广州");
     assert_int_equal(out->hello->incarnation, 42);
+    assert_null(out->hello->streams);
     assert_string_equal(wire_payload_name(out->payload_case), "hello");
     wire_free(out);
     wire_free(NULL);
+
+    /* How far the node's database came, which a restored one gives away. */
+    Fed__Streams streams = FED__STREAMS__INIT;
+    streams.tickets_numbered = 5123;
+    streams.down_applied = 77;
+    hello.streams = &streams;
+    out = round_trip(err);
+    hello.streams = NULL;
+    assert_non_null(out);
+    assert_non_null(out->hello->streams);
+    assert_int_equal(out->hello->streams->tickets_numbered, 5123);
+    assert_int_equal(out->hello->streams->down_applied, 77);
+    wire_free(out);
 }
 
 static void heartbeat_round_trips(void **state)
