@@ -176,7 +176,8 @@ static enum MHD_Result forwarded_add(void *arg, enum MHD_ValueKind kind, const c
     }
     if (f->headers++ > 0)
         f->text[f->len++] = ',';
-    memcpy(f->text + f->len, value, len);
+    if (len > 0)
+        memcpy(f->text + f->len, value, len);
     f->len += len;
     f->text[f->len] = '\0';
     return MHD_YES;
@@ -201,18 +202,14 @@ int http_client_address(const struct http_request *req, char *buf, size_t len)
     char peer[HTTP_ADDRESS_LEN];
     struct forwarded f = {.len = 0};
 
-    if (peer_address(req, peer, sizeof(peer)) < 0) {
+    if (len < HTTP_ADDRESS_LEN || peer_address(req, peer, sizeof(peer)) < 0) {
         if (len > 0)
             buf[0] = '\0';
         return -1;
     }
-    if (proxy_list_count(req->srv->proxies) > 0)
+    /* Only a trusted proxy's headers are read at all. */
+    if (proxy_trusted(req->srv->proxies, peer))
         MHD_get_connection_values(req->conn, MHD_HEADER_KIND, forwarded_add, &f);
-    if (len < HTTP_ADDRESS_LEN) {
-        if (len > 0)
-            buf[0] = '\0';
-        return -1;
-    }
     /* A header cut short is malformed: proxy_client() refuses what is too long. */
     const char *header = f.too_long ? "" : f.headers > 0 ? f.text : NULL;
     if (proxy_client(req->srv->proxies, peer, header, buf, len) == PROXY_MALFORMED)
