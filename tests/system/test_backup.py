@@ -142,7 +142,12 @@ def test_a_city_restored_from_an_older_backup_recovers_what_it_lost(federation, 
     restore(gz, dump)
     assert own_events(gz) < lost  # the dump is older: the city lost some of its own work
     out = recover(fed, gz, workspace.folder / "440100.recover")
-    assert "recovered" in out, out
+    # Two made there, one made and transferred away, one transferred there.
+    assert "7 tickets, 4 of them new here" in out and "1 changed" in out, out
+    # Once is enough: again, it finds nothing more to take back.
+    again = gz.run("recover", str(workspace.folder / "440100.recover")).stdout
+    assert "0 of them new here" in again and "0 changed" in again, again
+    mark, since = fed.province.log_mark(), gz.log_mark()
     gz.start()
     fed.wait_connected("440100")
 
@@ -168,6 +173,13 @@ def test_a_city_restored_from_an_older_backup_recovers_what_it_lost(federation, 
     assert_invariants(fed, gz, sz)
     assert rows(fed.province, "SELECT status FROM master_tickets WHERE id = %s",
                 (later["here"],)) == [("completion_requested",)]
+    # Both streams went on where the other side was: no hole on either.
+    assert fed.province.log_lines("no longer holds", since=mark) == []
+    assert gz.log_lines("no longer holds", since=since) == []
+    # The completion asked for after the restore is reviewed as any other.
+    office.do(office.manager, later["here"], "completion/review")
+    office.do(office.manager, later["new"][0], "completion/review")
+    assert_invariants(fed, gz, sz)
 
 
 def test_a_restored_city_that_did_not_recover_is_refused_and_loses_nothing(federation,
