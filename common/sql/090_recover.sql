@@ -68,12 +68,13 @@ BEGIN
     END IF;
 
     IF mine.id IS NULL THEN
+        -- In FROM, so that the record is made once, not once per column.
         INSERT INTO tickets
-        SELECT (jsonb_populate_record(NULL::tickets,
+        SELECT r.* FROM jsonb_populate_record(NULL::tickets,
                     jsonb_build_object('address', '', 'content_grams', '{}',
                                        'transfer_final', false, 'progress_sent', true,
                                        'citizen_pii', '\x' || encode(sealed, 'hex'),
-                                       'pii_key_id', key_id) || fields)).*;
+                                       'pii_key_id', key_id) || fields) r;
     ELSIF (mine.owner_epoch, mine.version) < ((t ->> 'owner_epoch')::int, (t ->> 'version')::int)
           OR mine.event_seq < (t ->> 'event_seq')::int THEN
         SELECT string_agg(quote_ident(a.attname), ', ') INTO cols
@@ -88,8 +89,8 @@ BEGIN
     END IF;
 
     INSERT INTO ticket_events
-    SELECT (jsonb_populate_record(NULL::ticket_events, e)).*
-      FROM jsonb_array_elements(item -> 'events') e
+    SELECT r.* FROM jsonb_array_elements(item -> 'events') e,
+                    LATERAL jsonb_populate_record(NULL::ticket_events, e) r
         ON CONFLICT DO NOTHING;
     -- The deadline each approval was judged by, as the node kept it (the
     -- trigger of 050_stats.sql took the ticket's of now).
