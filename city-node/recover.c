@@ -99,30 +99,27 @@ static int move_streams(struct db *db, const struct node *node, uint64_t applied
     const char *up[] = {tickets, a};
     const char *in[] = {province, down, k};
     const char *id[] = {inc};
-    return db_exec(db,
-                   "INSERT INTO outbox_state (stream, peer) VALUES ($1, '')"
-                   " ON CONFLICT DO NOTHING",
-                   1, up) < 0 ||
-                   db_exec(db,
-                           "UPDATE outbox_state SET last_seq = greatest(last_seq, $2::bigint),"
-                           " acked_seq = greatest(acked_seq, $2::bigint)"
-                           " WHERE stream = $1 AND peer = ''",
-                           2, up) < 0 ||
-                   /* Numbered before the backup and applied since. */
-                   db_exec(db, "DELETE FROM outbox WHERE stream = $1 AND peer = '' AND seq <= $2",
-                           2, up) < 0 ||
-                   db_exec(db,
-                           "INSERT INTO inbox_state (peer, stream) VALUES ($1, $2)"
-                           " ON CONFLICT DO NOTHING",
-                           2, in) < 0 ||
-                   db_exec(
-                       db,
-                       "UPDATE inbox_state SET last_applied = greatest(last_applied, $3::bigint)"
-                       " WHERE peer = $1 AND stream = $2",
-                       3, in) < 0 ||
-                   db_exec(db, "UPDATE node_identity SET incarnation = $1", 1, id) < 0
-               ? -1
-               : 0;
+    const struct {
+        const char *sql;
+        int n;
+        const char *const *p;
+    } steps[] = {
+        {"INSERT INTO outbox_state (stream, peer) VALUES ($1, '') ON CONFLICT DO NOTHING", 1, up},
+        {"UPDATE outbox_state SET last_seq = greatest(last_seq, $2::bigint),"
+         " acked_seq = greatest(acked_seq, $2::bigint) WHERE stream = $1 AND peer = ''",
+         2, up},
+        /* Numbered before the backup and applied since. */
+        {"DELETE FROM outbox WHERE stream = $1 AND peer = '' AND seq <= $2", 2, up},
+        {"INSERT INTO inbox_state (peer, stream) VALUES ($1, $2) ON CONFLICT DO NOTHING", 2, in},
+        {"UPDATE inbox_state SET last_applied = greatest(last_applied, $3::bigint)"
+         " WHERE peer = $1 AND stream = $2",
+         3, in},
+        {"UPDATE node_identity SET incarnation = $1", 1, id},
+    };
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+        if (db_exec(db, steps[i].sql, steps[i].n, steps[i].p) < 0)
+            return -1;
+    return 0;
 }
 
 /* Reads the header line: for this node, and how far the province came. */
@@ -223,6 +220,7 @@ int recover_run(struct node *node, struct db *db, char **argv)
 
 fail:
     db_rollback(db);
+    fprintf(stderr, "city-node: recover: nothing was changed\n");
 out:
     if (keys)
         pii_keys_wipe(&pii);
