@@ -93,7 +93,8 @@ def restore(city, path):
         city.kill()
     dsn = psycopg2.extensions.parse_dsn(city.settings["database"])
     server = ["-h", dsn["host"], "-U", dsn["user"]]
-    subprocess.run([PG_BIN / "dropdb", *server, dsn["dbname"]], check=True)
+    # --force: the backends of the killed daemon may still be on their way out.
+    subprocess.run([PG_BIN / "dropdb", "--force", *server, dsn["dbname"]], check=True)
     subprocess.run([PG_BIN / "createdb", *server, dsn["dbname"]], check=True)
     subprocess.run([PG_BIN / "pg_restore", "--exit-on-error", "--single-transaction",
                     "--no-owner", "-d", city.settings["database"], path], check=True)
