@@ -26,6 +26,7 @@ DECLARE
     head jsonb;
     fields jsonb;
     cols text;
+    numbered date;
 BEGIN
     IF EXISTS (SELECT 1 FROM jsonb_array_elements(item -> 'events') e
                  JOIN ticket_events l ON l.ticket_id = tid AND l.seq = (e ->> 'seq')::int
@@ -99,12 +100,19 @@ BEGIN
      WHERE c.ticket_id = tid AND c.seq = (e ->> 'seq')::int
        AND e ->> 'approval_deadline' IS NOT NULL;
 
-    -- Ticket numbers given after the backup are not given again.
+    -- Ticket numbers given after the backup are not given again: the day
+    -- is opened as ticket_number() opens it (100_ticket_serial.sql), and
+    -- the sequence moved on past this number of it.
     IF left(tid, 6) = own THEN
-        INSERT INTO ticket_numbers (day, last_seq)
-        VALUES (to_date(substr(tid, 8, 8), 'YYYYMMDD'), substr(tid, 17)::int)
-            ON CONFLICT (day) DO UPDATE
-           SET last_seq = greatest(ticket_numbers.last_seq, EXCLUDED.last_seq);
+        numbered := to_date(substr(tid, 8, 8), 'YYYYMMDD');
+        INSERT INTO ticket_days (day, base)
+        SELECT numbered, nextval('ticket_serial')
+         WHERE NOT EXISTS (SELECT 1 FROM ticket_days WHERE day = numbered)
+            ON CONFLICT (day) DO NOTHING;
+        PERFORM setval('ticket_serial',
+                       greatest((SELECT last_value FROM ticket_serial),
+                                (SELECT base FROM ticket_days WHERE day = numbered)
+                                + substr(tid, 17)::bigint));
     END IF;
     RETURN CASE WHEN mine.id IS NULL THEN 'added' ELSE 'changed' END;
 END
