@@ -99,8 +99,9 @@ struct ticket_event {
 };
 
 /*
- * Draws the next ticket id of day 'now' for node 'node' into 'id', without
- * holding a lock until commit (100_ticket_serial.sql).  Returns 0 or -1.
+ * Draws the next ticket id of day 'now' for node 'node' into 'id', in a
+ * transaction of its own (100_ticket_number.sql): call it outside one.
+ * Returns 0 or -1 (logged).
  */
 int ticketdb_next_id(struct db *db, const char *node, int64_t now, char id[TICKET_ID_LEN + 1]);
 

@@ -192,9 +192,7 @@ enum workflow_result workflow_intake(struct db *db, const struct hotline *h,
 
     if (literal == NULL || ngram_array(grams, ngrams, literal, NGRAM_MAX * 12 + 3) < 0)
         goto fail;
-    if (db_begin(db) < 0)
-        goto fail;
-    if (ticketdb_next_id(db, h->node_code, now, id) < 0)
+    if (ticketdb_next_id(db, h->node_code, now, id) < 0 || db_begin(db) < 0)
         goto fail;
     sealed = seal_citizen(h, id, in, &sealed_len);
     if (sealed == NULL) {

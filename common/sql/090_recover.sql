@@ -100,19 +100,12 @@ BEGIN
      WHERE c.ticket_id = tid AND c.seq = (e ->> 'seq')::int
        AND e ->> 'approval_deadline' IS NOT NULL;
 
-    -- Ticket numbers given after the backup are not given again: the day
-    -- is opened as ticket_number() opens it (100_ticket_serial.sql), and
-    -- the sequence moved on past this number of it.
+    -- Ticket numbers given after the backup are not given again: the
+    -- day's counter moves on past this number of it.
     IF left(tid, 6) = own THEN
         numbered := to_date(substr(tid, 8, 8), 'YYYYMMDD');
-        INSERT INTO ticket_days (day, base)
-        SELECT numbered, nextval('ticket_serial')
-         WHERE NOT EXISTS (SELECT 1 FROM ticket_days WHERE day = numbered)
-            ON CONFLICT (day) DO NOTHING;
-        PERFORM setval('ticket_serial',
-                       greatest((SELECT last_value FROM ticket_serial),
-                                (SELECT base FROM ticket_days WHERE day = numbered)
-                                + substr(tid, 17)::bigint));
+        INSERT INTO ticket_numbers AS counter VALUES (numbered, substr(tid, 17)::int)
+            ON CONFLICT (day) DO UPDATE SET last_seq = greatest(counter.last_seq, EXCLUDED.last_seq);
     END IF;
     RETURN CASE WHEN mine.id IS NULL THEN 'added' ELSE 'changed' END;
 END

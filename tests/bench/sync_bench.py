@@ -438,10 +438,10 @@ def generate(conninfo, n, real, start=START):
             start = time.perf_counter()
             cur.execute("CALL pg_temp.sync_bench_generate(%s)", (pii_key_id,))
             seconds = time.perf_counter() - start
-            cur.execute("INSERT INTO ticket_days (day, base)"
+            cur.execute("INSERT INTO ticket_numbers (day, last_seq)"
                         " SELECT to_date(split_part(id, '-', 2), 'YYYYMMDD'),"
-                        " -max(split_part(id, '-', 3)::int) FROM tickets GROUP BY 1"
-                        " ON CONFLICT (day) DO UPDATE SET base = EXCLUDED.base")
+                        " max(split_part(id, '-', 3)::int) FROM tickets GROUP BY 1"
+                        " ON CONFLICT (day) DO UPDATE SET last_seq = EXCLUDED.last_seq")
             cur.execute("SELECT DISTINCT ON (e.action) e.action, o.body FROM outbox o,"
                         " LATERAL (SELECT o.body::jsonb->'event'->>'action' AS action) e"
                         " WHERE o.body::jsonb->'event'->>'ticket_id' BETWEEN %s AND %s",
