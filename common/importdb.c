@@ -277,20 +277,14 @@ static int checkpoint_save(struct run *r, int64_t now)
 }
 
 /* Seals the citizen of ticket 'id' as intake does (workflow.c). */
-static char *sealed_hex(const struct hotline *h, const char *id, const struct import_record *rec)
+static char *sealed_hex(const struct hotline *h, const char *id, const struct import_record *rec,
+                        char key_id[PII_KEY_ID_LEN + 1])
 {
-    json_t *citizen = json_pack("{s:s,s:s,s:s?,s:s?}", "name", rec->name, "phone", rec->phone,
-                                "id_number", rec->id_number, "contact", rec->contact);
-    char *text = citizen != NULL ? json_dumps(citizen, JSON_COMPACT) : NULL;
+    struct pii_citizen citizen = {rec->name, rec->phone, rec->id_number, rec->contact};
     size_t len = 0;
-    uint8_t *sealed = text != NULL ? pii_seal(&h->pii, id, text, strlen(text), &len) : NULL;
+    uint8_t *sealed = pii_seal_citizen(&h->pii, id, &citizen, &len, key_id);
     char *hex = sealed != NULL ? malloc(2 * len + 4) : NULL;
 
-    if (text != NULL) {
-        memset(text, 0, strlen(text));
-        free(text);
-    }
-    json_decref(citizen);
     if (hex != NULL) {
         static const char digits[] = "0123456789abcdef";
         /* "\\x" in COPY's text format is the bytea "\x". */
@@ -476,7 +470,8 @@ static int rows_add(struct run *r, const char *id, const struct import_record *r
     size_t ngrams = ngram_grams(rec->content, grams, NGRAM_MAX);
     if (ngram_array(grams, ngrams, literal, sizeof(literal)) < 0)
         return -1;
-    char *pii = sealed_hex(h, id, rec);
+    char key_id[PII_KEY_ID_LEN + 1];
+    char *pii = sealed_hex(h, id, rec, key_id);
     if (pii == NULL) {
         log_warnx("cannot seal the personal data of '%s'", id);
         return -1;
@@ -497,7 +492,7 @@ static int rows_add(struct run *r, const char *id, const struct import_record *r
         rec->content,
         rec->citizen_type,
         pii,
-        pii_seal_id(&h->pii),
+        key_id,
         phone_hash,
         rec->division,
         rec->address,

@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <limits.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -258,9 +259,28 @@ out:
 }
 
 uint8_t *pii_seal(const struct pii_keys *k, const char *aad, const char *plain, size_t len,
-                  size_t *outlen)
+                  size_t *outlen, char key_id[PII_KEY_ID_LEN + 1])
 {
-    return crypto_seal(k->seal[atomic_load(&k->seal_at)].key, aad, plain, len, outlen);
+    int slot = atomic_load(&k->seal_at);
+
+    memcpy(key_id, k->seal[slot].id, PII_KEY_ID_LEN + 1);
+    return crypto_seal(k->seal[slot].key, aad, plain, len, outlen);
+}
+
+uint8_t *pii_seal_citizen(const struct pii_keys *k, const char *aad, const struct pii_citizen *c,
+                          size_t *outlen, char key_id[PII_KEY_ID_LEN + 1])
+{
+    json_t *citizen = json_pack("{s:s,s:s,s:s?,s:s?}", "name", c->name, "phone", c->phone,
+                                "id_number", c->id_number, "contact", c->contact);
+    char *text = citizen != NULL ? json_dumps(citizen, JSON_COMPACT) : NULL;
+    uint8_t *sealed = text != NULL ? pii_seal(k, aad, text, strlen(text), outlen, key_id) : NULL;
+
+    if (text != NULL) {
+        OPENSSL_cleanse(text, strlen(text));
+        free(text);
+    }
+    json_decref(citizen);
+    return sealed;
 }
 
 char *pii_open(const struct pii_keys *k, const char *key_id, const char *aad, const uint8_t *in,

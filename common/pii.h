@@ -77,11 +77,26 @@ int pii_keys_switch(struct pii_keys *k, const char *dir);
 
 /*
  * Seals 'len' bytes of 'plain' for the ticket 'aad' with the key in use
- * into a new buffer (nonce, ciphertext, tag) and stores its size in
- * '*outlen'.  Returns the buffer (free with free()), or NULL.
+ * into a new buffer (nonce, ciphertext, tag), stores its size in '*outlen'
+ * and the id of the key in 'key_id': the id to store with the row, read
+ * with the key (a switch may come at any moment).  Returns the buffer
+ * (free with free()), or NULL.
  */
 uint8_t *pii_seal(const struct pii_keys *k, const char *aad, const char *plain, size_t len,
-                  size_t *outlen);
+                  size_t *outlen, char key_id[PII_KEY_ID_LEN + 1]);
+
+/* A citizen's personal data, as a ticket holds it sealed. */
+struct pii_citizen {
+    const char *name, *phone;
+    const char *id_number, *contact; /* may be NULL */
+};
+
+/*
+ * Seals citizen 'c' for ticket 'aad' as one record, as pii_seal does; the
+ * clear text made on the way is wiped.  Returns the buffer or NULL.
+ */
+uint8_t *pii_seal_citizen(const struct pii_keys *k, const char *aad, const struct pii_citizen *c,
+                          size_t *outlen, char key_id[PII_KEY_ID_LEN + 1]);
 
 /*
  * Opens what pii_seal made for the same 'aad' with the key of id 'key_id'

@@ -36,14 +36,16 @@ static int reseal_row(struct db *db, const struct pii_keys *k, const char *id, c
                       const char *key_id)
 {
     size_t len, sealed_len;
+    char new_id[PII_KEY_ID_LEN + 1];
     uint8_t *raw = crypto_b64_decode(stored, &len);
     char *plain = raw != NULL ? pii_open(k, key_id, id, raw, len) : NULL;
-    uint8_t *sealed = plain != NULL ? pii_seal(k, id, plain, strlen(plain), &sealed_len) : NULL;
+    uint8_t *sealed =
+        plain != NULL ? pii_seal(k, id, plain, strlen(plain), &sealed_len, new_id) : NULL;
     char *text = sealed != NULL ? crypto_b64_encode(sealed, sealed_len) : NULL;
     int rc = plain == NULL ? 0 : -1;
 
     if (text != NULL) {
-        const char *p[] = {id, text, pii_seal_id(k), key_id};
+        const char *p[] = {id, text, new_id, key_id};
         rc = db_exec(db,
                      "UPDATE tickets SET citizen_pii = decode($2, 'base64'), pii_key_id = $3"
                      " WHERE id = $1 AND pii_key_id = $4",

@@ -408,11 +408,13 @@ static int register_offered(const struct node *node, struct db *db, const char *
         goto out;
     }
     rc = -1;
-    if ((sealed = pii_seal(&node->hotline.pii, ticket, plain, strlen(plain), &len)) == NULL ||
+    char key_id[PII_KEY_ID_LEN + 1];
+    if ((sealed = pii_seal(&node->hotline.pii, ticket, plain, strlen(plain), &len, key_id)) ==
+            NULL ||
         (pii = crypto_b64_encode(sealed, len)) == NULL ||
         (snap = json_dumps(snapshot, JSON_COMPACT)) == NULL)
         goto out;
-    const char *p[] = {snap, pii, pii_seal_id(&node->hotline.pii), node->cfg.node_code};
+    const char *p[] = {snap, pii, key_id, node->cfg.node_code};
     rc = (int)db_changed(
         db,
         "INSERT INTO tickets SELECT (r).* FROM (SELECT jsonb_populate_record("

@@ -38,23 +38,6 @@ struct ticket_caller workflow_caller(const struct principal *who)
     return c;
 }
 
-/* Seals the citizen's personal data, bound to ticket 'id'. */
-static uint8_t *seal_citizen(const struct hotline *h, const char *id, const struct intake *in,
-                             size_t *len)
-{
-    json_t *citizen = json_pack("{s:s,s:s,s:s?,s:s?}", "name", in->name, "phone", in->phone,
-                                "id_number", in->id_number, "contact", in->contact);
-    char *text = citizen != NULL ? json_dumps(citizen, JSON_COMPACT) : NULL;
-    uint8_t *sealed = text != NULL ? pii_seal(&h->pii, id, text, strlen(text), len) : NULL;
-
-    if (text != NULL) {
-        memset(text, 0, strlen(text));
-        free(text);
-    }
-    json_decref(citizen);
-    return sealed;
-}
-
 /* Art 14: the hand-off of an emergency to its line is part of the record. */
 static int emergency_record(struct db *db, const char *id, const struct principal *who,
                             const struct emergency_rule *rule, int64_t now)
@@ -194,7 +177,9 @@ enum workflow_result workflow_intake(struct db *db, const struct hotline *h,
         goto fail;
     if (ticketdb_next_id(db, h->node_code, now, id) < 0 || db_begin(db) < 0)
         goto fail;
-    sealed = seal_citizen(h, id, in, &sealed_len);
+    struct pii_citizen citizen = {in->name, in->phone, in->id_number, in->contact};
+    char key_id[PII_KEY_ID_LEN + 1];
+    sealed = pii_seal_citizen(&h->pii, id, &citizen, &sealed_len, key_id);
     if (sealed == NULL) {
         log_warnx("cannot seal the personal data of '%s'", id);
         goto fail;
@@ -212,7 +197,7 @@ enum workflow_result workflow_intake(struct db *db, const struct hotline *h,
         .citizen_type = in->citizen_type,
         .pii = sealed,
         .pii_len = sealed_len,
-        .pii_key_id = pii_seal_id(&h->pii),
+        .pii_key_id = key_id,
         .phone_hash = phone_hash,
         .division = in->division,
         .address = in->address,

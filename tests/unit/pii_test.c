@@ -42,7 +42,9 @@ static void seal_and_open(void **state)
     size_t len;
 
     (void)state;
-    uint8_t *sealed = pii_seal(&keys, "440100-20241104-000001", plain, strlen(plain), &len);
+    char key_id[PII_KEY_ID_LEN + 1];
+    uint8_t *sealed = pii_seal(&keys, "440100-20241104-000001", plain, strlen(plain), &len, key_id);
+    assert_string_equal(key_id, pii_seal_id(&keys));
     assert_non_null(sealed);
     assert_null(memmem(sealed, len, "13800138000", 11));
     char *back = pii_open(&keys, NULL, "440100-20241104-000001", sealed, len);
@@ -59,7 +61,7 @@ static void seal_and_open(void **state)
 
     /* Two seals of the same text differ (fresh nonces). */
     size_t len2;
-    uint8_t *again = pii_seal(&keys, "440100-20241104-000001", plain, strlen(plain), &len2);
+    uint8_t *again = pii_seal(&keys, "440100-20241104-000001", plain, strlen(plain), &len2, key_id);
     assert_int_equal(len, len2);
     assert_memory_not_equal(sealed, again, len);
     free(again);
@@ -128,7 +130,9 @@ static void rotation_keeps_old_rows_open(void **state)
 
     (void)state;
     snprintf(old_id, sizeof(old_id), "%s", pii_seal_id(&keys));
-    uint8_t *old = pii_seal(&keys, aad, plain, strlen(plain), &len);
+    char sealed_with[PII_KEY_ID_LEN + 1];
+    uint8_t *old = pii_seal(&keys, aad, plain, strlen(plain), &len, sealed_with);
+    assert_string_equal(sealed_with, old_id);
     assert_int_equal(pii_keys_switch(&keys, dir), 0); /* nothing ready */
     assert_int_equal(pii_key_stage(dir, new_id), 1);
     assert_int_equal(pii_key_stage(dir, again), 0);
@@ -139,7 +143,8 @@ static void rotation_keeps_old_rows_open(void **state)
     assert_int_equal(pii_keys_switch(&keys, dir), 1);
     assert_string_equal(pii_seal_id(&keys), new_id);
     assert_true(pii_key_held(&keys, old_id));
-    uint8_t *fresh = pii_seal(&keys, aad, plain, strlen(plain), &len2);
+    uint8_t *fresh = pii_seal(&keys, aad, plain, strlen(plain), &len2, sealed_with);
+    assert_string_equal(sealed_with, new_id);
     char *a = pii_open(&keys, old_id, aad, old, len), *b = pii_open(&keys, NULL, aad, fresh, len2);
     assert_string_equal(a, plain);
     assert_string_equal(b, plain);
