@@ -146,13 +146,16 @@ void fatalx(const char *fmt, ...)
     exit(1);
 }
 
-/* FNV-1a of 'kind' without its digits; never 0, the mark of a free slot. */
+/* FNV-1a of 'kind' without the digits of its reason (what comes before
+ * the first '|'); never 0, the mark of a free slot. */
 static uint64_t kind_hash(const char *kind)
 {
     uint64_t h = 14695981039346656037ULL;
+    int whose = 0;
 
     for (const unsigned char *c = (const unsigned char *)kind; *c != '\0'; c++) {
-        if (isdigit(*c))
+        whose |= *c == '|';
+        if (!whose && isdigit(*c))
             continue;
         h ^= *c;
         h *= 1099511628211ULL;

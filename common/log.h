@@ -63,8 +63,9 @@ struct log_limit {
  * Whether a line of 'kind' may be written at 'now_ms' (a monotonic clock).
  * Returns 1 and stores in '*held' how many lines of that kind were held
  * back since the last one written, or 0 if this one is held back too (and
- * counted).  Digits in 'kind' are ignored, so that the numbers of a reason
- * ("version 7", "version 9") make one kind.
+ * counted).  A kind is a reason, then '|' and whose it is (a peer's code or
+ * address) if it is someone's: digits of the reason are ignored, so that
+ * its numbers ("version 7", "version 9") make one kind; whose counts whole.
  */
 int log_limit_pass(struct log_limit *l, const char *kind, int64_t now_ms, unsigned long *held);
 

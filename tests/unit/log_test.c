@@ -44,6 +44,19 @@ static void numbers_make_no_new_kind(void **state)
 
 /* A peer that makes ever new kinds fills the table, then shares one line
  * per window with every other kind beyond it. */
+static void each_peer_is_a_kind_of_its_own(void **state)
+{
+    struct log_limit l = {0};
+    unsigned long held;
+
+    (void)state;
+    assert_int_equal(log_limit_pass(&l, "lost|440100|1", 0, &held), 1);
+    assert_int_equal(log_limit_pass(&l, "lost|440300|1", 0, &held), 1);
+    assert_int_equal(log_limit_pass(&l, "no key|127.0.0.2", 0, &held), 1);
+    assert_int_equal(log_limit_pass(&l, "no key|127.0.0.3", 0, &held), 1);
+    assert_int_equal(log_limit_pass(&l, "lost|440100|1", 1, &held), 0);
+}
+
 static void kinds_beyond_the_table_share_one_line(void **state)
 {
     struct log_limit l = {0};
@@ -66,6 +79,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(one_line_per_kind_and_window),
         cmocka_unit_test(numbers_make_no_new_kind),
+        cmocka_unit_test(each_peer_is_a_kind_of_its_own),
         cmocka_unit_test(kinds_beyond_the_table_share_one_line),
     };
 
