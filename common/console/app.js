@@ -89,7 +89,9 @@ function errorText(err) {
 /* Sign-in and the frame. */
 
 /* The principals signed in as, or created, in this browser session: one
- * click to sign in as another of them (kept in sessionStorage only). */
+ * click to switch to another of them (kept in sessionStorage only, and
+ * forgotten when the session is signed out: the next person at the desk
+ * must not find them). */
 function known() {
   try {
     return JSON.parse(sessionStorage.getItem('hotline.known') || '[]');
@@ -128,11 +130,17 @@ function go(hash) {
     location.hash = hash;
 }
 
-function signOut() {
+/* Back to the sign-in page, keeping the principals of the session. */
+function switchPrincipal() {
   sessionStorage.removeItem('hotline.token');
   state.me = null;
   renderFrame();
   go('#/');
+}
+
+function signOut() {
+  sessionStorage.removeItem('hotline.known');
+  switchPrincipal();
 }
 
 async function loadShared() {
@@ -169,6 +177,8 @@ function renderFrame() {
         sel.value = mine.state;
     }).catch(() => {});
   }
+  if (known().length > 1)
+    who.append(el('button', { id: 'switch', onclick: switchPrincipal }, t('switch')));
   who.append(el('button', { id: 'signout', onclick: signOut }, t('sign_out')));
   for (const view of menuOf(state.me))
     nav.append(el('a', { href: `#/${view}`, 'data-view': view }, t(`menu_${view}`)));

@@ -10,7 +10,7 @@
 
 const I18N = {
   zh: {
-    app_title: '12345 热线工作台', sign_in: '登录', sign_out: '退出', token: '令牌',
+    app_title: '12345 热线工作台', sign_in: '登录', sign_out: '退出', switch: '切换账号', token: '令牌',
     token_hint: '请输入管理员发放的令牌（仅保存在本次浏览器会话中）',
     bad_token: '令牌无效或已吊销', language: 'English', node: '节点',
     menu_desk: '坐席受理', menu_triage: '网上诉求分拣', menu_inbox: '承办单位工单', menu_reviews: '审核督办',
@@ -59,7 +59,7 @@ const I18N = {
     line: '转接专线', period_hours: '紧急时限（小时）', withdraw: '停用',
   },
   en: {
-    app_title: '12345 Hotline Console', sign_in: 'Sign in', sign_out: 'Sign out', token: 'Token',
+    app_title: '12345 Hotline Console', sign_in: 'Sign in', sign_out: 'Sign out', switch: 'Switch', token: 'Token',
     token_hint: 'Enter the token your administrator gave you (kept for this browser session only)',
     bad_token: 'The token is not valid or was revoked', language: '中文', node: 'Node',
     menu_desk: 'Operator desk', menu_triage: 'Online triage', menu_inbox: 'Unit inbox', menu_reviews: 'Reviews',

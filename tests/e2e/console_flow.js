@@ -244,10 +244,15 @@ async function main() {
     await shot(admin, 'admin');
     await admin.click('.token-once button');
     await admin.locator('#whoami >> text=坐席刘洋').waitFor();
-    await admin.click('#signout');
+    await admin.click('#switch');
     await admin.locator('#known button >> text=坐席刘洋').waitFor();
     await admin.click('#known button >> text=管理员');
     await admin.locator('#principal-form').waitFor();
+    // Signing out forgets the session's principals: the next person at the
+    // desk finds only the sign-in form.
+    await admin.click('#signout');
+    await admin.locator('#token').waitFor();
+    assert.strictEqual(await admin.locator('#known').count(), 0);
 
     assert.deepStrictEqual(errors, []);
     process.stdout.write(JSON.stringify({ ticket: id }) + '\n');
