@@ -405,6 +405,12 @@ static int replay_event(const struct import_rules *rules, struct import_record *
                     "'%s': 'actor' must be 1 to 100 bytes and 'role' one of "
                     "operator, manager, unit, citizen, system",
                     prefix);
+    /* As the node records them (rating_api.c, workflow.c): a citizen is not
+     * named in the history, which reaches the province in clear. */
+    if ((strcmp(role, "citizen") == 0 && strcmp(actor, "citizen") != 0) ||
+        (strcmp(role, "system") == 0 && strcmp(actor, "clock") != 0))
+        return fail(why, whylen, "'%s': the actor of role '%s' is '%s'", prefix, role,
+                    strcmp(role, "citizen") == 0 ? "citizen" : "clock");
     p.body = json_deep_copy(v);
     json_object_del(p.body, "at");
     json_object_del(p.body, "actor");
@@ -505,7 +511,11 @@ int import_parse(const char *line, size_t len, const struct import_rules *rules,
 
     r.doc = doc;
     if (doc == NULL || !json_is_object(doc)) {
-        fail(why, whylen, "not a JSON object: %s", doc == NULL ? err.text : "another value");
+        /* Only where: jansson's text quotes the line, which may be personal data. */
+        if (doc == NULL)
+            fail(why, whylen, "not a JSON object: bad JSON at column %d", err.column);
+        else
+            fail(why, whylen, "not a JSON object: another value");
         goto fail;
     }
     json_t *only = json_object();
