@@ -31,6 +31,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -40,6 +41,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define MAX_PARAMS   8
@@ -583,11 +585,14 @@ static int static_takes_gzip(const char *ae)
     return !(strncmp(g, ";q=0", 4) == 0 && strspn(g + 4, ".0") == strcspn(g + 4, ","));
 }
 
-/* Opens 'name' in the folder 'dir' if it is a regular file, filling 'st'.
- * Returns the descriptor, or -1. */
+/* Opens 'name' in the folder 'dir' if it is a regular file beneath it,
+ * reached through no symbolic link, filling 'st'; never waits (a FIFO is
+ * no file to serve).  Returns the descriptor, or -1. */
 static int static_open(int dir, const char *name, struct stat *st)
 {
-    int fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    struct open_how how = {.flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC,
+                           .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS};
+    int fd = (int)syscall(SYS_openat2, dir, name, &how, sizeof(how));
 
     if (fd >= 0 && (fstat(fd, st) != 0 || !S_ISREG(st->st_mode))) {
         close(fd);
@@ -629,8 +634,22 @@ static void static_serve(struct http_request *req, char **seg, int nseg)
         fd = static_open(dir, gz, &st);
         gzip = fd >= 0;
     }
-    if (fd < 0)
-        fd = static_open(dir, rel, &st);
+    /* The file itself, and the compressed copy only if no older than it. */
+    struct stat plain = {0};
+    int raw = static_open(dir, rel, &plain);
+    if (gzip && (raw < 0 || st.st_mtim.tv_sec < plain.st_mtim.tv_sec ||
+                 (st.st_mtim.tv_sec == plain.st_mtim.tv_sec &&
+                  st.st_mtim.tv_nsec < plain.st_mtim.tv_nsec))) {
+        close(fd);
+        fd = -1;
+        gzip = 0;
+    }
+    if (fd < 0) {
+        fd = raw;
+        st = plain;
+    } else if (raw >= 0) {
+        close(raw);
+    }
     close(dir);
     if (fd < 0)
         goto fail;

@@ -35,6 +35,15 @@ def node(workspace):
     (files / "data.bin").write_bytes(b"\0\1\2")
     (files / "folder.js").mkdir()
     os.symlink("/etc/passwd", files / "passwd.txt")
+    outside = workspace.folder / "outside"
+    outside.mkdir()
+    (outside / "secret.js").write_text("not the console's\n")
+    os.symlink(outside, files / "linked")
+    os.mkfifo(files / "pipe.js")
+    # A script patched after the build compressed it: the copy is stale.
+    (files / "patched.js").write_text(SCRIPT)
+    (files / "patched.js.gz").write_bytes(gzip.compress(b"old"))
+    os.utime(files / "patched.js.gz", (1_000_000_000, 1_000_000_000))
     node = standalone_city(workspace, console_dir=files)
     node.start()
     return node
@@ -99,6 +108,13 @@ def test_a_script_compressed_by_the_build_goes_to_a_client_that_takes_gzip(node)
     assert "Content-Encoding" not in page.headers
 
 
+def test_a_compressed_copy_older_than_its_file_is_not_served(node):
+    answer = node.http("GET", "/patched.js", headers={"Accept-Encoding": "gzip"})
+    assert answer.status_code == 200
+    assert "Content-Encoding" not in answer.headers
+    assert answer.content == SCRIPT.encode()
+
+
 def test_head_answers_the_headers_alone(node):
     head = node.http("HEAD", "/app.js", headers={"Accept-Encoding": "identity"})
     assert head.status_code == 200
@@ -110,6 +126,7 @@ def test_head_answers_the_headers_alone(node):
     "/css", "/css/", "/folder.js", "/.secret.js", "/passwd.txt", "/data.bin", "/missing.js",
     "/css/../app.js", "/css/%2e%2e/app.js", "/%2e%2e/%2e%2e/etc/passwd",
     "/..%2f..%2fetc%2fpasswd", "//etc/passwd", "/a/b/c/d/e.js",
+    "/linked/secret.js", "/pipe.js",
 ])
 def test_no_listing_no_hidden_file_no_link_and_no_climbing_out(node, path):
     assert raw_status(node, path) == 404
