@@ -45,9 +45,15 @@ CFLAGS   += -std=gnu11 -pthread -D_GNU_SOURCE -DHOTLINE_VERSION='"$(VERSION)"'
 CPPFLAGS += -Icommon -I$(BUILD)/gen -MMD -MP
 LDLIBS   += -pthread
 
+# SAN=1: every test binary and daemon the tests start reports memory errors,
+# leaks at exit and the first undefined behaviour, and fails its test
+# (tests/system/hotline.py reads the daemons' logs). libfaketime, preloaded
+# by the clock tests, comes before the ASan runtime: hence verify_asan_link_order.
 ifeq ($(SAN),1)
 CFLAGS   += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS  += -fsanitize=address,undefined
+export ASAN_OPTIONS  := detect_leaks=1:halt_on_error=1:detect_stack_use_after_return=1:strict_string_checks=1:verify_asan_link_order=0
+export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1
 endif
 
 # Objects depend on a stamp named after the flags, so switching SAN on or off

@@ -68,13 +68,20 @@ def postgres():
 @pytest.fixture
 def workspace(request, postgres):
     """The test's folder; workspace.new_node(role, code, name) creates a node
-    in it. Nodes are stopped at the end; the folder is kept if the test failed."""
+    in it. Nodes are stopped at the end; the folder is kept if the test failed.
+    A sanitizer report in a node's log (SAN=1 builds) fails the test at the
+    end, after its nodes have stopped and reported their leaks."""
     name = re.sub(r"[^\w.-]", "_", request.node.name)[:60]
     folder = pathlib.Path(tempfile.mkdtemp(prefix=f"hotline-{name}-"))
     workspace = Workspace(folder, postgres)
     request.node.stash[WORKSPACE] = workspace
     yield workspace
     workspace.stop_all()
+    reports = workspace.sanitizer_reports()
+    if reports:
+        request.node.stash[FAILED] = True
+        pytest.fail(f"sanitizer reports (node folders kept in {folder}):\n"
+                    + "\n".join(reports), pytrace=False)
     if not request.node.stash.get(FAILED, False):
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -35,6 +35,13 @@ GUANGZHOU = ("440100", "广州")
 SHENZHEN = ("440300", "深圳")
 MEIZHOU = ("441400", "梅州")
 
+# The first line of every report of AddressSanitizer, LeakSanitizer and
+# UndefinedBehaviorSanitizer (a SAN=1 build). A daemon or command whose output
+# holds one fails the test, whatever else the test saw.
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                     "runtime error:", "WARNING: AddressSanitizer")
+SANITIZER_REPORT_LINES = 80
+
 
 def wait_until(condition, what, timeout=DEADLINE, interval=0.05):
     """Call condition() until it returns something truthy and return that.
@@ -49,6 +56,16 @@ def wait_until(condition, what, timeout=DEADLINE, interval=0.05):
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
         time.sleep(interval)
+
+
+def sanitizer_report(output):
+    """The first sanitizer report in a process's output (up to
+    SANITIZER_REPORT_LINES lines from its first line), or "" if there is none."""
+    lines = output.splitlines()
+    for i, line in enumerate(lines):
+        if any(marker in line for marker in SANITIZER_MARKERS):
+            return "\n".join(lines[i:i + SANITIZER_REPORT_LINES])
+    return ""
 
 
 _ports_handed_out = set()
@@ -208,6 +225,9 @@ class Node:
         except subprocess.TimeoutExpired as e:
             pytest.fail(f"{self.binary.name} {' '.join(args)} still running after "
                         f"{timeout:g} s; its output:\n{e.stderr or ''}{e.stdout or ''}")
+        report = sanitizer_report(result.stderr + result.stdout)
+        if report:
+            pytest.fail(f"{self.binary.name} {' '.join(args)}: sanitizer report:\n{report}")
         if check and result.returncode != 0:
             pytest.fail(f"{self.binary.name} {' '.join(args)} exited "
                         f"{result.returncode}:\n{result.stderr}")
@@ -292,6 +312,10 @@ class Node:
             return ""
         return self.log_path.read_text(errors="replace")
 
+    def sanitizer_report(self):
+        """The first sanitizer report in node.log, or "" (see sanitizer_report())."""
+        return sanitizer_report(self.log())
+
     def log_tail(self, lines=60):
         return "\n".join(self.log().splitlines()[-lines:])
 
@@ -368,6 +392,12 @@ class Workspace:
     def stop_all(self):
         for node in self.nodes:
             node.stop()
+
+    def sanitizer_reports(self):
+        """The sanitizer reports in the nodes' logs, one text per node that
+        has one; call after stop_all(), when leaks at exit have been reported."""
+        return [f"==== {node} {node.log_path} ====\n{report}"
+                for node in self.nodes if (report := node.sanitizer_report())]
 
     def log_tails(self):
         parts = [f"node folders kept in {self.folder}"]
