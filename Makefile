@@ -10,6 +10,7 @@
 #   make fuzz       run every tests/fuzz harness for FUZZ_SECONDS (default 60) each
 #   make soak       random faults between nodes in network namespaces (root) for
 #                   SOAK_MINUTES (default 10); SOAK_SEED replays a run's choices
+#   make valgrind   run every unit test binary under valgrind's memcheck
 #   SAN=1 make ...  build with AddressSanitizer and UndefinedBehaviorSanitizer
 
 VERSION  := 0.1.0
@@ -85,7 +86,7 @@ NPM_DIR     := $(BUILD)/npm
 NPM_STAMP   := $(NPM_DIR)/node_modules/.package-lock.json
 CONSOLE_SRC := $(wildcard common/console/*.html common/console/*.js common/console/*.css common/console/*.svg)
 
-.PHONY: all run stop check unit system e2e bench fuzz fuzz-build soak format format-check lint deps clean
+.PHONY: all run stop check unit system valgrind e2e bench fuzz fuzz-build soak format format-check lint deps clean
 .SECONDARY:
 all: $(CITY) $(PROVINCE) $(CONSOLE)/index.html
 
@@ -201,6 +202,18 @@ check: deps
 
 unit: all $(UNIT_BINS)
 	@tests/run --unit-only $(UNIT_BINS)
+
+# Memcheck fails a binary (exit 99) on an invalid access, a jump on an
+# uninitialised value or any block still allocated at exit that nothing
+# points to (definite, indirect or possible). Not with SAN=1: valgrind does
+# not run binaries built with AddressSanitizer.
+VALGRIND := valgrind --quiet --error-exitcode=99 --leak-check=full \
+            --show-leak-kinds=definite,indirect,possible \
+            --errors-for-leak-kinds=definite,indirect,possible --track-origins=yes
+valgrind: deps
+	@[ "$(SAN)" != 1 ] || { echo "valgrind: not with SAN=1"; exit 1; }
+	@$(MAKE) --no-print-directory $(UNIT_BINS)
+	@TEST_WRAPPER="$(VALGRIND)" tests/run --unit-only $(UNIT_BINS)
 
 system: all
 	@tests/run --system-only
