@@ -122,10 +122,16 @@ static void refuse(struct hub *hub, const struct link_peer *to, const char *code
     send_to(hub, to, code, &env);
 }
 
-static void peer_drop(struct hub *hub, struct peer *p, const char *why)
+/* Frees the batches of p that the applier's thread has not been given. */
+static void peer_forget_waiting(struct peer *p)
 {
     for (; p->nwaiting > 0; p->nwaiting--, p->oldest = (p->oldest + 1) % PEER_WAITING)
         master_batch_free(p->waiting[p->oldest]);
+}
+
+static void peer_drop(struct hub *hub, struct peer *p, const char *why)
+{
+    peer_forget_waiting(p);
     log_info("node '%s' disconnected: %s", p->code, why);
     registry_session(hub->db, p->code, 0, 0);
     *p = hub->peers[--hub->npeers];
@@ -585,6 +591,9 @@ int hub_run(struct node *node, void *control)
     }
     rc = 0;
 out:
+    /* What waits is not acknowledged: each node sends it again. */
+    for (size_t i = 0; i < hub.npeers; i++)
+        peer_forget_waiting(&hub.peers[i]);
     applier_stop(hub.applier);
     if (hub.db != NULL)
         registry_reset(hub.db);
