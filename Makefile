@@ -214,7 +214,7 @@ VALGRIND := valgrind --quiet --error-exitcode=99 --leak-check=full \
             --errors-for-leak-kinds=definite,indirect,possible --track-origins=yes
 valgrind: deps
 	@[ "$(SAN)" != 1 ] || { echo "valgrind: not with SAN=1"; exit 1; }
-	@$(MAKE) --no-print-directory $(UNIT_BINS)
+	@$(MAKE) --no-print-directory -s $(UNIT_BINS)
 	@TEST_WRAPPER="$(VALGRIND)" tests/run --unit-only $(UNIT_BINS)
 
 system: all
