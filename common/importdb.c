@@ -430,7 +430,7 @@ static int rows_add(struct run *r, const char *id, const struct import_record *r
         const char *from = e->from == STATUS_COUNT ? NULL : ticket_status_name(e->from);
         const char *fields[7] = {e->actor,  e->role,  e->action, from, ticket_status_name(e->to),
                                  e->reason, e->detail};
-        snprintf(seq, sizeof(seq), "%zu", i + 1);
+        snprintf(seq, sizeof(seq), "%d", (int)i + 1);
         if (ticketdb_event_hash(prev, id, (int)i + 1, e->at, fields, hash) < 0)
             return -1;
         if (col(&r->evs, id) < 0 || col(&r->evs, seq) < 0 || col(&r->evs, stamp(e->at, at)) < 0)
