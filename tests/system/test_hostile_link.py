@@ -395,7 +395,9 @@ def test_a_city_flooding_the_province_leaves_its_memory_bounded_and_the_others_s
     print("province VmRSS after each round (KiB):", rounds,
           "log lines written:", len(province.log().splitlines()) - lines_before)
     assert province.healthz()["federation"] == "listening"
-    # The first round warms the caches; after it, memory stays level.
-    assert max(rounds[1:]) - rounds[1] < 16 * 1024, rounds
+    # The first round warms the caches; after it, memory stays level
+    # (under SAN=1 freed memory is held in quarantine: LeakSanitizer checks).
+    if not province.sanitized():
+        assert max(rounds[1:]) - rounds[1] < 16 * 1024, rounds
     # What the flood made the province say, it said a few times.
     assert len(province.log().splitlines()) - lines_before < 100

@@ -266,11 +266,6 @@ def settled_counts(nodes):
     return nodes[0].wait_for(steady, "the node processes' descriptors to settle")
 
 
-def sanitized(node):
-    """Whether the node runs a SAN=1 build (AddressSanitizer's runtime mapped)."""
-    return "libasan" in pathlib.Path(f"/proc/{node.process.pid}/maps").read_text()
-
-
 def report(label, nodes, rounds):
     """One line per node of what it holds now; returns {code: figures}."""
     conns = connections(nodes)
@@ -331,7 +326,7 @@ def assert_flat(federation, measured_rounds):
         f" after {load.rounds} rounds {after}")
     for node in nodes:
         trail = trails[node.code]
-        if not sanitized(node):
+        if not node.sanitized():
             assert trail[-1] - trail[0] <= RSS_SLACK_KIB, (
                 f"{node}: resident memory grew {trail[-1] - trail[0]} KiB over"
                 f" {measured_rounds} rounds (KiB at each checkpoint: {trail})")
