@@ -215,19 +215,36 @@ static char *array_literal(const char *const *items, size_t n)
     return b.data;
 }
 
-/* The file's key: the SHA-256 of its first 64 KiB.  Returns 0 or -1. */
+/* The file's key: the SHA-256 of its first and last 64 KiB and its size
+ * (r->size), so that another export beginning alike is another file.
+ * Returns 0 or -1. */
 static int file_key(struct run *r)
 {
-    char *head = malloc(KEY_BYTES);
-    size_t n = head != NULL ? fread(head, 1, KEY_BYTES, r->in) : 0;
+    char *buf = malloc(2 * KEY_BYTES + 24);
+    size_t n = buf != NULL ? fread(buf, 1, KEY_BYTES, r->in) : 0;
+    off_t tail = r->size > 2 * KEY_BYTES ? r->size - KEY_BYTES : (off_t)n;
 
-    if (head == NULL || ferror(r->in) || fseeko(r->in, 0, SEEK_SET) < 0) {
-        free(head);
+    if (buf == NULL || ferror(r->in) || fseeko(r->in, tail, SEEK_SET) < 0) {
+        free(buf);
         return -1;
     }
-    crypto_sha256_hex(head, n, r->key);
-    free(head);
+    n += fread(buf + n, 1, KEY_BYTES, r->in);
+    n += (size_t)snprintf(buf + n, 24, "%lld", (long long)r->size);
+    if (ferror(r->in) || fseeko(r->in, 0, SEEK_SET) < 0) {
+        free(buf);
+        return -1;
+    }
+    crypto_sha256_hex(buf, n, r->key);
+    free(buf);
     return 0;
+}
+
+/* Does a line start at 'offset' (the byte before it a newline)? */
+static int line_starts_at(FILE *in, off_t offset)
+{
+    if (offset == 0)
+        return 1;
+    return fseeko(in, offset - 1, SEEK_SET) == 0 && fgetc(in) == '\n';
 }
 
 /* Goes on from the checkpoint of this file, if there is one.  Returns 0 or -1. */
@@ -243,7 +260,8 @@ static int checkpoint_load(struct run *r)
         return -1;
     if (PQntuples(res) == 1) {
         off_t offset = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        if (offset <= r->size && fseeko(r->in, offset, SEEK_SET) == 0) {
+        if (offset <= r->size && line_starts_at(r->in, offset) &&
+            fseeko(r->in, offset, SEEK_SET) == 0) {
             r->offset = offset;
             r->line = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
             r->imported_before = strtoll(PQgetvalue(res, 0, 2), NULL, 10);

@@ -444,7 +444,6 @@ static void actor_stop(struct actor *a)
         zmq_close(a->control);
 }
 
-/* Prepares what the hotline's commands share.  Returns 0 or -1 (logged). */
 /* Writes into 'buf' the web console's folder: console_dir, or else the
  * folder "console" beside the executable (build/console after `make`).
  * Returns 'buf', or NULL when there is none to serve (said once in the log). */

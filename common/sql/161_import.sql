@@ -8,7 +8,7 @@ ALTER TABLE tickets ADD COLUMN legacy_id text UNIQUE
     CHECK (length(legacy_id) BETWEEN 1 AND 64);
 
 CREATE TABLE import_checkpoints (
-    file       text PRIMARY KEY,      -- SHA-256 of the file's first 64 KiB and its name
+    file       text PRIMARY KEY,      -- SHA-256 of its first and last 64 KiB and its size
     byte_offset bigint NOT NULL,      -- where the next line starts
     line       bigint NOT NULL,       -- lines read so far
     imported   bigint NOT NULL,
