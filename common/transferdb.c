@@ -630,10 +630,18 @@ int transferdb_on_decision(const struct node *node, struct db *db, json_t *v)
         snprintf(epoch, sizeof(epoch), "%lld",
                  (long long)json_integer_value(json_object_get(body, "epoch")));
         const char *q[] = {json_string_value(json_object_get(body, "ticket")), owner, epoch, at};
+        /* The events copied above (the target's take-over and decline,
+         * when the decision leaves it there) extend this copy's chain:
+         * its head moves with them. */
         rc = db_exec(db,
                      "UPDATE tickets SET owner_node = $2, owner_epoch = $3,"
                      " status = 'transferred', handed_at = NULL, transfer_final = false,"
-                     " progress_sent = true, updated_at = $4 WHERE id = $1",
+                     " progress_sent = true, updated_at = $4,"
+                     " event_seq = COALESCE((SELECT max(seq) FROM ticket_events"
+                     "   WHERE ticket_id = $1), 0),"
+                     " event_hash = (SELECT hash FROM ticket_events WHERE ticket_id = $1"
+                     "   ORDER BY seq DESC LIMIT 1)"
+                     " WHERE id = $1",
                      4, q) < 0
                  ? -1
                  : 0;

@@ -132,6 +132,12 @@ def test_decline_and_the_provinces_final_decision(federation):
     [(owner, epoch)] = rows(fed.province, "SELECT node, owner_epoch FROM master_tickets"
                                           " WHERE id = %s", (tid,))
     assert (owner, epoch) == ("440300", 3)
+    # The origin's copy took the target's take-over and decline into its
+    # chain with the decision: its head moved with them.
+    wait_status(gz, tid, "transferred")
+    assert [e["action"] for e in gz.events(tid)][-2:] == ["transfer/in", "transfer/decline"]
+    for node in (gz.node, sz.node):
+        assert "broken" not in node.run("verify").stdout
 
 
 def test_decision_can_send_it_back_to_the_origin(federation):
