@@ -7,6 +7,7 @@
 #include "config.h"
 #include "ticket.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,7 +70,10 @@ static int well_formed(json_t *b, const char *kind)
                json_integer_value(json_object_get(b, "epoch")) > 0 && outcome != NULL &&
                (strcmp(outcome, "handed_off") == 0 || strcmp(outcome, "refused") == 0 ||
                 strcmp(outcome, "decided") == 0) &&
-               json_is_boolean(json_object_get(b, "final"));
+               json_is_boolean(json_object_get(b, "final")) &&
+               (json_object_get(b, "version") == NULL ||
+                (json_integer_value(json_object_get(b, "version")) > 0 &&
+                 json_integer_value(json_object_get(b, "version")) < INT32_MAX));
     }
     return 0;
 }

@@ -536,12 +536,14 @@ static int take_over(const struct node *node, struct db *db, json_t *body)
     const char *outcome = json_string_value(json_object_get(body, "outcome"));
     const char *reason = json_string_value(json_object_get(body, "reason"));
     int final = json_is_true(json_object_get(body, "final"));
-    char epoch[12], at[CLOCK_RFC3339_LEN];
+    char epoch[12], version[24], at[CLOCK_RFC3339_LEN];
     struct ticket_row row = {0};
     int64_t now = clock_now_us();
 
     snprintf(epoch, sizeof(epoch), "%lld",
              (long long)json_integer_value(json_object_get(body, "epoch")));
+    snprintf(version, sizeof(version), "%lld",
+             (long long)json_integer_value(json_object_get(body, "version")));
     int found = ticketdb_load(db, ticket, 1, &row);
     if (found <= 0)
         return found < 0 ? -1 : 1;
@@ -564,18 +566,21 @@ static int take_over(const struct node *node, struct db *db, json_t *body)
         return 0;
     clock_format(now, at);
     const char *p[] = {
-        ticket, node->cfg.node_code, epoch, refused ? NULL : at, final ? "true" : "false", at};
+        ticket, node->cfg.node_code, epoch, refused ? NULL : at, final ? "true" : "false", at,
+        version};
+    /* Past the version the master dataset holds (the decision's): a copy
+     * taken back holds an older one than the decliner sent there. */
     if (db_exec(db,
                 "UPDATE tickets SET owner_node = $2, owner_epoch = $3, status = 'registered',"
                 " unit_code = NULL, received_at = NULL, deadline = NULL, handed_at = $4,"
                 " transfer_final = $5, remote_progress = NULL, progress_sent = true,"
-                " updated_at = $6, version = version + 1,"
+                " updated_at = $6, version = GREATEST(version, $7::int) + 1,"
                 " event_seq = COALESCE((SELECT max(seq) FROM ticket_events WHERE ticket_id = $1),"
                 "   0),"
                 " event_hash = (SELECT hash FROM ticket_events WHERE ticket_id = $1"
                 "   ORDER BY seq DESC LIMIT 1)"
                 " WHERE id = $1",
-                6, p) < 0)
+                7, p) < 0)
         return -1;
     struct ticket_event e = {
         .actor = "province",

@@ -77,7 +77,10 @@ static int post(const struct node *node, struct db *db, const char *to, const ch
 }
 
 /* Decides transfer 'id': signs the decision, stores it, tells both ends.
- * 'events' (taken, may be NULL) go with it for a new owner's chain. */
+ * 'events' (taken, may be NULL) go with it for a new owner's chain, and
+ * the ticket's version in the master dataset, which the new owner's next
+ * version must pass: the origin taking its ticket back holds an older one
+ * than the target's decline left there. */
 static int decide(const struct node *node, struct db *db, const char *id, const char *ticket,
                   const char *from, const char *to, const char *owner, long long epoch,
                   const char *outcome, int final, const char *reason, json_t *events)
@@ -87,10 +90,20 @@ static int decide(const struct node *node, struct db *db, const char *id, const 
     int rc = -1;
 
     clock_format(clock_now_us(), at);
+    const char *t[] = {ticket};
+    PGresult *version = db_query(db, "SELECT version FROM master_tickets WHERE id = $1", 1, t);
+    if (version == NULL) {
+        json_decref(events);
+        return -1;
+    }
+    json_int_t held = PQntuples(version) == 1 ? atoll(PQgetvalue(version, 0, 0)) : 0;
+    PQclear(version);
     json_t *body =
         json_pack("{s:s,s:s,s:s,s:s,s:I,s:s,s:b,s:s,s:s}", "kind", "decision", "transfer", id,
                   "ticket", ticket, "owner", owner, "epoch", (json_int_t)epoch, "outcome", outcome,
                   "final", final, "reason", reason, "at", at);
+    if (body != NULL && held > 0)
+        json_object_set_new(body, "version", json_integer(held));
     /* The events sent with it end at the head it signs. */
     json_t *last = json_array_get(events, json_array_size(events) - 1);
     if (body != NULL && last != NULL)

@@ -156,6 +156,14 @@ def test_decision_can_send_it_back_to_the_origin(federation):
     wait_status(gz, tid, "registered")
     wait_status(sz, tid, "transferred")
     gz.do(gz.operator, tid, "dispatch", {"unit": "water"})
+    # The origin's versions go on past the target's decline: the master
+    # dataset takes its changes again.
+    fed.province.wait_for(
+        lambda: rows(fed.province, "SELECT node, status, version FROM master_tickets"
+                                   " WHERE id = %s", (tid,))
+        == [("440100", *row) for row in rows(gz.node, "SELECT status, version FROM tickets"
+                                                      " WHERE id = %s", (tid,))],
+        "the master dataset to hold the origin's ticket as it is")
     # One chain across three owners' hands: each node verifies it.
     for node in (gz.node, sz.node):
         node.run("verify")
