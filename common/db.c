@@ -41,6 +41,7 @@ struct db {
     unsigned resets;
     struct prepared *prepared; /* PREPARED_SLOTS, made on first use */
     unsigned nprepared;
+    int in_doubt; /* the server went away during the last COMMIT */
 };
 
 /* Keeps migrations of concurrent node starts from interleaving. */
@@ -186,6 +187,25 @@ static int closed_by_server(PGconn *conn)
 
     return PQtransactionStatus(conn) == PQTRANS_IDLE && p.fd >= 0 && poll(&p, 1, 0) == 1 &&
            (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+/* Did the statement that just failed fail because the server went away? */
+static int server_lost(const struct db *db)
+{
+    return PQstatus(db->conn) != CONNECTION_OK || strncmp(db->sqlstate, "08", 2) == 0 ||
+           strncmp(db->sqlstate, "57P", 3) == 0;
+}
+
+enum db_presence db_thread_lost(void)
+{
+    pthread_once(&thread_key_once, thread_key_make);
+    const struct db *db = pthread_getspecific(thread_key);
+
+    if (db == NULL)
+        return DB_HERE;
+    if (db->in_doubt)
+        return DB_LOST_IN_COMMIT;
+    return server_lost(db) ? DB_LOST : DB_HERE;
 }
 
 int db_alive(struct db *db)
@@ -352,12 +372,18 @@ int db_attempt(struct db *db, int (*fn)(void *arg, struct db *db), void *arg)
 
 int db_begin(struct db *db)
 {
+    db->in_doubt = 0;
     return db_exec(db, "BEGIN", 0, NULL);
 }
 
 int db_commit(struct db *db)
 {
-    return db_exec(db, "COMMIT", 0, NULL);
+    if (db_exec(db, "COMMIT", 0, NULL) == 0)
+        return 0;
+    /* Sent, but no answer came back: the server may have committed it
+     * before it went away (SQLSTATE 08007, transaction resolution unknown). */
+    db->in_doubt = server_lost(db);
+    return -1;
 }
 
 void db_rollback(struct db *db)

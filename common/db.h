@@ -84,6 +84,21 @@ int db_notifications(struct db *db);
 /* Returns 1 if the connection is up, trying one reset if it is not. */
 int db_alive(struct db *db);
 
+enum db_presence {
+    DB_HERE,          /* the server is there (or the thread has no connection) */
+    DB_LOST,          /* it went away: what the open transaction did is undone */
+    DB_LOST_IN_COMMIT /* it went away during a COMMIT, which may or may not be done */
+};
+
+/*
+ * Tells whether the calling thread's own connection (db_thread) lost its
+ * server: it is broken, or its last failed statement was refused because
+ * the server ended the session or is shutting down (SQLSTATE classes 08
+ * and 57P), and whether that happened while the last transaction's
+ * COMMIT awaited its answer (until the next db_begin).
+ */
+enum db_presence db_thread_lost(void);
+
 /*
  * Runs 'sql' with 'n' text parameters (NULL for SQL NULL).  Returns the
  * result, which the caller frees with PQclear, or NULL on error (logged
@@ -120,7 +135,8 @@ int db_copy(struct db *db, const char *sql, const char *data, size_t len);
 const char *db_sqlstate(const struct db *db);
 
 /* Opens a transaction; commits it.  Each returns 0, or -1 (logged); after a
- * failed commit nothing of the transaction remains. */
+ * failed commit nothing of the transaction remains, unless the server went
+ * away before answering it (see db_thread_lost). */
 int db_begin(struct db *db);
 int db_commit(struct db *db);
 /* Rolls back; errors are logged and otherwise ignored. */

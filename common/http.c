@@ -53,6 +53,7 @@ struct http_server {
     size_t nroutes;
     char **labels; /* metric label set of each route */
     http_auth_fn *auth;
+    int (*database_lost)(void *app);
     void *app;
     struct ratelimit *auth_failures; /* per client address */
     char *static_dir;                /* the static files' folder, or NULL */
@@ -255,6 +256,24 @@ void http_reply_error(struct http_request *req, int status, const char *code, co
     char message[512];
     va_list ap;
 
+    /* A handler that failed because its database went away mid-request
+     * answers what a request made while it is away gets: nothing was
+     * changed (the transaction died with the session), try again; unless
+     * it went away while committing, when nobody here can tell. */
+    int lost = status == 500 && req->srv->database_lost != NULL
+                   ? req->srv->database_lost(req->srv->app)
+                   : 0;
+    if (lost == 1) {
+        http_reply_error(req, 503, "database_unavailable", "the database cannot be reached");
+        return;
+    }
+    if (lost == 2) {
+        http_reply_json(req, 500,
+                        json_pack("{s:{s:s,s:s}}", "error", "code", "outcome_unknown", "message",
+                                  "the database went away while the change was committed; read "
+                                  "it again to see whether it was made"));
+        return;
+    }
     va_start(ap, fmt);
     vsnprintf(message, sizeof(message), fmt, ap);
     va_end(ap);
@@ -870,6 +889,7 @@ struct http_server *http_server_new(const struct http_options *opt, const struct
     srv->routes = routes;
     srv->nroutes = nroutes;
     srv->auth = auth;
+    srv->database_lost = opt->database_lost;
     srv->app = app;
     srv->labels = labels_new(routes, nroutes);
     srv->auth_failures = ratelimit_new(&auth_rules, AUTH_CLIENTS);

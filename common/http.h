@@ -50,6 +50,11 @@ struct http_options {
     int timeout_s;               /* a connection idle this long, mid-request too, is closed */
     const char *static_dir;      /* the static files served at "/"; NULL: none */
     const char *trusted_proxies; /* proxy_list_parse() text; NULL or "" for none */
+    /* Optional: returns 1 if the worker calling it lost its database, so
+     * that a handler's failure then is answered 503 database_unavailable,
+     * as a request made while the database is away is, not 500; 2 if it
+     * lost it while committing, answered 500 outcome_unknown. */
+    int (*database_lost)(void *app);
 };
 
 /*

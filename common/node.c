@@ -295,6 +295,13 @@ static int auth_lookup_thread(void *app, const char *token, struct principal *ou
     return db == NULL ? -1 : auth_lookup(db, token, out);
 }
 
+/* Did this HTTP worker's database go away during its request? */
+static int database_lost_thread(void *app)
+{
+    (void)app;
+    return (int)db_thread_lost();
+}
+
 struct db *node_db(struct http_request *req, struct node **node)
 {
     struct node *n = http_app(req);
@@ -568,7 +575,8 @@ static int run_daemon(struct node *node, int foreground)
                                node->cfg.http_threads,
                                node->cfg.http_timeout_s,
                                console_folder(&node->cfg, console, sizeof(console)),
-                               node->cfg.trusted_proxies};
+                               node->cfg.trusted_proxies,
+                               database_lost_thread};
     http = http_server_new(&opt, routes, nroutes, auth_lookup_thread, node);
     if (http == NULL)
         goto out;

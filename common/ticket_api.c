@@ -234,10 +234,11 @@ static json_t *render(struct db *db, const struct node *node, const struct princ
 /*
  * Answers with ticket 'id' as the caller may see it.  An intake passes the
  * likely repeats it found (taking the reference); it skips the scope check:
- * whoever registered an appeal gets it back, masked as needed.
+ * whoever registered an appeal gets it back, masked as needed.  'changed'
+ * says a change of it was just committed.
  */
 static void reply_ticket(struct http_request *req, struct db *db, struct node *node, const char *id,
-                         int status, json_t *repeats)
+                         int status, int changed, json_t *repeats)
 {
     const struct principal *who = http_principal(req);
     struct ticket_context ctx = workflow_context(db, &node->hotline);
@@ -252,6 +253,12 @@ static void reply_ticket(struct http_request *req, struct db *db, struct node *n
     }
     if (found > 0)
         obj = render(db, node, who, row.res, 0, &ctx);
+    /* A change is committed by now: if the database went away before the
+     * ticket could be read back, the answer still says it was made. */
+    if (obj == NULL && changed) {
+        http_reply_json(req, status, json_pack("{s:s}", "id", id));
+        goto out;
+    }
     if (obj == NULL) {
         http_reply_error(req, 500, "internal", "the ticket could not be read");
         goto out;
@@ -341,7 +348,7 @@ static void handle_intake(struct http_request *req)
         return;
     }
     log_info("registered '%s'", id);
-    reply_ticket(req, db, node, id, 201, repeats);
+    reply_ticket(req, db, node, id, 201, 1, repeats);
 }
 
 /* --- actions ------------------------------------------------------------ */
@@ -771,7 +778,7 @@ static void handle_action(struct http_request *req)
         goto out;
     switch (workflow_act(db, &node->hotline, http_principal(req), id, &ar, &why)) {
     case WORKFLOW_DONE:
-        reply_ticket(req, db, node, id, 200, NULL);
+        reply_ticket(req, db, node, id, 200, 1, NULL);
         break;
     case WORKFLOW_REFUSED:
         if (why.field != NULL)
@@ -796,7 +803,7 @@ static void handle_get(struct http_request *req)
     struct db *db = node_db(req, &node);
 
     if (db != NULL)
-        reply_ticket(req, db, node, http_path_param(req, "id"), 200, NULL);
+        reply_ticket(req, db, node, http_path_param(req, "id"), 200, 0, NULL);
 }
 
 static void handle_events(struct http_request *req)
