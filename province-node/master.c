@@ -237,20 +237,32 @@ static int lay_out(struct master_batch *b, size_t from)
     return 0;
 }
 
+/* Serialises the making of partitions (see partitions()). */
+#define PARTITION_LOCK_KEY "4412347"
+
 /* Makes the monthly partitions of the batch's events.  Their names and
- * bounds are built from numbers, never from the input's text. */
+ * bounds are built from numbers, never from the input's text.  Two
+ * transactions may make the same month at once (the province's own stream,
+ * applied by the link thread, and a city's, by the master dataset's
+ * thread): IF NOT EXISTS does not see a table another has not committed,
+ * and the second failed with its whole batch, to be sent again.  A missing
+ * month is made under a lock, held to the commit, so the second waits and
+ * then finds it. */
 static int partitions(struct db *db, const int *months, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         int y = months[i] / 12, m = months[i] % 12 + 1;
         int ny = m == 12 ? y + 1 : y, nm = m == 12 ? 1 : m + 1;
-        char sql[320];
+        char sql[512];
         if (y < 1970 || y > 9999)
             continue;
         snprintf(sql, sizeof(sql),
-                 "CREATE TABLE IF NOT EXISTS master_events_%04d%02d PARTITION OF master_events"
-                 " FOR VALUES FROM ('%04d-%02d-01 00:00:00+08') TO ('%04d-%02d-01 00:00:00+08')",
-                 y, m, y, m, ny, nm);
+                 "DO $$BEGIN IF to_regclass('master_events_%04d%02d') IS NULL THEN"
+                 " PERFORM pg_advisory_xact_lock(" PARTITION_LOCK_KEY ");"
+                 " CREATE TABLE IF NOT EXISTS master_events_%04d%02d PARTITION OF master_events"
+                 " FOR VALUES FROM ('%04d-%02d-01 00:00:00+08') TO ('%04d-%02d-01 00:00:00+08');"
+                 " END IF; END$$",
+                 y, m, y, m, y, m, ny, nm);
         if (db_exec(db, sql, 0, NULL) < 0)
             return -1;
     }
