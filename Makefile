@@ -8,9 +8,10 @@
 #   make bench      the benchmark suite, tests/bench/run (QUICK=1: smaller sizes)
 #   make format     apply .clang-format;  make lint: format check + cppcheck
 #   make fuzz       run every tests/fuzz harness for FUZZ_SECONDS (default 60) each
-#   make soak       random faults between nodes in network namespaces (root) for
-#                   SOAK_MINUTES (default 10); SOAK_SEED replays a run's choices
-#                   and the federation under load for SOAK_LOAD_ROUNDS rounds
+#   make soak       the tests marked soak: random faults between nodes in network
+#                   namespaces (root; SOAK_SEED replays), the long chaos run
+#                   (CHAOS_SEED replays), each for SOAK_MINUTES (default 10), and
+#                   the federation under load for SOAK_LOAD_ROUNDS rounds
 #                   (default 1000), its resources measured
 #   make valgrind   run every unit test binary under valgrind's memcheck
 #   SAN=1 make ...  build with AddressSanitizer and UndefinedBehaviorSanitizer
@@ -246,11 +247,13 @@ fuzz-build: $(FUZZ_BINS)
 # random partitions, loss and slow links between the nodes, each in its own
 # network namespace, for SOAK_MINUTES, then the invariants.  The seed is
 # printed first; SOAK_SEED=<seed> makes the same choices again.  Then the
-# federation under load for SOAK_LOAD_ROUNDS rounds, its resources measured.
+# long chaos run (test_chaos.py) for SOAK_MINUTES or SOAK_FAULTS faults;
+# CHAOS_SEED=<seed> replays it.  Last, the federation under load for
+# SOAK_LOAD_ROUNDS rounds, its resources measured.
 soak: deps all
 	@SOAK_MINUTES=$(SOAK_MINUTES) SOAK_SEED=$(SOAK_SEED) SOAK_ROUNDS=$(SOAK_ROUNDS) \
 	  $(PYTHON) -m pytest -q -s -p no:cacheprovider -m soak tests/system/test_soak.py \
-	  tests/system/test_resources.py
+	  tests/system/test_chaos.py tests/system/test_resources.py
 
 format:
 	clang-format -i $(ALL_C)

@@ -144,6 +144,32 @@ class PostgresCluster:
                         "-U", self.superuser, name], check=True)
         return self.conninfo(name)
 
+    def restart(self, down=None):
+        """Stop the server at once, as a crash would (`-m immediate`: no
+        checkpoint, every backend cut), call down() if given while it is
+        away, and start it again; its start replays the WAL."""
+        self._run_as_owner(PG_BIN / "pg_ctl", "-D", self.data,
+                           "-m", "immediate", "-w", "stop")
+        try:
+            if down is not None:
+                down()
+        finally:
+            self._run_as_owner(PG_BIN / "pg_ctl", "-D", self.data,
+                               "-l", self.folder / "postgres.log", "-w", "start")
+
+    def commit_durably(self, conninfo):
+        """Sessions of the database of conninfo wait for each commit's WAL
+        to be written, as production does (synchronous_commit on; the
+        cluster's default here is off, for speed): a commit acknowledged
+        then survives a crash of the server. fsync stays off, which only
+        matters when the machine itself crashes."""
+        dbname = psycopg2.extensions.parse_dsn(conninfo)["dbname"]
+        with closing(psycopg2.connect(self.conninfo("postgres"))) as admin:
+            admin.autocommit = True
+            with admin.cursor() as cursor:
+                cursor.execute(psycopg2.sql.SQL("ALTER DATABASE {} SET synchronous_commit = on")
+                               .format(psycopg2.sql.Identifier(dbname)))
+
     def allow_connections(self, conninfo, allowed):
         """Refuse (allowed=False) or again accept new connections to the
         database of conninfo; refusing also drops its open connections, so
@@ -163,6 +189,13 @@ class PostgresCluster:
         prefix = ["runuser", "-u", "postgres", "--"] if self.as_root else []
         subprocess.run([*prefix, *map(str, argv)], check=True,
                        cwd=self.folder, stdout=subprocess.DEVNULL)
+
+
+def rows(node, sql, params=None):
+    """The rows of one query of node's own database, as tuples."""
+    with closing(psycopg2.connect(node.settings["database"])) as db, db.cursor() as cur:
+        cur.execute(sql, params)
+        return cur.fetchall()
 
 
 def _current_user():
@@ -300,6 +333,14 @@ class Node:
         freed blocks in quarantine: its resident memory grows without a leak
         (LeakSanitizer reports leaks at exit instead)."""
         return "libasan" in pathlib.Path(f"/proc/{self.process.pid}/maps").read_text()
+
+    def freeze(self):
+        """SIGSTOP: the process holds its sockets and connections but does
+        nothing, as a node stuck in a long pause would; thaw() ends it."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self):
+        self.process.send_signal(signal.SIGCONT)
 
     def wait_for(self, condition, what, timeout=DEADLINE):
         """wait_until() that fails at once, with the log tail, if the daemon
