@@ -155,12 +155,15 @@ static int restored_behind(struct hub *hub, const char *code, const Fed__Streams
         return 0;
     if (s->tickets_numbered >= applied && s->down_applied >= acked)
         return 0;
-    log_warnx("refused hello from '%s': its database was restored from a backup; it numbered"
-              " %llu messages of its ticket stream, %llu were applied here; it applied %llu of"
-              " ours, %llu were acknowledged; run 'province-node node-export %s FILE' here and"
-              " 'city-node recover FILE' there",
-              code, (unsigned long long)s->tickets_numbered, (unsigned long long)applied,
-              (unsigned long long)s->down_applied, (unsigned long long)acked, code);
+    char kind[48];
+    snprintf(kind, sizeof(kind), "restored|%s", code);
+    log_limited(&hub->logs, LOG_LEVEL_WARN, kind,
+                "refused hello from '%s': its database was restored from a backup; it numbered"
+                " %llu messages of its ticket stream, %llu were applied here; it applied %llu of"
+                " ours, %llu were acknowledged; run 'province-node node-export %s FILE' here and"
+                " 'city-node recover FILE' there",
+                code, (unsigned long long)s->tickets_numbered, (unsigned long long)applied,
+                (unsigned long long)s->down_applied, (unsigned long long)acked, code);
     return 1;
 }
 
@@ -176,18 +179,26 @@ static void on_hello(struct hub *hub, const struct link_peer *from, const Fed__E
                "the hello names another node than the key is registered for");
         return;
     }
+    /* A node refused says hello again at every heartbeat: a line a minute. */
+    char kind[48];
     if (!registry_fresh(hub)) {
-        log_warnx("hello from '%s' unanswered: the database is away", h->code);
+        snprintf(kind, sizeof(kind), "hello unanswered|%s", h->code);
+        log_limited(&hub->logs, LOG_LEVEL_WARN, kind,
+                    "hello from '%s' unanswered: the database is away", h->code);
         return;
     }
     if (registry_live(hub->db, h->code, from->key) != 1) {
-        log_warnx("refused hello from '%s': not registered any more", h->code);
+        snprintf(kind, sizeof(kind), "not registered|%s", h->code);
+        log_limited(&hub->logs, LOG_LEVEL_WARN, kind,
+                    "refused hello from '%s': not registered any more", h->code);
         refuse(hub, from, h->code, "not_registered", "the node is not registered");
         return;
     }
     /* The first signing key a node shows is its key until it is registered again. */
     if (transferdb_pin_key(hub->db, h->code, h->sign_key, 0, clock_now_us()) != 1) {
-        log_warnx("refused hello from '%s': another signing key than the one pinned", h->code);
+        snprintf(kind, sizeof(kind), "sign key|%s", h->code);
+        log_limited(&hub->logs, LOG_LEVEL_WARN, kind,
+                    "refused hello from '%s': another signing key than the one pinned", h->code);
         refuse(hub, from, h->code, "sign_key_changed",
                "the node signs with another key than before; register it again");
         return;
@@ -220,7 +231,6 @@ static void on_hello(struct hub *hub, const struct link_peer *from, const Fed__E
     metrics_set_nodes_connected((int)hub->npeers);
     /* A node may say hello again on its connection as often as it likes:
      * the line, once a minute; a new connection is always logged. */
-    char kind[32];
     snprintf(kind, sizeof(kind), "connected|%s", p->code);
     if (!again)
         log_info("node '%s' connected from '%s' (%s)", p->code, from->address, h->software);
