@@ -197,14 +197,21 @@ int keyring_switch(struct keyring *r, const char *dir)
     if ((has_curve && (curve_slot = curve_add(r, &k)) < 0) ||
         (has_sign && (sign_slot = sign_add(r, &s)) < 0))
         goto out;
-    if ((has_curve && (promote(dir, &curve_secret) < 0 || promote(dir, &curve_public) < 0)) ||
-        (has_sign && promote(dir, &sign_secret) < 0))
-        goto out;
-    sync_dir(dir);
-    if (has_curve)
+    /* Each key in use as soon as its file is: a failure after it must not
+     * leave the file on the new key and the ring on the old one. */
+    if (has_curve) {
+        if (promote(dir, &curve_secret) < 0)
+            goto out;
         atomic_store(&r->curve_at, curve_slot);
-    if (has_sign)
+        if (promote(dir, &curve_public) < 0)
+            goto out;
+    }
+    if (has_sign) {
+        if (promote(dir, &sign_secret) < 0)
+            goto out;
         atomic_store(&r->sign_at, sign_slot);
+    }
+    sync_dir(dir);
     log_info("switched to the new keys: curve key '%s'%s", keyring_curve(r)->fingerprint,
              has_sign ? " and a new signing key" : "");
     rc = 1;

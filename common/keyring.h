@@ -64,9 +64,11 @@ int keyring_stage(const char *dir, char curve[CURVE_KEY_Z85_LEN + 1],
 int keyring_ready(const char *dir, struct keys *k);
 
 /*
- * Switches to the keys made ready in 'dir': the files first, as described
- * above, then the ring.  Returns 1 if it switched, 0 if nothing was ready,
- * -1 on error (logged; the keys in use stay in use).
+ * Switches to the keys made ready in 'dir': each key's file first, as
+ * described above, then the ring.  Returns 1 if it switched, 0 if nothing
+ * was ready, -1 on error (logged): a key whose file was switched is in use,
+ * the others stay as they were, so the ring always holds what the files
+ * hold.
  */
 int keyring_switch(struct keyring *r, const char *dir);
 
