@@ -51,15 +51,19 @@ int keys_create_named(const char *dir, const char *secret, const char *public)
     }
     strcat(pub, "\n");
     strcat(sec, "\n");
+    /* The public file first: a secret file on disk always has its public
+     * one, whenever a crash comes (a missing secret is made again). */
+    FILE *f = fopen(public_path, "w");
+    int written = f != NULL && fputs(pub, f) != EOF;
+    if (f == NULL || fclose(f) == EOF || !written) {
+        log_warn("cannot write '%s'", public_path);
+        OPENSSL_cleanse(sec, sizeof(sec));
+        return -1;
+    }
     int rc = crypto_secret_write(secret_path, sec, strlen(sec));
     OPENSSL_cleanse(sec, sizeof(sec));
     if (rc < 0) {
         log_warn("cannot write '%s'", secret_path);
-        return -1;
-    }
-    FILE *f = fopen(public_path, "w");
-    if (f == NULL || fputs(pub, f) == EOF || fclose(f) == EOF) {
-        log_warn("cannot write '%s'", public_path);
         return -1;
     }
     return 1;
