@@ -30,7 +30,7 @@
 #define MONITOR_ENDPOINT "inproc://link.monitor"
 
 /* The lines of this thread a peer can repeat at will. */
-static struct log_limit link_logs;
+static _Thread_local struct log_limit link_logs;
 
 int link_check_curve(void)
 {
