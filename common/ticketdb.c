@@ -689,10 +689,8 @@ PGresult *ticketdb_repeats(struct db *db, const char *id, const char *phone_hash
 
     stamp(since, at);
     return db_query(db,
-                    "SELECT id, phone_hash = $2, division = $3, content_grams::text"
-                    " FROM tickets WHERE id <> $1 AND created_at >= $5 AND status <> 'rejected'"
-                    " AND (phone_hash = $2 OR (division = $3 AND content_grams && $4::int[]))"
-                    " ORDER BY created_at DESC, id DESC LIMIT 200",
+                    "SELECT id, same_caller, same_place, grams"
+                    " FROM ticket_repeats($1, $2, $3, $4::int[], $5)",
                     5, p);
 }
 

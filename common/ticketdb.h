@@ -191,10 +191,11 @@ int ticketdb_verify(struct db *db, long long *events, long long *tickets,
                     char ticket[TICKET_ID_LEN + 1], int *seq);
 
 /*
- * Earlier appeals than 'id' created since 'since' and not rejected, from the
- * caller of 'phone_hash' or in 'division' sharing a gram of 'grams' (an
- * array literal), newest first: columns id, same_caller, same_place,
- * content_grams (PQclear), or NULL.
+ * Earlier appeals than 'id' created since 'since' and not rejected, newest
+ * first: the latest of the caller of 'phone_hash', and those among the
+ * latest in 'division' that share a gram of 'grams' (an array literal); see
+ * ticket_repeats() in the migrations for the bounds.
+ * Columns id, same_caller, same_place, content_grams (PQclear), or NULL.
  */
 PGresult *ticketdb_repeats(struct db *db, const char *id, const char *phone_hash,
                            const char *division, const char *grams, int64_t since);
