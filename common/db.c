@@ -12,6 +12,11 @@
  * once per connection instead of at every call (an intake runs some twenty
  * statements).  Texts are few, the code's constants; past PREPARED_MAX the
  * rest run unprepared.
+ *
+ * Statements whose answer is not needed (db_send) go out in libpq's
+ * pipeline mode and their answers are collected by the next statement that
+ * waits, which travels in the same pipeline: a transaction of many writes
+ * costs one round trip to the server instead of one per statement.
  */
 #include "db.h"
 
@@ -42,7 +47,10 @@ struct db {
     struct prepared *prepared; /* PREPARED_SLOTS, made on first use */
     unsigned nprepared;
     int in_doubt; /* the server went away during the last COMMIT */
+    int sent;     /* statements sent (db_send) whose answers are not collected */
 };
+
+static int collect(struct db *db, PGresult **last);
 
 /* Keeps migrations of concurrent node starts from interleaving. */
 #define MIGRATION_LOCK_KEY "4412345"
@@ -210,6 +218,8 @@ enum db_presence db_thread_lost(void)
 
 int db_alive(struct db *db)
 {
+    /* Left by a caller that neither committed nor rolled back. */
+    (void)collect(db, NULL);
     if (PQstatus(db->conn) == CONNECTION_OK && !closed_by_server(db->conn))
         return 1;
     PQreset(db->conn);
@@ -261,35 +271,170 @@ static struct prepared *prepared_slot(struct db *db, const char *sql, uint64_t h
     }
 }
 
-/* Runs 'sql', prepared on first use.  A failed preparation is the
- * statement's failure, returned as its result. */
+/* The slot of 'sql', prepared on the connection (outside pipeline mode)
+ * if it was not; NULL when it is to run unprepared.  A failed preparation
+ * is the statement's failure: its result is left in 'error'. */
+static struct prepared *prepare(struct db *db, const char *sql, int n, PGresult **error)
+{
+    struct prepared *slot = prepared_slot(db, sql, sql_hash(sql));
+    char *copy;
+
+    *error = NULL;
+    if (slot == NULL || slot->sql != NULL)
+        return slot;
+    if ((copy = strdup(sql)) == NULL)
+        return NULL;
+    char name[16];
+    snprintf(name, sizeof(name), "p%u", (unsigned)(slot - db->prepared));
+    PGresult *res = PQprepare(db->conn, name, sql, n, NULL);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        free(copy);
+        *error = res;
+        return NULL;
+    }
+    PQclear(res);
+    *slot = (struct prepared){copy, sql_hash(sql)};
+    db->nprepared++;
+    return slot;
+}
+
+static int is_prepared(struct db *db, const char *sql)
+{
+    const struct prepared *slot = prepared_slot(db, sql, sql_hash(sql));
+
+    return slot == NULL || slot->sql != NULL;
+}
+
+/* Runs 'sql' and waits for its answer; nothing may be left uncollected. */
 static PGresult *run(struct db *db, const char *sql, int n, const char *const *params)
 {
-    uint64_t hash = sql_hash(sql);
-    struct prepared *slot = prepared_slot(db, sql, hash);
+    PGresult *error;
+    struct prepared *slot = prepare(db, sql, n, &error);
     char name[16];
 
+    if (error != NULL)
+        return error;
     if (slot == NULL)
         return PQexecParams(db->conn, sql, n, NULL, params, NULL, NULL, 0);
     snprintf(name, sizeof(name), "p%u", (unsigned)(slot - db->prepared));
-    if (slot->sql == NULL) {
-        char *copy = strdup(sql);
-        if (copy == NULL)
-            return PQexecParams(db->conn, sql, n, NULL, params, NULL, NULL, 0);
-        PGresult *res = PQprepare(db->conn, name, sql, n, NULL);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-            free(copy);
-            return res;
+    return PQexecPrepared(db->conn, name, n, params, NULL, NULL, 0);
+}
+
+/* Sends 'sql' in pipeline mode, prepared already (is_prepared).  Returns 1,
+ * or 0 if it could not be sent. */
+static int pipe_send(struct db *db, const char *sql, int n, const char *const *params)
+{
+    struct prepared *slot = prepared_slot(db, sql, sql_hash(sql));
+    char name[16];
+
+    if (PQpipelineStatus(db->conn) == PQ_PIPELINE_OFF && PQenterPipelineMode(db->conn) != 1)
+        return 0;
+    if (slot == NULL)
+        return PQsendQueryParams(db->conn, sql, n, NULL, params, NULL, NULL, 0);
+    snprintf(name, sizeof(name), "p%u", (unsigned)(slot - db->prepared));
+    return PQsendQueryPrepared(db->conn, name, n, params, NULL, NULL, 0);
+}
+
+/*
+ * Collects, in order, the answers of the statements sent, and leaves
+ * pipeline mode.  With 'last', the final statement's result is handed over
+ * there when all succeeded.  Returns 0, or -1 with the first failure
+ * reported (those after it were skipped by the server).
+ */
+static int collect(struct db *db, PGresult **last)
+{
+    int ok = 1;
+
+    if (last != NULL)
+        *last = NULL;
+    if (PQpipelineStatus(db->conn) == PQ_PIPELINE_OFF)
+        return 0;
+    int synced = PQpipelineSync(db->conn) == 1;
+    if (!synced) {
+        db_report(db, NULL);
+        ok = 0;
+    }
+    for (int left = db->sent;;) {
+        PGresult *res = PQgetResult(db->conn);
+        if (res == NULL) {
+            /* The end of one statement's answer, or of the connection. */
+            if (PQstatus(db->conn) != CONNECTION_OK) {
+                if (ok)
+                    db_report(db, NULL);
+                ok = 0;
+                break;
+            }
+            if (synced || left > 0)
+                continue;
+            break;
+        }
+        ExecStatusType st = PQresultStatus(res);
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(res);
+            break;
+        }
+        left--;
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+            if (ok && st != PGRES_PIPELINE_ABORTED)
+                db_report(db, res);
+            ok = 0;
+        } else if (ok && left == 0 && last != NULL) {
+            *last = res;
+            res = NULL;
         }
         PQclear(res);
-        *slot = (struct prepared){copy, hash};
-        db->nprepared++;
     }
-    return PQexecPrepared(db->conn, name, n, params, NULL, NULL, 0);
+    db->sent = 0;
+    (void)PQexitPipelineMode(db->conn);
+    if (!ok && last != NULL) {
+        PQclear(*last);
+        *last = NULL;
+    }
+    return ok ? 0 : -1;
+}
+
+int db_send(struct db *db, const char *sql, int n, const char *const *params)
+{
+    if (!is_prepared(db, sql)) {
+        /* Prepared once per connection, outside the pipeline. */
+        PGresult *error;
+        if (collect(db, NULL) < 0)
+            return -1;
+        prepare(db, sql, n, &error);
+        if (error != NULL) {
+            db_report(db, error);
+            PQclear(error);
+            return -1;
+        }
+    }
+    if (!pipe_send(db, sql, n, params)) {
+        db_report(db, NULL);
+        collect(db, NULL);
+        return -1;
+    }
+    db->sent++;
+    return 0;
+}
+
+/* Runs 'sql' after the statements sent, in the same round trip; a failure
+ * of one of those is its failure (reported). */
+static PGresult *run_after_sent(struct db *db, const char *sql, int n, const char *const *params)
+{
+    PGresult *res;
+
+    if (db_send(db, sql, n, params) < 0 || collect(db, &res) < 0)
+        return NULL;
+    return res;
 }
 
 PGresult *db_query(struct db *db, const char *sql, int n, const char *const *params)
 {
+    if (db->sent > 0) {
+        PGresult *res = run_after_sent(db, sql, n, params);
+        if (res != NULL)
+            db->sqlstate[0] = '\0';
+        return res;
+    }
     PGresult *res = run(db, sql, n, params);
     ExecStatusType st = PQresultStatus(res);
 
@@ -323,6 +468,8 @@ long long db_changed(struct db *db, const char *sql, int n, const char *const *p
 
 int db_copy(struct db *db, const char *sql, const char *data, size_t len)
 {
+    if (collect(db, NULL) < 0)
+        return -1;
     PGresult *res = PQexec(db->conn, sql);
 
     if (PQresultStatus(res) != PGRES_COPY_IN) {
@@ -373,7 +520,7 @@ int db_attempt(struct db *db, int (*fn)(void *arg, struct db *db), void *arg)
 int db_begin(struct db *db)
 {
     db->in_doubt = 0;
-    return db_exec(db, "BEGIN", 0, NULL);
+    return db_send(db, "BEGIN", 0, NULL);
 }
 
 int db_commit(struct db *db)
@@ -388,6 +535,7 @@ int db_commit(struct db *db)
 
 void db_rollback(struct db *db)
 {
+    (void)collect(db, NULL);
     if (PQtransactionStatus(db->conn) != PQTRANS_IDLE)
         (void)db_exec(db, "ROLLBACK", 0, NULL);
 }
@@ -395,6 +543,8 @@ void db_rollback(struct db *db)
 /* Runs one migration script; scripts are compiled in, never user input. */
 static int db_script(struct db *db, const char *sql)
 {
+    if (collect(db, NULL) < 0)
+        return -1;
     PGresult *res = PQexec(db->conn, sql);
     ExecStatusType st = PQresultStatus(res);
 

@@ -106,6 +106,16 @@ enum db_presence db_thread_lost(void);
  */
 PGresult *db_query(struct db *db, const char *sql, int n, const char *const *params);
 
+/*
+ * Sends 'sql' without waiting for its answer: for a statement of a
+ * transaction whose result is not needed and whose failure fails the
+ * transaction.  The next statement that waits (db_query and the functions
+ * built on it, db_commit) travels in the same round trip and fails if one
+ * sent before it failed (reported); db_rollback discards them.  Returns 0,
+ * or -1 if it could not be sent.  db_begin sends its BEGIN this way.
+ */
+int db_send(struct db *db, const char *sql, int n, const char *const *params);
+
 /* As db_query, for statements whose result is not needed.  Returns 0 or -1. */
 int db_exec(struct db *db, const char *sql, int n, const char *const *params);
 
