@@ -416,6 +416,11 @@ int db_send(struct db *db, const char *sql, int n, const char *const *params)
     return 0;
 }
 
+int db_wait(struct db *db)
+{
+    return collect(db, NULL);
+}
+
 /* Runs 'sql' after the statements sent, in the same round trip; a failure
  * of one of those is its failure (reported). */
 static PGresult *run_after_sent(struct db *db, const char *sql, int n, const char *const *params)
@@ -505,6 +510,8 @@ int db_attempt(struct db *db, int (*fn)(void *arg, struct db *db), void *arg)
     if (db_exec(db, "SAVEPOINT attempt", 0, NULL) < 0)
         return -1;
     int rc = fn(arg, db);
+    if (rc == 0 && db_wait(db) < 0)
+        rc = -1;
     /* Refused data, or a failure that was no statement's: the message's. */
     if (rc < 0 && (strncmp(db->sqlstate, "22", 2) == 0 || strncmp(db->sqlstate, "23", 2) == 0 ||
                    db->sqlstate[0] == '\0'))

@@ -116,6 +116,10 @@ PGresult *db_query(struct db *db, const char *sql, int n, const char *const *par
  */
 int db_send(struct db *db, const char *sql, int n, const char *const *params);
 
+/* Waits for the answers of the statements sent.  Returns 0, or -1 if one
+ * failed (reported). */
+int db_wait(struct db *db);
+
 /* As db_query, for statements whose result is not needed.  Returns 0 or -1. */
 int db_exec(struct db *db, const char *sql, int n, const char *const *params);
 

@@ -176,10 +176,11 @@ static json_t *render_citizen(const struct hotline *h, const struct ticket *t, P
 
 /*
  * The ticket in row 'i' as 'who' may see it; NULL on failure.  A clear read
- * of personal data is written to the audit log first.
+ * of personal data is written to the audit log first, unless 'audited' (by
+ * the transaction that made the ticket).
  */
 static json_t *render(struct db *db, const struct node *node, const struct principal *who,
-                      PGresult *res, int i, const struct ticket_context *ctx)
+                      PGresult *res, int i, const struct ticket_context *ctx, int audited)
 {
     struct ticket t;
     struct ticket_caller caller = workflow_caller(who);
@@ -187,7 +188,8 @@ static json_t *render(struct db *db, const struct node *node, const struct princ
 
     ticketdb_row_read(res, i, &t);
     int clear = sees_pii(who, &t);
-    if (clear && ticketdb_audit(db, who, t.id, "pii_read", ctx->now) < 0)
+    if (clear && !audited &&
+        (ticketdb_audit(db, who, t.id, "pii_read", ctx->now) < 0 || db_wait(db) < 0))
         return NULL;
     json_t *citizen = render_citizen(&node->hotline, &t, res, i, clear);
     if (citizen == NULL)
@@ -234,8 +236,9 @@ static json_t *render(struct db *db, const struct node *node, const struct princ
 /*
  * Answers with ticket 'id' as the caller may see it.  An intake passes the
  * likely repeats it found (taking the reference); it skips the scope check:
- * whoever registered an appeal gets it back, masked as needed.  'changed'
- * says a change of it was just committed.
+ * whoever registered an appeal gets it back, masked as needed, and its
+ * clear read was audited with the intake.  'changed' says a change of it
+ * was just committed.
  */
 static void reply_ticket(struct http_request *req, struct db *db, struct node *node, const char *id,
                          int status, int changed, json_t *repeats)
@@ -252,7 +255,7 @@ static void reply_ticket(struct http_request *req, struct db *db, struct node *n
         goto out;
     }
     if (found > 0)
-        obj = render(db, node, who, row.res, 0, &ctx);
+        obj = render(db, node, who, row.res, 0, &ctx, repeats != NULL);
     /* A change is committed by now: if the database went away before the
      * ticket could be read back, the answer still says it was made. */
     if (obj == NULL && changed) {
@@ -313,6 +316,7 @@ static void handle_intake(struct http_request *req)
     if ((db = node_db(req, &node)) == NULL ||
         restriction_refused(req, db, &node->hotline, phone, input_text(body, "channel")))
         return;
+    const struct ticket unassigned = {.status = STATUS_REGISTERED};
     double lat, lon;
     json_t *jlat = json_object_get(location, "lat"), *jlon = json_object_get(location, "long");
     lat = json_number_value(jlat);
@@ -330,6 +334,7 @@ static void handle_intake(struct http_request *req)
         .address = input_text(location, "address"),
         .lat = json_is_number(jlat) ? &lat : NULL,
         .lon = json_is_number(jlon) ? &lon : NULL,
+        .answer_clear = sees_pii(http_principal(req), &unassigned),
     };
     ticket_kind_parse(input_text(body, "kind"), &in.kind);
     in.source = input_text(body, "source") != NULL ? input_text(body, "source") : "local";
@@ -920,7 +925,7 @@ static void handle_list(struct http_request *req)
     }
     json_t *tickets = json_array();
     for (int i = 0; i < PQntuples(res); i++) {
-        json_t *t = render(db, node, who, res, i, &ctx);
+        json_t *t = render(db, node, who, res, i, &ctx, 0);
         if (t == NULL) {
             json_decref(tickets);
             PQclear(res);

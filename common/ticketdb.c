@@ -60,7 +60,8 @@ int ticketdb_next_id(struct db *db, const char *node, int64_t now, char id[TICKE
                         : NULL;
     long seq = res != NULL ? strtol(PQgetvalue(res, 0, 0), NULL, 10) : 0;
     PQclear(res);
-    if (res == NULL || db_commit(db) < 0) {
+    /* Its COMMIT goes out with the intake's first statements. */
+    if (res == NULL || db_send(db, "COMMIT", 0, NULL) < 0) {
         db_rollback(db);
         return -1;
     }
@@ -135,7 +136,7 @@ int ticketdb_insert(struct db *db, const char *id, const char *node, const struc
                        n->grams,
                        n->source,
                        n->media_url};
-    int rc = db_exec(db,
+    int rc = db_send(db,
                      "INSERT INTO tickets (id, status, kind, channel, category, content,"
                      " citizen_type, citizen_pii, pii_key_id, phone_hash, division, address,"
                      " lat, long, owner_node, created_at, updated_at, emergency_rule,"
@@ -299,7 +300,7 @@ static int ticketdb_announce(struct db *db, const char *id, int seq, int64_t now
     snprintf(seqs, sizeof(seqs), "%d", seq);
     snprintf(stream, sizeof(stream), "%d", STREAM_TICKETS);
     stamp(now, at);
-    if (db_exec(db,
+    if (db_send(db,
                 "INSERT INTO outbox (stream, body, created_at)"
                 " SELECT $4, " MASTER_ITEM ", $3"
                 " FROM tickets t JOIN ticket_events e ON e.ticket_id = t.id"
@@ -308,10 +309,10 @@ static int ticketdb_announce(struct db *db, const char *id, int seq, int64_t now
         return -1;
     /* Other nodes hold copies of a ticket that was transferred: they get
      * its progress answer (transferdb_progress_flush). */
-    if (db_exec(db, "UPDATE tickets SET progress_sent = false WHERE id = $1 AND owner_epoch > 1", 1,
+    if (db_send(db, "UPDATE tickets SET progress_sent = false WHERE id = $1 AND owner_epoch > 1", 1,
                 p) < 0)
         return -1;
-    return db_exec(db, "NOTIFY outbox", 0, NULL);
+    return db_send(db, "NOTIFY outbox", 0, NULL);
 }
 
 long long ticketdb_announce_all(struct db *db, int64_t now)
@@ -373,7 +374,13 @@ int ticketdb_event_hash(const char *prev, const char *id, int seq, int64_t at,
     return 0;
 }
 
-int ticketdb_event(struct db *db, const char *id, const struct ticket_event *e, int64_t now)
+void ticketdb_head_new(struct ticketdb_head *head)
+{
+    head->seq = 0;
+    snprintf(head->hash, sizeof(head->hash), "%s", GENESIS_HASH);
+}
+
+int ticketdb_head(struct db *db, const char *id, struct ticketdb_head *head)
 {
     const char *p[] = {id};
     PGresult *res = db_query(db,
@@ -382,32 +389,50 @@ int ticketdb_event(struct db *db, const char *id, const struct ticket_event *e, 
                              1, p);
     if (res == NULL)
         return -1;
-    int seq = PQntuples(res) == 0 ? 1 : atoi(PQgetvalue(res, 0, 0)) + 1;
-    char prev[CRYPTO_SHA256_HEX_LEN + 1], hash[CRYPTO_SHA256_HEX_LEN + 1];
-    snprintf(prev, sizeof(prev), "%s", PQntuples(res) == 0 ? GENESIS_HASH : PQgetvalue(res, 0, 1));
+    ticketdb_head_new(head);
+    if (PQntuples(res) > 0) {
+        head->seq = atoi(PQgetvalue(res, 0, 0));
+        snprintf(head->hash, sizeof(head->hash), "%s", PQgetvalue(res, 0, 1));
+    }
     PQclear(res);
+    return 0;
+}
 
+int ticketdb_append(struct db *db, const char *id, struct ticketdb_head *head,
+                    const struct ticket_event *e, int64_t now)
+{
+    int seq = head->seq + 1;
+    char hash[CRYPTO_SHA256_HEX_LEN + 1];
     const char *from = e->from == STATUS_COUNT ? NULL : ticket_status_name(e->from);
     const char *fields[7] = {e->actor,  e->role,  e->action, from, ticket_status_name(e->to),
                              e->reason, e->detail};
-    if (ticketdb_event_hash(prev, id, seq, now, fields, hash) < 0)
+
+    if (ticketdb_event_hash(head->hash, id, seq, now, fields, hash) < 0)
         return -1;
     char seqs[12], at[CLOCK_RFC3339_LEN];
     snprintf(seqs, sizeof(seqs), "%d", seq);
     stamp(now, at);
-    const char *q[] = {id,        seqs,      at,        e->actor,  e->role, e->action,
-                       fields[3], fields[4], e->reason, e->detail, prev,    hash};
-    if (db_exec(db,
+    const char *q[] = {id,        seqs,      at,        e->actor,  e->role,    e->action,
+                       fields[3], fields[4], e->reason, e->detail, head->hash, hash};
+    if (db_send(db,
                 "INSERT INTO ticket_events (ticket_id, seq, at, actor, role, action,"
                 " from_status, to_status, reason, detail, prev_hash, hash)"
                 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                 12, q) < 0)
         return -1;
-    const char *head[] = {id, seqs, hash};
-    if (db_exec(db, "UPDATE tickets SET event_seq = $2, event_hash = $3 WHERE id = $1", 3, head) <
-        0)
+    const char *p[] = {id, seqs, hash};
+    if (db_send(db, "UPDATE tickets SET event_seq = $2, event_hash = $3 WHERE id = $1", 3, p) < 0)
         return -1;
+    head->seq = seq;
+    memcpy(head->hash, hash, sizeof(hash));
     return ticketdb_announce(db, id, seq, now);
+}
+
+int ticketdb_event(struct db *db, const char *id, const struct ticket_event *e, int64_t now)
+{
+    struct ticketdb_head head;
+
+    return ticketdb_head(db, id, &head) < 0 ? -1 : ticketdb_append(db, id, &head, e, now);
 }
 
 #define SELECT_EVENTS                                                                              \
@@ -452,7 +477,7 @@ int ticketdb_audit(struct db *db, const struct principal *p, const char *id, con
     stamp(now, at);
     snprintf(pid, sizeof(pid), "%lld", p->id);
     const char *q[] = {at, pid, p->name, auth_role_name(p->role), id, what};
-    return db_exec(db,
+    return db_send(db,
                    "INSERT INTO audit_log (at, principal_id, actor, role, ticket_id, what)"
                    " VALUES ($1, $2, $3, $4, $5, $6)",
                    6, q);

@@ -100,12 +100,12 @@ struct ticket_event {
 
 /*
  * Draws the next ticket id of day 'now' for node 'node' into 'id', in a
- * transaction of its own (100_ticket_number.sql): call it outside one.
- * Returns 0 or -1 (logged).
+ * transaction of its own (100_ticket_number.sql) whose COMMIT is sent
+ * (db_send): call it outside one.  Returns 0 or -1 (logged).
  */
 int ticketdb_next_id(struct db *db, const char *node, int64_t now, char id[TICKET_ID_LEN + 1]);
 
-/* Inserts ticket 'id'.  Returns 0 or -1. */
+/* Inserts ticket 'id', sent (db_send).  Returns 0 or -1. */
 int ticketdb_insert(struct db *db, const char *id, const char *node, const struct ticket_new *n,
                     int64_t now);
 
@@ -124,7 +124,27 @@ void ticketdb_row_clear(struct ticket_row *row);
 int ticketdb_update(struct db *db, const struct ticket *t, const char *pending, const char *outcome,
                     int64_t now);
 
-/* Appends an event to the ticket's hash chain.  Returns 0 or -1. */
+/* The head of a ticket's hash chain: its last event. */
+struct ticketdb_head {
+    int seq; /* 0: no event yet */
+    char hash[CRYPTO_SHA256_HEX_LEN + 1];
+};
+
+/* The head of a ticket without events. */
+void ticketdb_head_new(struct ticketdb_head *head);
+
+/* Reads the head of ticket 'id''s chain into 'head'.  Returns 0 or -1. */
+int ticketdb_head(struct db *db, const char *id, struct ticketdb_head *head);
+
+/*
+ * Appends an event after 'head' to ticket 'id''s hash chain and moves
+ * 'head' to it.  Its statements are sent (db_send): a failure shows at the
+ * transaction's next statement that waits, or its commit.  Returns 0 or -1.
+ */
+int ticketdb_append(struct db *db, const char *id, struct ticketdb_head *head,
+                    const struct ticket_event *e, int64_t now);
+
+/* ticketdb_append after the ticket's current head. */
 int ticketdb_event(struct db *db, const char *id, const struct ticket_event *e, int64_t now);
 
 /*
@@ -154,7 +174,8 @@ int ticketdb_report(struct db *db, const char *node, int64_t now);
 /* The ticket's events as a JSON array, oldest first; NULL on error. */
 json_t *ticketdb_events(struct db *db, const char *id);
 
-/* Records that 'p' read the personal data of ticket 'id'.  Returns 0 or -1. */
+/* Records that 'p' read the personal data of ticket 'id', sent (db_send):
+ * outside a transaction, db_wait before the data leaves.  Returns 0 or -1. */
 int ticketdb_audit(struct db *db, const struct principal *p, const char *id, const char *what,
                    int64_t now);
 

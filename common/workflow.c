@@ -39,8 +39,9 @@ struct ticket_caller workflow_caller(const struct principal *who)
 }
 
 /* Art 14: the hand-off of an emergency to its line is part of the record. */
-static int emergency_record(struct db *db, const char *id, const struct principal *who,
-                            const struct emergency_rule *rule, int64_t now)
+static int emergency_record(struct db *db, const char *id, struct ticketdb_head *head,
+                            const struct principal *who, const struct emergency_rule *rule,
+                            int64_t now)
 {
     if (rule == NULL)
         return 0;
@@ -56,7 +57,7 @@ static int emergency_record(struct db *db, const char *id, const struct principa
         .reason = rule->line,
         .detail = text,
     };
-    int rc = text != NULL ? ticketdb_event(db, id, &e, now) : -1;
+    int rc = text != NULL ? ticketdb_append(db, id, head, &e, now) : -1;
 
     free(text);
     json_decref(detail);
@@ -102,8 +103,9 @@ out:
  * best first; recorded as an event when there are any.  NULL on error.
  */
 static json_t *repeats_find(struct db *db, const struct hotline *h, const struct principal *who,
-                            const char *id, const char *phone_hash, const struct intake *in,
-                            const int32_t *grams, size_t ngrams, const char *literal, int64_t now)
+                            const char *id, struct ticketdb_head *head, const char *phone_hash,
+                            const struct intake *in, const int32_t *grams, size_t ngrams,
+                            const char *literal, int64_t now)
 {
     int64_t since = now - (int64_t)h->repeat_window_days * 86400 * 1000000;
     PGresult *res = ticketdb_repeats(db, id, phone_hash, in->division, literal, since);
@@ -123,7 +125,7 @@ static json_t *repeats_find(struct db *db, const struct hotline *h, const struct
         .to = STATUS_REGISTERED,
         .detail = detail,
     };
-    int rc = detail != NULL ? ticketdb_event(db, id, &e, now) : -1;
+    int rc = detail != NULL ? ticketdb_append(db, id, head, &e, now) : -1;
     free(detail);
     if (rc < 0) {
         json_decref(out);
@@ -215,10 +217,16 @@ enum workflow_result workflow_intake(struct db *db, const struct hotline *h,
         .from = STATUS_COUNT,
         .to = STATUS_REGISTERED,
     };
-    if (ticketdb_insert(db, id, h->node_code, &n, now) < 0 || ticketdb_event(db, id, &e, now) < 0 ||
-        emergency_record(db, id, who, in->emergency, now) < 0)
+    /* Written without waiting (db_send), but for the repeat search and the
+     * commit: an intake is three round trips to the database. */
+    struct ticketdb_head head;
+    ticketdb_head_new(&head);
+    if (ticketdb_insert(db, id, h->node_code, &n, now) < 0 ||
+        ticketdb_append(db, id, &head, &e, now) < 0 ||
+        emergency_record(db, id, &head, who, in->emergency, now) < 0 ||
+        (in->answer_clear && ticketdb_audit(db, who, id, "pii_read", now) < 0))
         goto fail;
-    found = repeats_find(db, h, who, id, phone_hash, in, grams, ngrams, literal, now);
+    found = repeats_find(db, h, who, id, &head, phone_hash, in, grams, ngrams, literal, now);
     if (found == NULL || db_commit(db) < 0)
         goto fail;
     free(sealed);

@@ -33,6 +33,7 @@ struct intake {
     const struct emergency_rule *emergency; /* the emergency rule it matched, or NULL */
     const char *source;                     /* "local" or "national_platform" */
     const char *media_url;                  /* an http(s) URL, or NULL */
+    int answer_clear; /* the answer shows the citizen's data in clear: audited with the intake */
 };
 
 /* An action with its arguments and what it records. */
