@@ -6,8 +6,8 @@ transaction with 8 clients into the same database.
 
 Creates a throwaway PostgreSQL cluster made durable as in production
 (fsync, synchronous_commit and full_page_writes on), one city (广州,
-440100) with its units and operator and `http_threads` = 8, whose province
-never answers (its changes wait in the outbox, as during a cut), and a
+440100) with its units and operator, `http_threads` = 8 and the default
+clock and heartbeat intervals, whose province never answers (its changes wait in the outbox, as during a cut), and a
 table of the tickets' shape for pgbench (a bigserial key, the same text
 columns, the sealed personal data's size, indexes on time and phone hash).
 
@@ -33,7 +33,8 @@ import statistics
 import subprocess
 import sys
 
-from benchlib import DURABLE, OUTPUT, headline, log, query, scratch, write_summary
+from benchlib import (DURABLE, OUTPUT, PRODUCTION_TIMING, headline, log, query, scratch,
+                      write_summary)
 from hotline import PG_BIN, Workspace
 from lifecycle import Hotline, standalone_city
 from sync_bench import CATEGORIES, CHANNELS, CONTENTS, DIVISIONS
@@ -156,7 +157,7 @@ def main():
     with scratch(DURABLE + [("shared_buffers", "512MB")]) as (cluster, folder):
         workspace = Workspace(folder, cluster)
         try:
-            city = standalone_city(workspace, http_threads=CLIENTS)
+            city = standalone_city(workspace, http_threads=CLIENTS, **PRODUCTION_TIMING)
             city.start()
             office = Hotline(city)
             city_db = city.settings["database"]

@@ -239,10 +239,10 @@ def assert_unchanged(hotline, before, events_before):
 def standalone_city(workspace, **settings):
     """A city node, initialised, whose province never answers: a city keeps
     its hotline running, fully, while the province is unreachable."""
+    settings.setdefault("clock_interval_ms", CLOCK_INTERVAL_MS)
     node = workspace.new_node("city", *GUANGZHOU,
                               province_endpoint=f"tcp://127.0.0.1:{free_port()}",
-                              province_public_key=NOBODY_KEY,
-                              clock_interval_ms=CLOCK_INTERVAL_MS, **settings)
+                              province_public_key=NOBODY_KEY, **settings)
     node.init()
     return node
 
