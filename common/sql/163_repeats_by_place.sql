@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- Likely repeats (Art 7 item 6) at a cost that does not grow with the
 -- number of earlier appeals sharing a common word with a new one: on a
 -- typhoon day thousands say "停电" in the same district, and the overlap
