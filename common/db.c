@@ -276,7 +276,8 @@ static struct prepared *prepared_slot(struct db *db, const char *sql, uint64_t h
  * is the statement's failure: its result is left in 'error'. */
 static struct prepared *prepare(struct db *db, const char *sql, int n, PGresult **error)
 {
-    struct prepared *slot = prepared_slot(db, sql, sql_hash(sql));
+    uint64_t hash = sql_hash(sql);
+    struct prepared *slot = prepared_slot(db, sql, hash);
     char *copy;
 
     *error = NULL;
@@ -293,7 +294,7 @@ static struct prepared *prepare(struct db *db, const char *sql, int n, PGresult 
         return NULL;
     }
     PQclear(res);
-    *slot = (struct prepared){copy, sql_hash(sql)};
+    *slot = (struct prepared){copy, hash};
     db->nprepared++;
     return slot;
 }
@@ -510,7 +511,8 @@ int db_attempt(struct db *db, int (*fn)(void *arg, struct db *db), void *arg)
     if (db_exec(db, "SAVEPOINT attempt", 0, NULL) < 0)
         return -1;
     int rc = fn(arg, db);
-    if (rc == 0 && db_wait(db) < 0)
+    /* What it sent is its work too, and must be answered before a rollback. */
+    if (db_wait(db) < 0 && rc == 0)
         rc = -1;
     /* Refused data, or a failure that was no statement's: the message's. */
     if (rc < 0 && (strncmp(db->sqlstate, "22", 2) == 0 || strncmp(db->sqlstate, "23", 2) == 0 ||
