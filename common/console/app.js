@@ -16,19 +16,21 @@ const state = { me: null, units: [], rules: [], seq: 0 };
 /* The views each role is offered, in menu order; at the province, its
  * federation dashboard too. */
 const MENU = {
-  operator: ['desk', 'triage', 'tickets', 'kb', 'restrictions'],
-  manager: ['reviews', 'desk', 'triage', 'tickets', 'stats', 'kb', 'rules', 'restrictions'],
+  operator: ['desk', 'triage', 'assists', 'tickets', 'followups', 'kb', 'restrictions'],
+  manager: ['reviews', 'desk', 'triage', 'assists', 'tickets', 'followups', 'stats', 'kb', 'rules',
+    'restrictions'],
   unit: ['inbox', 'kb'],
   auditor: ['tickets', 'stats'],
   admin: ['admin'],
   service: [],
 };
-const PROVINCE_MENU = { manager: 'province', auditor: 'province', admin: 'province' };
+const PROVINCE_MENU = { manager: ['province', 'transfers', 'balancing'],
+  auditor: ['province', 'transfers', 'balancing'], admin: ['province', 'balancing'] };
 
 function menuOf(me) {
   const views = (MENU[me.role] || []).slice();
   if (me.node.kind === 'province' && PROVINCE_MENU[me.role])
-    views.unshift(PROVINCE_MENU[me.role]);
+    views.unshift(...PROVINCE_MENU[me.role]);
   return views;
 }
 
@@ -216,9 +218,10 @@ function field(label, control) {
   return el('div', { class: 'field' }, el('label', { for: id }, label), control);
 }
 
-function select(name, values, chosen, label) {
+/* A select of 'values', named by 'names' (the API's names by default). */
+function select(name, values, chosen, label, names) {
   const s = el('select', { name, 'aria-label': label || t(name) },
-    ...values.map(x => el('option', { value: x }, v(x))));
+    ...values.map(x => el('option', { value: x }, (names || v)(x))));
   if (chosen)
     s.value = chosen;
   return s;
@@ -277,46 +280,89 @@ const ACTIONS = {
     ['comment', () => el('input', {})]],
 };
 
-/* Optional fields left empty are not sent. */
-const OPTIONAL = ['note', 'comment'];
+/* The forms of the other lists' actions, as ACTIONS. */
+const FORMS = {
+  followup: [['channel', () => select('channel', ['phone', 'web', 'sms'], 'phone', t('followup_channel'))],
+    ['outcome', () => el('textarea', { rows: 2, required: true })]],
+  assist: [['decision', () => select('decision', ['accept', 'reject'])],
+    ['kind', a => select('kind', KINDS, a.kind)], ['category', a => select('category', CATEGORIES, a.category)],
+    ['reason', () => select('reason', REJECT_REASONS.filter(r => r !== 'repeat'))],
+    ['explanation', () => el('input', {})]],
+  correction: [['note', () => el('textarea', { rows: 2, required: true })]],
+  withdraw: [['reason', () => el('input', { required: true })]],
+  reject: [['reason', () => el('input', { required: true })]],
+  version: [['title', e => el('input', { value: e.title || '' })],
+    ['text', e => el('textarea', { rows: 3, required: true }, e.text || '')]],
+};
 
-const FIELD_LABEL = { to: 'to_node', decision: 'decision', intake: 'rate_intake',
+/* Optional fields left empty are not sent. */
+const OPTIONAL = ['note', 'comment', 'explanation', 'title'];
+
+const FIELD_LABEL = { to: 'to_node', decision: 'decision', intake: 'rate_intake', outcome: 'followup_outcome',
+  channel: 'followup_channel',
   handling: 'rate_handling' };
 
-/* A form for 'action' on ticket 'tk'; after it is done, 'then(ticket)'. */
-function actionForm(tk, action, then) {
-  const spec = ACTIONS[action] || [];
+/* The body of a form's controls: optional fields left empty are not sent,
+ * a check box is a boolean, a number a number, a time Beijing time. */
+function formBody(controls) {
+  const body = {};
+  for (const [name, c] of controls) {
+    if (c.type === 'checkbox')
+      body[name] = c.checked;
+    else if (c.value === '' && OPTIONAL.includes(name))
+      continue;
+    else if (c.type === 'number')
+      body[name] = Number(c.value);
+    else
+      body[name] = name === 'handled_at' ? localIso(c.value) : c.value;
+  }
+  return body;
+}
+
+/* A form that sends its fields to the API with 'method' (POST) at 'path':
+ * 'spec' lists them as [name, control maker], each maker given 'subject';
+ * 'adjust(body)' may change the body before it is sent.  The answer shows in
+ * the form, then 'then(answer, said)' runs (and may draw the view again);
+ * the page is marked busy until it is done.  data-action names the form. */
+function apiForm({ action, method, path, spec, subject, label, adjust, then }) {
+  const title = label || v(action);
   const controls = spec.map(([name, make]) => {
-    const c = make(tk);
+    const c = make(subject);
     c.name = name;
     return [name, c];
   });
   const out = el('div', { class: 'out' });
-  const form = el('form', { class: `action action-${action.replace('/', '-')}`,
+  return el('form', { class: `action action-${action.replace('/', '-')}`,
     'data-action': action, onsubmit: async e => {
       e.preventDefault();
-      const body = {};
-      for (const [name, c] of controls) {
-        if (c.value === '' && (OPTIONAL.includes(name) || (name === 'unit' && action === 'return/review')))
-          continue;
-        body[name] = name === 'handled_at' ? localIso(c.value) : c.value;
-      }
-      if (action === 'return/review' && body.decision !== 'approve')
-        delete body.unit;
+      const body = formBody(controls);
+      if (adjust)
+        adjust(body);
+      main().setAttribute('aria-busy', 'true');
       try {
-        const done = await api('POST', `/tickets/${tk.id}/${action}`, body);
-        const said = `${v(action)}: ${t('done')}`;
+        const done = await api(method || 'POST', path, body);
+        const said = `${title}: ${t('done')}`;
         out.replaceChildren(notice(said, 'ok'));
         if (then)
-          then(done, said);
+          await then(done, said);
       } catch (err) {
         out.replaceChildren(notice(errorText(err)));
+      } finally {
+        main().removeAttribute('aria-busy');
       }
     } },
-  el('h4', {}, v(action)),
+  el('h4', {}, title),
   ...controls.map(([name, c]) => field(t(FIELD_LABEL[name] || name), c)),
-  el('button', { type: 'submit', class: 'primary' }, v(action)), out);
-  return form;
+  el('button', { type: 'submit', class: 'primary' }, title), out);
+}
+
+/* A form for 'action' on ticket 'tk'; after it is done, 'then(ticket)'. */
+function actionForm(tk, action, then) {
+  return apiForm({ action, path: `/tickets/${tk.id}/${action}`, spec: ACTIONS[action] || [], subject: tk,
+    then, adjust: action === 'return/review' ? body => {
+      if (body.decision !== 'approve' || !body.unit)
+        delete body.unit;
+    } : null });
 }
 
 /* Why a unit may not do what it does not see among its actions. */
@@ -463,15 +509,17 @@ function showIntake(tk, into) {
     }))), after));
 }
 
-/* Triage queue: online submissions waiting, oldest first. */
+/* Triage queue: online submissions waiting, oldest first: the registered
+ * orders a page at a time (the API has no filter by channel, so a page
+ * shows the online ones of its registered orders). */
 async function renderTriage() {
   const seq = state.seq;
+  const p = hashParams();
   showIf(seq, el('p', {}, t('loading')));
-  const data = await api('GET', '/tickets?status=registered&page_size=200');
+  const data = await api('GET', `/tickets?status=registered&${pick(p, ['page', 'page_size'])}`);
   const now = Date.now();
-  const items = data.tickets.filter(x => x.channel !== 'phone')
-    .sort((a, b) => a.created_at.localeCompare(b.created_at));
-  showIf(seq, el('div', { class: 'card' }, el('h2', {}, t('menu_triage')),
+  const items = data.tickets.filter(x => x.channel !== 'phone');
+  showIf(seq, el('div', { class: 'card' }, el('h2', {}, t('menu_triage')), pager('triage', p, data),
     items.length ? table([t('id'), t('channel'), t('kind'), t('category'), t('content'), t('waiting')],
       items.map(x => [ticketLink(x.id), v(x.channel), v(x.kind), v(x.category), x.content.slice(0, 40),
         duration((now - new Date(x.created_at)) / 1000)]), 'triage') : el('p', {}, t('empty'))));
@@ -483,28 +531,134 @@ function table(head, rows, id, classes) {
       ...r.map(c => el('td', {}, c))))));
 }
 
-/* Ticket lists. */
+/* Lists: their filters and page are the address's query
+ * (#/tickets?status=handling&page=2), so that the back button and a
+ * bookmark find the same list, and each is asked of the API as it is. */
 
+function hashParams() {
+  const i = location.hash.indexOf('?');
+  return new URLSearchParams(i < 0 ? '' : location.hash.slice(i + 1));
+}
+
+/* The parameters of 'p' named in 'names', for the API's query. */
+function pick(p, names) {
+  const q = new URLSearchParams();
+  for (const name of names)
+    if (p.get(name))
+      q.set(name, p.get(name));
+  return q;
+}
+
+/* A select of 'values' with "all" first, the empty value. */
+function choice(name, values, label, names) {
+  return el('select', { name, 'aria-label': label || t(name) }, el('option', { value: '' }, t('all')),
+    ...values.map(x => el('option', { value: x }, names ? names(x) : v(x))));
+}
+
+const PAGE_SIZES = ['20', '50', '100', '200'];
+
+function pageSize() {
+  return select('page_size', PAGE_SIZES, '50', t('page_size'));
+}
+
+/* The filter form of list 'view': its controls ([name, control]) show the
+ * address's values; sending it asks for the first page of the new list. */
+function filterForm(view, p, title, controls) {
+  for (const [name, c] of controls)
+    if (p.has(name))
+      c.value = p.get(name);
+  return el('form', { class: 'card inline filters', role: 'search', 'data-list': view, onsubmit: e => {
+    e.preventDefault();
+    const q = new URLSearchParams();
+    for (const [name, c] of controls)
+      if (c.value !== '')
+        q.set(name, c.value);
+    go(`#/${view}?${q}`);
+  } }, el('h2', {}, title), ...controls.map(([name, c]) => field(c.getAttribute('aria-label') || t(name), c)),
+  el('button', { type: 'submit', class: 'primary' }, t('filter')));
+}
+
+/* "Page 2 of 5 · 230 in all" and links to the first, previous, next and
+ * last pages of list 'view', as the API's answer 'data' counts them. */
+function pager(view, p, data) {
+  const pages = Math.max(1, Math.ceil(data.total / data.page_size));
+  const link = (page, cls, text) => {
+    const q = new URLSearchParams(p);
+    q.set('page', page);
+    return el('a', { href: `#/${view}?${q}`, class: cls, 'aria-label': t(`${cls}_page`) }, text);
+  };
+  return el('nav', { class: 'pager', 'aria-label': t('pages') },
+    data.page > 1 ? [link(1, 'first', '«'), link(data.page - 1, 'prev', `‹ ${t('prev_page')}`)] : null,
+    el('span', { class: 'page-info' }, t('page_of', data.page, pages, data.total)),
+    data.page < pages ? [link(data.page + 1, 'next', `${t('next_page')} ›`), link(pages, 'last', '»')] : null);
+}
+
+/* The day after a Beijing date "2026-12-05". */
+function nextDay(day) {
+  const [y, m, d] = day.split('-').map(Number);
+  return new Date(Date.UTC(y, m - 1, d + 1)).toISOString().slice(0, 10);
+}
+
+/* The query of GET /tickets for the list's parameters: whole Beijing days
+ * from 'from' to 'to', both included. */
+function ticketQuery(p, names) {
+  const q = pick(p, names);
+  if (p.get('from'))
+    q.set('from', `${p.get('from')}T00:00:00+08:00`);
+  if (p.get('to'))
+    q.set('to', `${nextDay(p.get('to'))}T00:00:00+08:00`);
+  return q;
+}
+
+const STATUSES = ['registered', 'accepted', 'answered', 'rejected', 'handling', 'return_requested',
+  'extension_requested', 'completion_requested', 'completed', 'redo_requested', 'closed',
+  'transfer_pending', 'transferred'];
+const UNIT_OPEN = ['handling', 'return_requested', 'extension_requested', 'completion_requested',
+  'redo_requested'];
+
+function overdueChoice() {
+  return choice('overdue', ['true', 'false'], t('overdue_filter'), x => t(`overdue_${x}`));
+}
+
+function dateInput(name) {
+  return el('input', { type: 'date', name, 'aria-label': t(name === 'from' ? 'created_from' : 'created_to') });
+}
+
+/* Ticket lists: the node's orders a page at a time, in the API's order
+ * (oldest first), filtered by the API. */
 async function renderTickets() {
   const seq = state.seq;
+  const p = hashParams();
   showIf(seq, el('p', {}, t('loading')));
-  const data = await api('GET', '/tickets?page_size=100');
-  const items = data.tickets.slice().reverse();
-  showIf(seq, el('div', { class: 'card' }, el('h2', {}, t('menu_tickets')),
+  const data = await api('GET', `/tickets?${ticketQuery(p, ['status', 'kind', 'unit', 'overdue', 'page', 'page_size'])}`);
+  const filters = filterForm('tickets', p, t('menu_tickets'), [['status', choice('status', STATUSES)],
+    ['kind', choice('kind', KINDS)],
+    ['unit', choice('unit', state.units.map(u => u.code), t('unit'), unitName)],
+    ['overdue', overdueChoice()], ['from', dateInput('from')], ['to', dateInput('to')],
+    ['page_size', pageSize()]]);
+  const items = data.tickets;
+  showIf(seq, filters, el('div', { class: 'card' }, pager('tickets', p, data),
     items.length ? table([t('id'), t('status'), t('kind'), t('unit'), t('deadline'), t('created_at')],
       items.map(x => [ticketLink(x.id), v(x.status), v(x.kind), x.unit_name || '—',
         el('span', {}, when(x.deadline), ' ', badges(x)), when(x.created_at)]), 'tickets',
       items.map(rowClass)) : el('p', {}, t('empty'))));
 }
 
-/* Unit inbox: the unit's open orders by deadline. */
+/* Unit inbox: the unit's orders of a state (handling unless asked), a page
+ * at a time; the API lists them in creation order, so each page is shown by
+ * deadline. */
 async function renderInbox() {
   const seq = state.seq;
+  const p = hashParams();
+  if (!p.has('status'))
+    p.set('status', 'handling');
   showIf(seq, el('p', {}, t('loading')));
-  const data = await api('GET', '/tickets?page_size=200');
-  const open = data.tickets.filter(x => !['closed', 'completed', 'rejected', 'answered'].includes(x.status))
-    .sort((a, b) => (a.deadline || '9').localeCompare(b.deadline || '9'));
-  showIf(seq, el('div', { class: 'card' }, el('h2', {}, `${t('menu_inbox')} · ${unitName(state.me.unit)}`),
+  const data = await api('GET', `/tickets?${pick(p, ['status', 'overdue', 'page', 'page_size'])}`);
+  const open = data.tickets.slice().sort((a, b) => (a.deadline || '9').localeCompare(b.deadline || '9'));
+  const filters = filterForm('inbox', p, `${t('menu_inbox')} · ${unitName(state.me.unit)}`,
+    [['status', select('status', [...UNIT_OPEN, 'completed', 'closed'])], ['overdue', overdueChoice()],
+      ['page_size', pageSize()]]);
+  showIf(seq, filters, el('div', { class: 'card' }, pager('inbox', p, data),
     open.length ? table([t('id'), t('status'), t('deadline'), t('category'), t('content'), t('actions')],
       open.map(x => [ticketLink(x.id), v(x.status), el('span', {}, when(x.deadline), ' ', badges(x)),
         v(x.category), x.content.slice(0, 40),
@@ -542,6 +696,76 @@ async function renderReviews(said) {
     fl.length ? table([t('id'), t('status'), t('rate_handling'), t('created_at')],
       fl.map(f => [ticketLink(f.ticket), v(f.state), v(f.handling), when(f.created_at)]), 'followups')
       : el('p', {}, t('empty'))));
+}
+
+/* A view drawn again with 'said' shown above it. */
+function again(view) {
+  return (done, said) => view(said);
+}
+
+/* Follow-ups (回访) after bad ratings: the operator who called the citizen
+ * back records how and what came of it; managers read them. */
+async function renderFollowups(said) {
+  const seq = state.seq;
+  const p = hashParams();
+  const st = p.get('state') || 'open';
+  const data = await api('GET', `/followups?state=${st}`);
+  const filters = filterForm('followups', p, t('followups'), [['state', select('state', ['open', 'done'], st,
+    t('followup_state'), x => t(`followup_${x}`))]]);
+  const list = data.followups;
+  const rated = f => `${t('rate_intake')} ${v(f.intake)} · ${t('rate_handling')} ${v(f.handling)}`;
+  let body;
+  if (!list.length)
+    body = el('p', {}, t('none'));
+  else if (st === 'open')
+    body = list.map(f => el('div', { class: 'review followup', 'data-ticket': f.ticket },
+      el('h3', {}, ticketLink(f.ticket), ` · ${unitName(f.unit)} · ${t('round')} ${f.round}`),
+      el('p', {}, `${rated(f)} · ${when(f.created_at)}`),
+      state.me.role === 'operator' ? apiForm({ action: 'followup', path: `/followups/${f.id}`,
+        spec: FORMS.followup, label: t('record_outcome'), then: again(renderFollowups) }) : null));
+  else
+    body = table([t('id'), t('unit'), t('rating'), t('followup_channel'), t('outcome'), t('events_actor'),
+      t('done_at')], list.map(f => [ticketLink(f.ticket), unitName(f.unit), rated(f), v(f.channel), f.outcome,
+      f.done_by, when(f.done_at)]), 'followups-done');
+  showIf(seq, flash(said), filters, el('div', { class: 'card', id: 'followups' }, body));
+}
+
+/* Other centres' overflowing appeals given to this one to triage (Art 3):
+ * open ones with the triage form, the others as they ended. */
+async function renderAssists(said) {
+  const seq = state.seq;
+  const p = hashParams();
+  const st = p.get('state') || 'open';
+  const data = await api('GET', `/assists?state=${st}`);
+  const filters = filterForm('assists', p, t('menu_assists'), [['state', select('state',
+    ['open', 'triaged', 'withdrawn'], st, t('assist_state'), x => t(`assist_${x}`))]]);
+  const list = data.assists;
+  const now = Date.now();
+  let body;
+  if (!list.length)
+    body = el('p', {}, t('none'));
+  else if (st === 'open')
+    body = list.map(a => el('div', { class: 'review assist', 'data-ticket': a.ticket },
+      el('h3', {}, `${a.ticket} · ${a.owner_name} (${a.owner})`),
+      el('dl', { class: 'facts' }, ...[['kind', v(a.kind)], ['category', v(a.category)], ['channel', v(a.channel)],
+        ['division', a.division], ['address', a.address], ['content', a.content],
+        ['waiting', duration((now - new Date(a.created_at)) / 1000)]]
+        .flatMap(([k, val]) => [el('dt', {}, t(k)), el('dd', {}, val ?? '—')])),
+      state.me.role === 'operator' ? apiForm({ action: 'assist', path: `/assists/${encodeURIComponent(a.ticket)}/triage`,
+        spec: FORMS.assist, subject: a, label: t('triage'), adjust: assistBody, then: again(renderAssists) }) : null));
+  else
+    body = table([t('id'), t('from_node'), t('kind'), t('category'), t('decision'), t('events_actor'), t('closed_at')],
+      list.map(a => [a.ticket, a.owner_name, v(a.kind), v(a.category),
+        a.triage ? `${v(a.triage.decision)} ${a.triage.reason ? v(a.triage.reason) : ''}` : t('assist_withdrawn'),
+        a.triaged_by || '—', when(a.closed_at)]), 'assists-closed');
+  showIf(seq, flash(said), filters, el('div', { class: 'card', id: 'assists' }, body));
+}
+
+/* A triage accepts with kind and category, or rejects with a reason and
+ * the explanation the citizen is told; the other fields are not sent. */
+function assistBody(body) {
+  for (const name of body.decision === 'accept' ? ['reason', 'explanation'] : ['kind', 'category'])
+    delete body[name];
 }
 
 function pendingView(p) {
@@ -607,10 +831,15 @@ async function renderTicket(id, said) {
         e.to ? ` → ${v(e.to)}` : '', e.reason ? ` · ${e.reason}` : '',
         e.detail && e.detail.signature ? el('code', { class: 'sig' }, ` ✔ ${e.detail.signature.slice(0, 16)}…`) : '')))),
     transfers.length ? el('div', { class: 'card', id: 'transfers' }, el('h3', {}, t('transfers')),
-      ...transfers.map(x => el('div', { class: 'transfer' },
-        el('p', {}, el('strong', {}, `${x.from} → ${x.to}`), ` · ${v(x.status)} · ${x.reason}`),
-        el('ul', {}, ...(x.messages || []).map(m => el('li', {}, `${v(m.kind)} · ${t('signed_by')} ${m.signer} `,
-          el('code', { class: 'sig', title: m.signature }, `${m.signature.slice(0, 24)}…`))))))) : null));
+      ...transfers.map(transferView)) : null));
+}
+
+/* A transfer between nodes and its signed messages. */
+function transferView(x) {
+  return el('div', { class: 'transfer' },
+    el('p', {}, el('strong', {}, `${x.from} → ${x.to}`), ` · ${v(x.status)} · ${x.reason}`),
+    el('ul', { class: 'messages' }, ...(x.messages || []).map(m => el('li', {}, `${v(m.kind)} · ${t('signed_by')} ${m.signer} `,
+      el('code', { class: 'sig', title: m.signature }, `${m.signature.slice(0, 24)}…`)))));
 }
 
 /* Statistics: charts of the period, and the month's assessment. */
@@ -770,57 +999,6 @@ async function renderAdmin() {
         } }, t('revoke'))]), 'principals'))));
 }
 
-/* The province: the federation's nodes, transfers, reconciliation and the
- * province's figures by city.  Each part the role may not read is left out. */
-async function renderProvince() {
-  const seq = state.seq;
-  showIf(seq, el('p', {}, t('loading')));
-  const today = beijingToday();
-  const get = path => api('GET', path).catch(err => (err.status === 403 ? null : Promise.reject(err)));
-  const [nodes, load, links, transfers, recon, stats] = await Promise.all([get('/federation/nodes'),
-    get('/federation/load'), get('/federation/links'), get('/transfers'), get('/federation/reconciliation'),
-    get(`/master/stats?from=${today.slice(0, 8)}01&to=${today}&group_by=node`), loadCharts()]);
-  const parts = [];
-  const lag = {};
-  for (const l of (links && links.sending) || [])
-    lag[l.peer] = l.lag_seconds;
-  if (load) {
-    const conn = Object.fromEntries(((nodes && nodes.nodes) || []).map(n => [n.code, n]));
-    parts.push(el('div', { class: 'card' }, el('h2', {}, t('federation_nodes')),
-      el('div', { class: 'node-map', id: 'node-map' }, ...load.nodes.map(n => el('div', {
-        class: `node-tile ${n.connected ? 'up' : 'down'} ${n.over_threshold ? 'over' : ''}` },
-      el('strong', {}, `${n.name} ${n.code}`),
-      el('span', {}, n.connected ? t('connected') : t('disconnected')),
-      el('span', {}, `${t('queue')} ${n.queue_depth} / ${n.queue_threshold}`),
-      el('span', {}, `${t('agents')} ${n.agents_busy}/${n.agents_online}`),
-      lag[n.code] !== undefined ? el('span', {}, `${t('lag')} ${lag[n.code]} s`) : null,
-      conn[n.code] ? el('span', { class: 'muted' }, when(conn[n.code].last_heartbeat)) : null,
-      n.takes_overflow ? el('span', { class: 'badge provisional' }, t('takes_overflow')) : null)))));
-  }
-  if (transfers)
-    parts.push(el('div', { class: 'card' }, el('h2', {}, t('transfers')),
-      transfers.transfers.length ? table([t('id'), t('from_node'), t('to_node'), t('status'), t('reason'), t('updated_at')],
-        transfers.transfers.map(x => [x.ticket, x.from, x.to, v(x.status), x.reason, when(x.updated_at)]), 'transfers')
-        : el('p', {}, t('empty'))));
-  if (recon)
-    parts.push(el('div', { class: 'card' }, el('h2', {}, t('reconciliation')),
-      recon.days.length ? table([t('node'), t('day'), t('status')], recon.days.slice(-30).reverse().map(d =>
-        [d.node, d.day, d.match ? t('matches') : t('differs')]), 'reconciliation',
-      recon.days.slice(-30).reverse().map(d => (d.match ? '' : 'overdue')))
-        : el('p', {}, t('none'))));
-  if (stats) {
-    parts.push(chartBox('chart-cities', t('chart_cities')));
-  }
-  showIf(seq, ...parts);
-  if (stats && seq === state.seq) {
-    const rows = stats.rows;
-    chart('chart-cities', { legend: { bottom: 0 }, xAxis: { type: 'category', data: rows.map(r => r.node_name) },
-      yAxis: { type: 'value', minInterval: 1 },
-      series: [{ name: t('received'), type: 'bar', data: rows.map(r => r.received) },
-        { name: t('completed'), type: 'bar', data: rows.map(r => r.completed) }] });
-  }
-}
-
 /* The emergency list (Art 14): managers add and withdraw rules. */
 async function renderRules() {
   const seq = state.seq;
@@ -855,56 +1033,121 @@ async function renderRules() {
 
 const KB_TYPES = ['answer_script', 'service_item', 'duty', 'power_list', 'contact', 'office_hours', 'policy'];
 
-/* The knowledge base (Art 18): search the published entries; units and
- * managers submit, managers approve what waits for review. */
-async function renderKb(query) {
+/* The knowledge base (Art 18): the published entries, searched by words
+ * and type (the API gives at most the first 100 and how many matched, so
+ * the count says when to narrow the search); units and managers submit,
+ * managers publish or reject, file corrections (the unit has 2 working days
+ * to publish a fixed version) and withdraw an entry.  The province's
+ * entries are read-only copies at a city. */
+async function renderKb(said) {
   const seq = state.seq;
-  const q = query || '';
-  const [found, pending] = await Promise.all([
-    api('GET', q ? `/kb?q=${encodeURIComponent(q)}` : '/kb?limit=100'),
-    state.me.role !== 'operator' ? api('GET', '/kb?state=pending&limit=100') : null]);
-  const search = el('input', { name: 'q', value: q, 'aria-label': t('search') });
-  const parts = [el('form', { class: 'card inline', onsubmit: e => {
-    e.preventDefault();
-    renderKb(search.value.trim()).catch(err => showIf(seq, notice(errorText(err))));
-  } }, el('h2', {}, t('menu_kb')), field(t('search'), search), el('button', { class: 'primary' }, t('query'))),
-  el('div', { class: 'card' }, found.entries.length ? el('ul', { class: 'kb', id: 'kb-entries' },
-    ...found.entries.map(e => el('li', {}, el('strong', {}, `${e.id} ${e.title}`), ` · ${v(e.type)} · ${e.unit_name || ''}`,
-      el('p', {}, e.text)))) : el('p', {}, t('no_matches')))];
+  const p = hashParams();
+  const staff = state.me.role !== 'operator';
+  const query = pick(p, ['q', 'type']);
+  query.set('limit', '100');
+  const [found, pending, corrections] = await Promise.all([api('GET', `/kb?${query}`),
+    staff ? api('GET', '/kb?state=pending&limit=100') : null, staff ? openCorrections() : null]);
+  const search = filterForm('kb', p, t('menu_kb'), [['q', el('input', { name: 'q', 'aria-label': t('search') })],
+    ['type', choice('type', KB_TYPES, t('kb_type'))]]);
+  const parts = [flash(said), search, el('div', { class: 'card' },
+    el('p', { class: 'muted', id: 'kb-count' }, t('kb_shown', found.entries.length, found.total)),
+    found.entries.length ? el('ul', { class: 'kb', id: 'kb-entries' },
+      ...found.entries.map(e => kbItem(e, kbActions(e)))) : el('p', {}, t('no_matches')))];
+  if (corrections && corrections.length)
+    parts.push(await correctionsCard(corrections));
   if (pending && pending.entries.length)
-    parts.push(el('div', { class: 'card' }, el('h2', {}, t('kb_pending')), el('ul', { class: 'kb' },
-      ...pending.entries.map(e => el('li', {}, el('strong', {}, `${e.id} ${e.title}`), ` · ${v(e.type)} · ${e.unit_name || ''}`,
-        el('p', {}, e.text), state.me.role === 'manager' ? el('button', { onclick: async ev => {
-          try {
-            await api('POST', `/kb/${e.id}/review`, { decision: 'approve', version: e.version });
-            renderKb(q);
-          } catch (err) {
-            ev.target.after(notice(errorText(err)));
-          }
-        } }, t('approve')) : null)))));
-  if (state.me.role !== 'operator') {
-    const type = select('type', KB_TYPES);
-    const title = el('input', { name: 'title', required: true });
-    const text = el('textarea', { name: 'text', rows: 3, required: true });
-    const from = el('input', { name: 'valid_from', type: 'date', value: beijingToday(), required: true });
-    const unit = el('select', { name: 'unit', 'aria-label': t('unit') }, ...state.units.map(u => el('option', { value: u.code }, u.name)));
-    const out = el('div', {});
-    parts.push(el('form', { class: 'card', id: 'kb-form', onsubmit: async e => {
-      e.preventDefault();
-      const body = { type: type.value, title: title.value.trim(), text: text.value.trim(), valid_from: from.value };
-      if (state.me.role === 'manager')
-        body.unit = unit.value;
-      try {
-        await api('POST', '/kb', body);
-        renderKb(q);
-      } catch (err) {
-        out.replaceChildren(notice(errorText(err)));
-      }
-    } }, el('h2', {}, `${t('create')} · ${t('menu_kb')}`), el('div', { class: 'grid' }, field(t('kb_type'), type),
-      field(t('title'), title), field(t('valid_from'), from), state.me.role === 'manager' ? field(t('unit'), unit) : null),
-    field(t('text'), text), el('button', { class: 'primary' }, t('create')), out));
-  }
+    parts.push(el('div', { class: 'card' }, el('h2', {}, t('kb_pending')), el('ul', { class: 'kb', id: 'kb-pending' },
+      ...pending.entries.map(e => kbItem(e, state.me.role === 'manager' ? [reviewButtons(e)] : [])))));
+  if (staff)
+    parts.push(kbForm());
   showIf(seq, ...parts);
+}
+
+/* The corrections not yet answered: open, and open past their deadline. */
+async function openCorrections() {
+  const lists = await Promise.all(['open', 'overdue'].map(st => api('GET', `/kb/corrections?state=${st}`)));
+  return lists.flatMap(l => l.corrections);
+}
+
+function kbItem(e, actions) {
+  return el('li', { 'data-entry': e.id }, el('strong', {}, `${e.id} ${e.title}`),
+    ` · ${v(e.type)} · ${e.unit_name || ''} · v${e.version} `,
+    e.open_corrections ? el('span', { class: 'badge due-soon' }, `${t('open_corrections')} ${e.open_corrections}`) : null,
+    el('p', {}, e.text), ...actions);
+}
+
+/* What the role may do with a published entry of this node: a manager
+ * files a correction or withdraws it; its unit submits a new version. */
+function kbActions(e) {
+  const back = again(renderKb);
+  if (e.origin)
+    return [];
+  if (state.me.role === 'manager')
+    return [el('details', { class: 'more' }, el('summary', {}, t('kb_correct_withdraw')),
+      el('div', { class: 'quick-actions' },
+        apiForm({ action: 'kb-correction', path: `/kb/${e.id}/corrections`, spec: FORMS.correction,
+          label: t('kb_correction'), then: back }),
+        apiForm({ action: 'kb-withdraw', path: `/kb/${e.id}/withdraw`, spec: FORMS.withdraw,
+          label: t('kb_withdraw'), then: back })))];
+  if (state.me.role === 'unit')
+    return [el('details', { class: 'more' }, el('summary', {}, t('kb_new_version')), versionForm(e))];
+  return [];
+}
+
+function versionForm(e) {
+  return apiForm({ action: 'kb-version', path: `/kb/${e.id}/versions`, spec: FORMS.version, subject: e,
+    label: t('kb_new_version'), then: again(renderKb) });
+}
+
+/* A manager publishes a pending version, or rejects it with a reason. */
+function reviewButtons(e) {
+  return el('div', { class: 'quick-actions' }, el('div', {}, el('button', { class: 'primary', onclick: async ev => {
+    try {
+      await api('POST', `/kb/${e.id}/review`, { decision: 'approve', version: e.version });
+      renderKb(`${t('approve')} ${e.id}: ${t('done')}`);
+    } catch (err) {
+      ev.target.after(notice(errorText(err)));
+    }
+  } }, t('approve'))), apiForm({ action: 'kb-reject', path: `/kb/${e.id}/review`, spec: FORMS.reject,
+    label: t('refuse'), adjust: body => Object.assign(body, { decision: 'reject', version: e.version }),
+    then: again(renderKb) }));
+}
+
+/* The corrections filed and not yet answered, with their deadlines; a unit
+ * answers one with a new version of its entry. */
+async function correctionsCard(list) {
+  const unit = state.me.role === 'unit';
+  const entries = unit ? await Promise.all(list.map(c => api('GET', `/kb/${c.entry}`).catch(() => ({ id: c.entry }))))
+    : [];
+  return el('div', { class: 'card' }, el('h2', {}, t('kb_corrections')), el('ul', { class: 'kb', id: 'kb-corrections' },
+    ...list.map((c, i) => el('li', { 'data-entry': c.entry, class: c.state },
+      el('strong', {}, `${c.entry} · ${c.note}`), ' ',
+      c.state === 'overdue' ? el('span', { class: 'badge overdue' }, t('overdue')) : null,
+      el('p', { class: 'muted' }, `${t('filed_by')} ${c.filed_by} · ${when(c.filed_at)} · ${t('deadline')} ${when(c.deadline)}`),
+      unit ? versionForm(entries[i]) : null))));
+}
+
+function kbForm() {
+  const type = select('type', KB_TYPES);
+  const title = el('input', { name: 'title', required: true });
+  const text = el('textarea', { name: 'text', rows: 3, required: true });
+  const from = el('input', { name: 'valid_from', type: 'date', value: beijingToday(), required: true });
+  const unit = el('select', { name: 'unit', 'aria-label': t('unit') }, ...state.units.map(u => el('option', { value: u.code }, u.name)));
+  const out = el('div', {});
+  return el('form', { class: 'card', id: 'kb-form', onsubmit: async e => {
+    e.preventDefault();
+    const body = { type: type.value, title: title.value.trim(), text: text.value.trim(), valid_from: from.value };
+    if (state.me.role === 'manager')
+      body.unit = unit.value;
+    try {
+      await api('POST', '/kb', body);
+      renderKb();
+    } catch (err) {
+      out.replaceChildren(notice(errorText(err)));
+    }
+  } }, el('h2', {}, `${t('create')} · ${t('menu_kb')}`), el('div', { class: 'grid' }, field(t('kb_type'), type),
+    field(t('title'), title), field(t('valid_from'), from), state.me.role === 'manager' ? field(t('unit'), unit) : null),
+  field(t('text'), text), el('button', { class: 'primary' }, t('create')), out);
 }
 
 /* Caller restrictions (Art 9): 30 days off the phone line. */
@@ -940,7 +1183,9 @@ function renderHome() {
 
 const VIEWS = { desk: renderDesk, triage: renderTriage, tickets: renderTickets, inbox: renderInbox,
   reviews: renderReviews, stats: renderStats, admin: renderAdmin, province: renderProvince,
-  rules: renderRules, kb: () => renderKb(), restrictions: renderRestrictions, '': renderHome };
+  transfers: renderTransfers, balancing: renderBalancing, followups: renderFollowups,
+  assists: renderAssists, rules: renderRules, kb: () => renderKb(), restrictions: renderRestrictions,
+  '': renderHome };
 
 async function route() {
   if (!state.me) {
@@ -948,12 +1193,14 @@ async function route() {
     return;
   }
   const seq = ++state.seq;
-  const [, view, arg] = location.hash.split('/');
+  const [, view, arg] = location.hash.split('?')[0].split('/');
   for (const a of document.querySelectorAll('#menu a'))
     a.classList.toggle('active', a.dataset.view === view);
   try {
     if (view === 'ticket' && arg)
       await renderTicket(decodeURIComponent(arg));
+    else if (view === 'transfer' && arg)
+      await renderTransfer(decodeURIComponent(arg));
     else
       await (VIEWS[view || ''] || renderHome)();
   } catch (err) {

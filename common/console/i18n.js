@@ -57,6 +57,33 @@ const I18N = {
     transfers: '跨节点转办', reconciliation: '对账', chart_cities: '本月各市受理与办结', day: '日期',
     matches: '一致', differs: '不一致', updated_at: '更新时间', signed_by: '签名方', keywords: '关键词',
     line: '转接专线', period_hours: '紧急时限（小时）', withdraw: '停用',
+    all: '全部', filter: '筛选', page_size: '每页条数', pages: '分页', first_page: '第一页', prev_page: '上一页',
+    next_page: '下一页', last_page: '最后一页', page_of: '第 {0} / {1} 页 · 共 {2} 条',
+    overdue_filter: '是否超期', overdue_true: '已超期', overdue_false: '未超期',
+    created_from: '登记日期起', created_to: '登记日期止',
+    menu_followups: '差评回访', followup_state: '回访状态', followup_open: '待回访', followup_done: '已回访',
+    round: '轮次', record_outcome: '记录回访结果', rating: '评价', followup_channel: '回访方式',
+    followup_outcome: '回访结果', done_at: '完成时间',
+    menu_assists: '协助分拣', assist_state: '协助状态', assist_open: '待分拣', assist_triaged: '已分拣',
+    assist_withdrawn: '已撤回', triage: '分拣', closed_at: '结束时间',
+    kb_shown: '显示 {0} 条，共 {1} 条匹配（接口最多返回 100 条，请用关键词或类型缩小范围）',
+    open_corrections: '待纠错', kb_correct_withdraw: '纠错或撤回', kb_correction: '提出纠错',
+    kb_withdraw: '撤回条目', kb_new_version: '提交新版本', kb_corrections: '待处理的纠错',
+    filed_by: '提出人',
+    menu_transfers: '转办决定', menu_balancing: '负载均衡',
+    state_connected: '已连接', state_lagging: '同步延迟', state_overflow: '排队超限（溢出）',
+    state_disconnected: '未连接', state_unregistered: '未接入',
+    map_label: '全省联网示意图：各市热线节点按大致经纬度排列，颜色表示连接、延迟和溢出状态',
+    map_note: '示意图：各市按政府驻地的大致经纬度排列，不是地图，不含行政区界线。',
+    last_heartbeat: '最近心跳', recon_summary: '共 {0} 天的日报，{1} 天与全省数据不一致',
+    recon_reported: '节点上报', recon_received: '全省收到',
+    owner: '承办节点', offered_at: '转出时间', decide: '省级决定',
+    overflow_log: '溢出分配记录', balancing_rule: '排队超过阈值时，超出部分由承接溢出的节点协助分拣（同一方言区优先）；阈值、是否承接溢出和方言区由管理员设置。',
+    spare: '空闲坐席', settings: '设置', centre: '协助节点', stayed_home: '留在本节点',
+    overflow_home: '无节点可承接', overflow_assigned: '已分配', overflow_withdrawn: '已撤回',
+    overflow_triaged: '已分拣', decided_at: '分配时间', no_overflow: '不承接溢出', save: '保存',
+    route_title: '来电分流查询', route_for: '来电所属节点', route_to: '此时应接听的节点',
+    queue_threshold: '排队阈值', region: '方言区',
   },
   en: {
     app_title: '12345 Hotline Console', sign_in: 'Sign in', sign_out: 'Sign out', switch: 'Switch', token: 'Token',
@@ -106,6 +133,33 @@ const I18N = {
     transfers: 'Transfers', reconciliation: 'Reconciliation', chart_cities: 'This month by city', day: 'Day',
     matches: 'matches', differs: 'differs', updated_at: 'Updated', signed_by: 'signed by', keywords: 'Keywords',
     line: 'Line', period_hours: 'Period (hours)', withdraw: 'Withdraw',
+    all: 'All', filter: 'Filter', page_size: 'Per page', pages: 'Pages', first_page: 'First page', prev_page: 'Previous',
+    next_page: 'Next', last_page: 'Last page', page_of: 'Page {0} of {1} · {2} in all',
+    overdue_filter: 'Overdue', overdue_true: 'overdue', overdue_false: 'not overdue',
+    created_from: 'Registered from', created_to: 'Registered until',
+    menu_followups: 'Follow-ups', followup_state: 'State', followup_open: 'to call back', followup_done: 'done',
+    round: 'Round', record_outcome: 'Record the outcome', rating: 'Rating', followup_channel: 'Follow-up by',
+    followup_outcome: 'Outcome', done_at: 'Done at',
+    menu_assists: 'Overflow triage', assist_state: 'State', assist_open: 'to triage', assist_triaged: 'triaged',
+    assist_withdrawn: 'withdrawn', triage: 'Triage', closed_at: 'Closed',
+    kb_shown: '{0} shown of {1} matching (the API gives at most 100: narrow by words or type)',
+    open_corrections: 'corrections open', kb_correct_withdraw: 'Correct or withdraw', kb_correction: 'File a correction',
+    kb_withdraw: 'Withdraw the entry', kb_new_version: 'Submit a new version', kb_corrections: 'Corrections to answer',
+    filed_by: 'Filed by',
+    menu_transfers: 'Transfer decisions', menu_balancing: 'Load balancing',
+    state_connected: 'connected', state_lagging: 'lagging', state_overflow: 'over threshold (overflow)',
+    state_disconnected: 'disconnected', state_unregistered: 'not registered',
+    map_label: 'Schematic of the federation: each city\'s node placed by approximate longitude and latitude, coloured by connection, lag and overflow',
+    map_note: 'A schematic: cities placed by the approximate longitude and latitude of their seats; not a map, no boundaries.',
+    last_heartbeat: 'Last heartbeat', recon_summary: '{0} daily reports, {1} not matching the master dataset',
+    recon_reported: 'Reported', recon_received: 'Received',
+    owner: 'Handled by', offered_at: 'Offered', decide: 'Decide',
+    overflow_log: 'Overflow assignments', balancing_rule: 'Past its threshold a centre\'s queue overflows to centres that take overflow (same dialect region first); the administrator sets threshold, overflow and region.',
+    spare: 'Spare', settings: 'Settings', centre: 'Helper', stayed_home: 'stayed home',
+    overflow_home: 'no centre could take it', overflow_assigned: 'assigned', overflow_withdrawn: 'withdrawn',
+    overflow_triaged: 'triaged', decided_at: 'Assigned at', no_overflow: 'takes no overflow', save: 'Save',
+    route_title: 'Where a call goes now', route_for: 'Call for', route_to: 'Should be taken by',
+    queue_threshold: 'Queue threshold', region: 'Dialect region',
   },
 };
 
@@ -137,11 +191,16 @@ const VALUES = {
     very_satisfied: '非常满意', satisfied: '满意', basically_satisfied: '基本满意', dissatisfied: '不满意',
     very_dissatisfied: '非常不满意', approve: '同意', refuse: '不同意', send_back: '退回重办',
     admin: '管理员', operator: '话务员', manager: '值班长', unit_role: '承办单位', auditor: '审计员', service: '接口',
-    none: '无',
+    none: '无', sms: '短信', cantonese: '粤语', hakka: '客家话', teochew: '潮汕话',
+    transfer_offered: '待接收', transfer_accepted: '已接收', transfer_declined: '已拒收，待省级决定',
+    transfer_decided: '省级已决定', transfer_refused: '未能转出',
   },
   en: {
     unit_role: 'unit', 'return/review': 'review return', 'extension/review': 'review extension',
     'completion/review': 'review completion', 'redo/review': 'review redo',
+    sms: 'SMS', transfer_offered: 'offered', transfer_accepted: 'accepted',
+    transfer_declined: 'declined, awaiting the province', transfer_decided: 'decided by the province',
+    transfer_refused: 'refused',
   },
 };
 
@@ -163,9 +222,11 @@ function setLang(l) {
   document.documentElement.lang = l === 'en' ? 'en' : 'zh-CN';
 }
 
-/* The word for 'key' in the chosen language. */
-function t(key) {
-  return I18N[lang()][key] || I18N.zh[key] || key;
+/* The word for 'key' in the chosen language, with 'args' in its places
+ * ({0}, {1}, ...). */
+function t(key, ...args) {
+  const text = I18N[lang()][key] || I18N.zh[key] || key;
+  return text.replace(/\{(\d)\}/g, (all, i) => (i < args.length ? String(args[i]) : all));
 }
 
 /* The name of an API value ("complaint", "handling") in the chosen language. */

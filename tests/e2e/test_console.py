@@ -12,8 +12,18 @@ statistics page draws its charts with the figures of what happened.  At
 the province, the dashboard shows the cities connected, a transfer between
 them and the month's figures by city.  A screenshot of each page is kept in
 build/e2e/.
+
+The office's lists go a page at a time and filter through the API; an
+operator records the outcome of a follow-up after a bad rating; a manager
+files a correction on a knowledge-base entry, which its unit answers with a
+new version the manager publishes, and withdraws another, which is then no
+longer served.  At the province, the schematic map places every city with
+its state, a manager decides a declined transfer, the administrator sets
+the centres' thresholds and overflow, a queue over its threshold shows on
+the map and its appeal is triaged in the console of the centre it went to.
 """
 
+import datetime
 import json
 import os
 import subprocess
@@ -21,7 +31,7 @@ import subprocess
 import pytest
 
 from hotline import GUANGZHOU, REPO, SHENZHEN, wait_until
-from lifecycle import Hotline, standalone_city
+from lifecycle import BODIES, Hotline, standalone_city
 
 SHOTS = REPO / "build" / "e2e"
 MODULES = REPO / "build" / "npm" / "node_modules"
@@ -90,25 +100,130 @@ def test_a_ticket_worked_through_its_whole_life_in_the_console(office):
         assert (SHOTS / f"{page}.png").stat().st_size > 10_000, page
 
 
-def test_the_province_dashboard_shows_the_cities_their_transfers_and_figures(federation):
+def beijing_now():
+    return datetime.datetime.now(datetime.timezone(datetime.timedelta(hours=8))).isoformat(
+        timespec="seconds")
+
+
+def rated_badly(office):
+    """A ticket of the unit water completed and rated dissatisfied: a
+    follow-up opens."""
+    ticket = office.in_handling(unit="water")["id"]
+    office.do(office.water, ticket, "completion", {**BODIES["completion"], "handled_at": beijing_now()})
+    office.do(office.manager, ticket, "completion/review")
+    token = office.post(f"/api/v1/tickets/{ticket}/rating-token", office.service, {})
+    assert token.status_code == 201, token.text
+    rated = office.post(f"/api/v1/tickets/{ticket}/rating", None,
+                        {"intake": "satisfied", "handling": "dissatisfied", "token": token.json()["token"]})
+    assert rated.status_code == 200, rated.text
+    return ticket
+
+
+def published(office, title, text):
+    entry = office.post("/api/v1/kb", office.manager,
+                        {"type": "answer_script", "unit": "water", "title": title, "text": text,
+                         "valid_from": beijing_now()[:10], "publish": True})
+    assert entry.status_code == 201, entry.text
+    return entry.json()["id"]
+
+
+def test_lists_page_and_filter_and_the_office_corrects_its_knowledge_and_calls_back(office):
+    for i in range(25):
+        office.in_handling(unit="water", content=f"第{i}号：小区供水水压不足，高层住户用水困难。")
+    for i in range(30):
+        office.create(kind="consultation", content=f"第{i}号：请问居住证怎么办理？")
+    followup = rated_badly(office)
+    corrected = published(office, "停水查询口径", "停水请拨打供水服务热线。")
+    withdrawn = published(office, "旧版水费标准", "居民生活用水每立方米1.98元。")
+
+    result = drive("lists_flow.js", {
+        "url": office.node.url, "operator": office.operator, "manager": office.manager,
+        "water": office.water, "followup": followup, "corrected": corrected, "withdrawn": withdrawn})
+
+    # The pages shown are the API's pages.
+    for page, ids in ((1, result["page1"]), (2, result["page2"])):
+        assert office.listed(page=page, page_size=20) == ids
+    assert len(office.listed(status="handling", page_size=200)) == result["inbox_total"] == 25
+    done = office.node.http("GET", "/api/v1/followups?state=done", office.operator).json()["followups"]
+    assert [(f["ticket"], f["channel"], f["outcome"]) for f in done] == \
+        [(followup, "phone", "已电话回访，诉求人同意再等三个工作日。")]
+    # The correction was answered by a version the manager published; the
+    # withdrawn entry is no longer served.
+    closed = office.node.http("GET", "/api/v1/kb/corrections?state=closed", office.manager).json()
+    assert [(c["entry"], c["fixed_version"]) for c in closed["corrections"]] == [(corrected, 2)]
+    entry = office.node.http("GET", f"/api/v1/kb/{corrected}", office.operator).json()
+    assert entry["version"] == 2 and "96116" in entry["text"]
+    gone = office.node.http("GET", f"/api/v1/kb/{withdrawn}", office.operator)
+    assert gone.status_code == 404, gone.text
+    search = office.node.http("GET", "/api/v1/kb?q=水费标准", office.operator).json()
+    assert withdrawn not in [e["id"] for e in search["entries"]]
+    for page in ("tickets", "followups", "kb-corrections"):
+        assert (SHOTS / f"{page}.png").stat().st_size > 10_000, page
+
+
+def principal(node, token, name, role):
+    response = node.http("POST", "/api/v1/principals", token, json={"name": name, "role": role})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def transfer(office, content):
+    ticket = office.post("/api/v1/tickets", office.operator, {**INTAKE, "kind": "complaint", "content": content})
+    assert ticket.status_code == 201, ticket.text
+    moved = office.post(f"/api/v1/tickets/{ticket.json()['id']}/transfer", office.operator,
+                        {"to": SHENZHEN[0], "reason": "事发地在深圳"})
+    assert moved.status_code == 200, moved.text
+    return ticket.json()["id"]
+
+
+def routed(province, token, ticket):
+    return next((x for x in province.http("GET", "/api/v1/transfers", token).json()["transfers"]
+                 if x["ticket"] == ticket), {})
+
+
+def test_the_province_maps_its_cities_decides_transfers_and_balances_load(federation):
     browser_needed()
-    fed = federation(GUANGZHOU, SHENZHEN)
+    fed = federation(GUANGZHOU, SHENZHEN, start=False)
+    for node in (fed.province, *fed.cities.values()):
+        node.settings["clock_interval_ms"] = 200
+        node.settings["overflow_retry_seconds"] = 1
+        node.write_config()
+    fed.start()
     fed.wait_connected(GUANGZHOU[0])
     fed.wait_connected(SHENZHEN[0])
     guangzhou = Hotline(fed.cities[GUANGZHOU[0]])
-    ticket = guangzhou.post("/api/v1/tickets", guangzhou.operator,
-                            {**INTAKE, "kind": "complaint", "content": "深圳南山区工地夜间施工扰民。"})
-    assert ticket.status_code == 201, ticket.text
-    moved = guangzhou.post(f"/api/v1/tickets/{ticket.json()['id']}/transfer", guangzhou.operator,
-                           {"to": SHENZHEN[0], "reason": "事发地在深圳"})
-    assert moved.status_code == 200, moved.text
+    shenzhen = fed.cities[SHENZHEN[0]]
     province = fed.province
-    manager = province.http("POST", "/api/v1/principals", province.admin_token,
-                            json={"name": "省值班长", "role": "manager"}).json()["token"]
-    wait_until(lambda: any(t["status"] == "accepted" for t in
-                           province.http("GET", "/api/v1/transfers", manager).json()["transfers"]),
-               "the transfer accepted by 深圳")
+    manager = principal(province, province.admin_token, "省值班长", "manager")["token"]
+    accepted = transfer(guangzhou, "深圳南山区工地夜间施工扰民。")
+    declined = transfer(guangzhou, "深圳福田区路灯不亮。")
+    wait_until(lambda: routed(province, manager, declined).get("status") == "accepted",
+               "the transfers accepted by 深圳")
+    # 深圳's operators: two online, to take overflow; one declines the second transfer.
+    operators = [principal(shenzhen, shenzhen.admin_token, f"深圳坐席{i}", "operator") for i in range(2)]
+    for op in operators:
+        answer = shenzhen.http("PUT", f"/api/v1/agents/{op['id']}/presence", op["token"],
+                               json={"state": "online"})
+        assert answer.status_code == 200, answer.text
+    answer = shenzhen.http("POST", f"/api/v1/tickets/{declined}/decline", operators[0]["token"],
+                           json={"reason": "事发地实为广州市天河区"})
+    assert answer.status_code == 200, answer.text
+    wait_until(lambda: routed(province, manager, declined).get("status") == "declined",
+               "the decline to reach the province")
+    online = guangzhou.post("/api/v1/tickets", guangzhou.service,
+                            {**INTAKE, "channel": "web", "kind": "help", "content": "小区门口路灯坏了一周。"})
+    assert online.status_code == 201, online.text
 
-    drive("province_flow.js", {"url": province.url, "manager": manager,
-                               "ticket": ticket.json()["id"]})
-    assert (SHOTS / "province.png").stat().st_size > 10_000
+    drive("province_flow.js", {"url": province.url, "manager": manager, "admin": province.admin_token,
+                               "shenzhen": shenzhen.url, "operator": operators[1]["token"],
+                               "accepted": accepted, "declined": declined, "online": online.json()["id"]})
+
+    decided = routed(province, manager, declined)
+    assert (decided["status"], decided["owner"]) == ("decided", SHENZHEN[0])
+    load = {n["code"]: n for n in province.http("GET", "/api/v1/federation/load", manager).json()["nodes"]}
+    assert (load["440100"]["queue_threshold"], load["440100"]["takes_overflow"]) == (0, False)
+    assert (load["440300"]["queue_threshold"], load["440300"]["takes_overflow"]) == (10, True)
+    wait_until(lambda: guangzhou.show(online.json()["id"])["status"] == "accepted",
+               "广州 to apply 深圳's triage")
+    for page in ("province", "transfers", "balancing", "assists"):
+        assert (SHOTS / f"{page}.png").stat().st_size > 10_000, page
