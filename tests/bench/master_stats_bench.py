@@ -5,7 +5,7 @@ same figures counted from master_events, and what keeping the roll-ups
 costs each batch of a node's ticket stream.
 
 Creates a throwaway PostgreSQL cluster, applies the province's migrations
-(`build/province-node init`), loads the synthetic city of stats_bench.py
+(`build/province-node init`), loads the synthetic city of city.py
 (a year, 2025, about five events per ticket) into the province's own
 tables and copies it into the master dataset as the tickets of several
 nodes, in monthly partitions as sync makes them.  Then it builds the
@@ -32,7 +32,8 @@ from contextlib import closing
 import psycopg2
 
 from benchlib import OUTPUT, execute, headline, log, node_schema, scratch, write_summary
-from stats_bench import PERIODS, SETTINGS, load, measure, summarise
+from city import load
+from stats_bench import PERIODS, SETTINGS, measure, summarise
 
 NODES = ["440000", "440100", "440300", "441400"]
 BATCH = 200

@@ -4,12 +4,12 @@
 events themselves, on a synthetic large city.
 
 Creates a throwaway PostgreSQL cluster (tests/system/hotline.py), applies
-the node's own migrations (`build/city-node init`), loads a year (2025) of
-synthetic work orders with generate_series: 200 units, every kind, channel
-and category, rejections by each reason, answers, dispatches, returns
-approved and refused, one and two extensions, supervision, late
-completions with their overdue events, ratings and closings, about five
-events per ticket.  Then it rolls every day up with the node's own SQL
+the node's own migrations (`build/city-node init`), loads the synthetic
+city of city.py (a year, 2025, of work orders with generate_series: 200
+units, every kind, channel and category, rejections by each reason,
+answers, dispatches, returns approved and refused, one and two extensions,
+supervision, late completions with their overdue events, ratings and
+closings, about five events per ticket).  Then it rolls every day up with the node's own SQL
 (stats_stale_days, stats_refresh_day) and measures, alternating the order
 round by round, the statistics of March and of the whole year grouped by
 unit: from the roll-ups (stats_sum, what GET /api/v1/stats runs) and from
@@ -31,96 +31,8 @@ from contextlib import closing
 import psycopg2
 
 from benchlib import OUTPUT, execute, headline, log, node_schema, scratch, write_summary
+from city import UNITS, load
 
-UNITS = 200
-
-# The tickets of 2025: ticket i is registered at 'c', evenly over the year;
-# what happens to it follows from i, so every run loads the same city.
-TICKETS = """
-INSERT INTO tickets (id, status, kind, channel, category, content, citizen_type, citizen_pii,
-                     pii_key_id, phone_hash, division, address, unit_code, received_at, deadline,
-                     owner_node, created_at, updated_at)
-SELECT '440100-' || to_char(stats_day_of(c), 'YYYYMMDD') || '-' || lpad((i %% 1000000)::text, 6, '0'),
-       CASE WHEN fate < 5 THEN 'rejected' WHEN fate < 15 THEN 'answered' ELSE 'closed' END,
-       CASE WHEN fate BETWEEN 5 AND 14 THEN 'consultation'
-            ELSE (ARRAY['consultation', 'help', 'complaint', 'report', 'suggestion'])[1 + i %% 5] END,
-       (ARRAY['phone', 'web', 'app', 'miniprogram'])[1 + (i / 5) %% 4],
-       (ARRAY['economic_regulation', 'market_supervision', 'social_management',
-              'public_service', 'ecological_environment'])[1 + (i / 20) %% 5],
-       '合成工单', 'person', '\\x00'::bytea, 'bench', md5(i::text), '440106', '合成地址',
-       CASE WHEN fate >= 15 THEN CASE WHEN returned AND (i / 231) %% 3 <> 0 THEN unit2 ELSE unit END END,
-       CASE WHEN fate >= 15 THEN c + interval '30 minutes' END,
-       CASE WHEN fate >= 15 THEN deadline END,
-       '440100', c, c
-  FROM generate_series(1, %(n)s) i,
-       LATERAL (SELECT timestamptz '2025-01-01T00:00:00+08:00'
-                       + (i - 1) * (interval '365 days' / %(n)s) AS c,
-                       i %% 100 AS fate,
-                       'u' || lpad((1 + (i * 7) %% 200)::text, 3, '0') AS unit,
-                       'u' || lpad((1 + (i * 7 + 1) %% 200)::text, 3, '0') AS unit2,
-                       (i / 7) %% 33 = 0 AS returned) a,
-       LATERAL (SELECT a.c + interval '30 minutes' + interval '15 days' AS deadline) d
-"""
-
-EVENTS = """
-INSERT INTO ticket_events (ticket_id, seq, at, actor, role, action, from_status, to_status,
-                           reason, detail, prev_hash, hash)
-SELECT '440100-' || to_char(stats_day_of(c), 'YYYYMMDD') || '-' || lpad((i %% 1000000)::text, 6, '0'),
-       e.seq, e.at, 'bench', 'system', e.action, NULL, 'closed', e.reason, e.detail, 'h', 'h'
-  FROM generate_series(1, %(n)s) i,
-       LATERAL (SELECT timestamptz '2025-01-01T00:00:00+08:00'
-                       + (i - 1) * (interval '365 days' / %(n)s) AS c,
-                       i %% 100 AS fate,
-                       'u' || lpad((1 + (i * 7) %% 200)::text, 3, '0') AS unit,
-                       'u' || lpad((1 + (i * 7 + 1) %% 200)::text, 3, '0') AS unit2,
-                       (i / 7) %% 33 = 0 AS returned,
-                       (i / 231) %% 3 <> 0 AS return_approved,
-                       (i / 11) %% 20 = 0 AS extended,
-                       (i / 220) %% 5 = 0 AS extended_twice,
-                       (i / 13) %% 100 = 0 AS supervised,
-                       (i / 100) %% 12 = 0 AS late,
-                       i %% 10 < 6 AS rated) a,
-       LATERAL (SELECT a.c + interval '30 minutes' + interval '15 days' AS deadline) d,
-       LATERAL (SELECT CASE WHEN a.late THEN d.deadline + interval '1 day'
-                            ELSE a.c + (2 + i %% 10) * interval '1 day' END AS approved) p,
-       LATERAL (VALUES
-           (1, c, 'register', NULL, NULL, true),
-           (2, c + interval '10 minutes', 'reject',
-            (ARRAY['outside_jurisdiction', 'other_legal_channel', 'petition_channel',
-                   'secret_or_privacy', 'abusive_or_empty', 'repeat', 'other'])[1 + i %% 7],
-            '{"explanation":"合成"}', fate < 5),
-           (3, c + interval '5 minutes', 'answer', NULL, '{}', fate BETWEEN 5 AND 14),
-           (4, c + interval '30 minutes', 'dispatch', NULL,
-            '{"no_return":false,"unit":"' || unit || '"}', fate >= 15),
-           (5, c + interval '1 day', 'return', '不属本单位职责', '{"basis":"合成"}',
-            fate >= 15 AND returned),
-           (6, c + interval '26 hours', 'return/review:approve', NULL,
-            '{"unit":"' || unit2 || '"}', fate >= 15 AND returned AND return_approved),
-           (7, c + interval '26 hours', 'return/review:refuse', NULL, '{}',
-            fate >= 15 AND returned AND NOT return_approved),
-           (8, c + interval '2 days', 'extension', '需要现场勘查', NULL, fate >= 15 AND extended),
-           (9, c + interval '49 hours', 'extension/review:approve', NULL, NULL,
-            fate >= 15 AND extended),
-           (10, c + interval '3 days', 'extension', '需要再次勘查', NULL,
-            fate >= 15 AND extended AND extended_twice),
-           (11, c + interval '73 hours', 'extension/review:approve', NULL, NULL,
-            fate >= 15 AND extended AND extended_twice),
-           (12, c + interval '4 days', 'supervise', '列入督办', NULL, fate >= 15 AND supervised),
-           (13, deadline + interval '1 minute', 'overdue', NULL, NULL, fate >= 15 AND late),
-           (14, approved - interval '2 hours', 'completion', NULL, '{"handled_at":"x"}',
-            fate >= 15),
-           (15, approved, 'completion/review:approve', NULL, NULL, fate >= 15),
-           (16, approved + interval '1 day', 'rating', NULL,
-            '{"handling":"' || (ARRAY['very_satisfied', 'satisfied', 'basically_satisfied',
-                                     'dissatisfied', 'very_dissatisfied'])[1 + (i / 3) %% 5]
-            || '","intake":"' || (ARRAY['very_satisfied', 'satisfied', 'basically_satisfied',
-                                       'dissatisfied', 'very_dissatisfied'])[1 + i %% 5] || '"}',
-            fate >= 15 AND rated),
-           (17, approved + interval '8 days', 'close',
-            CASE WHEN rated THEN 'rated' ELSE 'unrated' END, NULL, fate >= 15)
-       ) e (seq, at, action, reason, detail, present)
- WHERE e.present
-"""
 
 # The figures of a period read from the events and tickets themselves, in
 # the columns of stats_sum().
@@ -172,44 +84,6 @@ def timed(cursor, sql, params):
     cursor.execute(sql, params)
     rows = cursor.fetchall()
     return time.perf_counter() - start, rows
-
-
-def load(db, n):
-    """The synthetic city; secondary indexes are dropped for the load and
-    built again after, as a bulk load does; the statistics trigger is off
-    and stats_completions filled in one statement instead."""
-    with db.cursor() as cur:
-        cur.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN"
-                    " ('tickets', 'ticket_events') AND indexname NOT LIKE '%%_pkey'")
-        indexes = cur.fetchall()
-        for name, _ in indexes:
-            cur.execute(f"DROP INDEX {name}")
-        cur.execute("ALTER TABLE ticket_events DISABLE TRIGGER stats_events")
-        cur.execute("INSERT INTO units (code, name, node, categories, created_at)"
-                    " SELECT 'u' || lpad(u::text, 3, '0'), '单位' || u, '440100',"
-                    " ARRAY['public_service'], '2024-12-01T00:00:00+08:00'"
-                    " FROM generate_series(1, %s) u", (UNITS,))
-        log(f"loading {n} tickets")
-        cur.execute(TICKETS, {"n": n})
-        db.commit()
-        log("loading their events")
-        cur.execute(EVENTS, {"n": n})
-        db.commit()
-        cur.execute("INSERT INTO stats_completions (ticket_id, seq, deadline)"
-                    " SELECT e.ticket_id, e.seq, t.deadline FROM ticket_events e"
-                    " JOIN tickets t ON t.id = e.ticket_id"
-                    " WHERE e.action = 'completion/review:approve'")
-        cur.execute("ALTER TABLE ticket_events ENABLE TRIGGER stats_events")
-        db.commit()
-        log(f"building {len(indexes)} indexes")
-        for _, definition in indexes:
-            cur.execute(definition)
-        db.commit()
-        db.autocommit = True
-        cur.execute("VACUUM ANALYZE")
-        db.autocommit = False
-        cur.execute("SELECT count(*) FROM ticket_events")
-        return cur.fetchone()[0]
 
 
 def roll_up(db):

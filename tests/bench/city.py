@@ -1,0 +1,336 @@
+# SPDX-License-Identifier: Apache-2.0
+"""A large synthetic city for the benchmarks: a year (2025) of work orders
+and their events, made inside PostgreSQL with generate_series, so that ten
+million tickets load in minutes.  Everything follows from the ticket's
+number i (1..n), so every run loads the same city:
+
+- its day d = (i - 1) // per_day of 2025 and its number of that day
+  (i - 1) % per_day + 1 make its id, 440100-20250314-000123 (ticket_id());
+  the day's intake is spread over 08:00 to 22:00, Beijing time;
+- 5% are rejected, 40% are consultations answered on the spot, the rest
+  are dispatched to one of 200 units ('u001'..'u200') and handled: some
+  returned (the return approved or refused), extended once or twice,
+  supervised, completed late after an overdue mark, approved, mostly
+  rated, closed.  About 60% of appeals are consultations; Chinese
+  content, divisions and addresses of 广州;
+- its events are the steps of that life, about five a ticket.
+
+With 'horizon', only what happened by then has: the tickets of the last
+weeks before it are still registered, in handling, waiting for a review
+or for their rating, their row as the workflow leaves it.  Without it,
+every ticket lives its life to the end.
+
+A ticket's personal data (citizen_pii) is a filler of a sealed object's
+size unless load() is given sealed ones: AES-256-GCM under the node's key,
+bound to the ticket's id, as the node seals it (common/pii.c), so that the
+node can open them (seal()).
+"""
+
+import hashlib
+import json
+import math
+import time
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from benchlib import log
+
+UNITS = 200
+YEAR_START = "2025-01-01"
+
+# Statuses of the ticket the step leaves; what the list pages filter on.
+OPEN = ("registered", "handling", "return_requested", "extension_requested",
+        "completion_requested", "completed")
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗梁"
+GIVEN = "伟芳娜敏静强磊洋勇军杰娟艳涛明超秀霞平刚"
+
+# The city's address lines, by division.
+STREETS = ["越秀区北京路", "海珠区江南大道", "荔湾区中山七路", "天河区体育西路", "白云区机场路",
+           "黄埔区开创大道", "番禺区市桥街", "花都区新华路", "南沙区进港大道", "从化区河滨北路",
+           "增城区荔城大道"]
+DIVISIONS = ["440104", "440105", "440103", "440106", "440111", "440112", "440113", "440114",
+             "440115", "440117", "440118"]
+
+# Ticket i's number of the day, its moment and what happens to it: the
+# columns every statement below reads.  %(per_day)s tickets a day.
+LIFE = """
+       LATERAL (SELECT (i - 1) / %(per_day)s AS day, (i - 1) %% %(per_day)s + 1 AS number) n,
+       LATERAL (SELECT timestamptz '2025-01-01T08:00:00+08:00' + n.day * interval '24 hours'
+                       + (n.number - 1) * (interval '14 hours' / %(per_day)s) AS c,
+                       '440100-' || to_char(date '2025-01-01' + n.day, 'YYYYMMDD') || '-'
+                       || lpad(n.number::text, 6, '0') AS id,
+                       i %% 100 AS fate,
+                       'u' || lpad((1 + (i * 7) %% 200)::text, 3, '0') AS unit,
+                       'u' || lpad((1 + (i * 7 + 1) %% 200)::text, 3, '0') AS unit2,
+                       (i / 7) %% 33 = 0 AS returned,
+                       (i / 231) %% 3 <> 0 AS return_approved,
+                       (i / 11) %% 20 = 0 AS extended,
+                       (i / 220) %% 5 = 0 AS extended_twice,
+                       (i / 13) %% 100 = 0 AS supervised,
+                       (i / 100) %% 12 = 0 AS late,
+                       i %% 10 < 6 AS rated
+                OFFSET 0) a,
+       LATERAL (SELECT a.c + interval '30 minutes' + interval '360 hours' AS deadline OFFSET 0) d,
+       LATERAL (SELECT CASE WHEN a.late THEN d.deadline + interval '24 hours'
+                            ELSE a.c + (5 + i %% 10) * interval '24 hours' END AS approved
+                OFFSET 0) p
+"""
+
+# The steps of ticket i's life, in time order: seq, when, action, the
+# status it leaves, reason, detail, whether it happens to this ticket.
+# A dispatched ticket: 1 register, 4 dispatch, [5 return, 6|7 review],
+# [8 extension, 9 approval, [10, 11 a second]], [12 supervise],
+# [13 overdue], 14 completion, 15 approval, [16 rating], 17 close.
+STEPS = """
+       (VALUES
+           (1, a.c, 'register', 'registered', NULL, NULL, true),
+           (2, a.c + interval '10 minutes', 'reject', 'rejected',
+            (ARRAY['outside_jurisdiction', 'other_legal_channel', 'petition_channel',
+                   'secret_or_privacy', 'abusive_or_empty', 'repeat', 'other'])[1 + i %% 7],
+            '{"explanation":"不属于热线受理范围"}', a.fate < 5),
+           (3, a.c + interval '5 minutes', 'answer', 'answered', NULL,
+            '{"answer":"已按政策口径答复"}', a.fate BETWEEN 5 AND 44),
+           (4, a.c + interval '30 minutes', 'dispatch', 'handling', NULL,
+            '{"no_return":false,"unit":"' || a.unit || '"}', a.fate >= 45),
+           (5, a.c + interval '24 hours', 'return', 'return_requested', '不属本单位职责',
+            '{"basis":"三定方案"}', a.fate >= 45 AND a.returned),
+           (6, a.c + interval '26 hours', 'return/review:approve', 'handling', NULL,
+            '{"unit":"' || a.unit2 || '"}', a.fate >= 45 AND a.returned AND a.return_approved),
+           (7, a.c + interval '26 hours', 'return/review:refuse', 'handling', NULL, '{}',
+            a.fate >= 45 AND a.returned AND NOT a.return_approved),
+           (8, a.c + interval '48 hours', 'extension', 'extension_requested', '需要现场勘查', NULL,
+            a.fate >= 45 AND a.extended),
+           (9, a.c + interval '49 hours', 'extension/review:approve', 'handling', NULL, NULL,
+            a.fate >= 45 AND a.extended),
+           (10, a.c + interval '72 hours', 'extension', 'extension_requested', '需要再次勘查', NULL,
+            a.fate >= 45 AND a.extended AND a.extended_twice),
+           (11, a.c + interval '73 hours', 'extension/review:approve', 'handling', NULL, NULL,
+            a.fate >= 45 AND a.extended AND a.extended_twice),
+           (12, a.c + interval '96 hours', 'supervise', 'handling', '列入督办', NULL,
+            a.fate >= 45 AND a.supervised),
+           (13, d.deadline + interval '1 minute', 'overdue', 'handling', NULL, NULL,
+            a.fate >= 45 AND a.late),
+           (14, p.approved - interval '2 hours', 'completion', 'completion_requested', NULL,
+            '{"handled_at":"现场处置"}', a.fate >= 45),
+           (15, p.approved, 'completion/review:approve', 'completed', NULL, NULL, a.fate >= 45),
+           (16, p.approved + interval '24 hours', 'rating', 'completed', NULL,
+            '{"handling":"' || (ARRAY['very_satisfied', 'satisfied', 'basically_satisfied',
+                                     'dissatisfied', 'very_dissatisfied'])[1 + (i / 3) %% 5]
+            || '","intake":"' || (ARRAY['very_satisfied', 'satisfied', 'basically_satisfied',
+                                       'dissatisfied', 'very_dissatisfied'])[1 + i %% 5] || '"}',
+            a.fate >= 45 AND a.rated),
+           (17, p.approved + interval '192 hours', 'close', 'closed',
+            CASE WHEN a.rated THEN 'rated' ELSE 'unrated' END, NULL, a.fate >= 45)
+       ) e (seq, at, action, to_status, reason, detail, present)
+"""
+
+# Whether something at 'at' has happened by the horizon.
+HAPPENED = "(%s <= %%(horizon)s::timestamptz)"
+
+TICKETS = """
+INSERT INTO tickets (id, status, kind, channel, category, content, citizen_type, citizen_pii,
+                     pii_key_id, phone_hash, division, address, unit_code, received_at, deadline,
+                     returns, extensions, overdue, supervised, rated, rating_due, event_seq,
+                     owner_node, created_at, updated_at)
+SELECT a.id, COALESCE(last.to_status, CASE WHEN a.fate < 5 THEN 'rejected'
+                                           WHEN a.fate < 45 THEN 'answered' ELSE 'closed' END),
+       CASE WHEN a.fate BETWEEN 5 AND 44 THEN 'consultation'
+            ELSE (ARRAY['consultation', 'consultation', 'consultation', 'consultation',
+                        'complaint', 'complaint', 'complaint', 'help', 'help', 'suggestion',
+                        'report'])[1 + (i / 100) %% 11] END,
+       (ARRAY['phone', 'phone', 'phone', 'phone', 'phone', 'phone', 'phone', 'web', 'app',
+              'miniprogram'])[1 + (i / 5) %% 10],
+       (ARRAY['economic_regulation', 'market_supervision', 'social_management',
+              'public_service', 'ecological_environment'])[1 + (i / 20) %% 5],
+       (%(contents)s::text[])[1 + (i / 3) %% cardinality(%(contents)s::text[])],
+       CASE WHEN i %% 20 = 0 THEN 'legal_person' ELSE 'person' END,
+       COALESCE(s.pii, %(filler)s::bytea), %(key_id)s, md5(i::text),
+       (%(divisions)s::text[])[1 + (i / 2) %% 11],
+       '广州市' || (%(streets)s::text[])[1 + (i / 2) %% 11] || (1 + i %% 400) || '号',
+       CASE WHEN a.fate >= 45 AND {dispatched}
+            THEN CASE WHEN a.returned AND a.return_approved AND {moved}
+                      THEN a.unit2 ELSE a.unit END END,
+       CASE WHEN a.fate >= 45 AND {dispatched} THEN a.c + interval '30 minutes' END,
+       CASE WHEN a.fate >= 45 AND {dispatched} THEN d.deadline END,
+       (a.fate >= 45 AND a.returned AND {returned})::int,
+       (a.fate >= 45 AND a.extended AND {extended})::int
+       + (a.fate >= 45 AND a.extended AND a.extended_twice AND {extended_twice})::int,
+       a.fate >= 45 AND a.late AND {overdue},
+       a.fate >= 45 AND a.supervised AND {supervised},
+       a.fate >= 45 AND a.rated AND {rated},
+       CASE WHEN a.fate >= 45 AND {approved} THEN p.approved + interval '168 hours' END,
+       COALESCE(last.seq, CASE WHEN a.fate < 5 THEN 2 WHEN a.fate < 45 THEN 3 ELSE 17 END),
+       '440100', a.c, COALESCE(last.at, CASE WHEN a.fate < 5 THEN a.c + interval '10 minutes'
+                                             WHEN a.fate < 45 THEN a.c + interval '5 minutes'
+                                             ELSE p.approved + interval '192 hours' END)
+  FROM generate_series(1, %(n)s) i
+       LEFT JOIN bench_sealed s ON s.ticket = i,
+{life}
+       -- The tickets of the month before the horizon: their last step by then.
+       LEFT JOIN LATERAL (SELECT e.seq, e.at, e.to_status FROM {steps}
+                 WHERE a.c > %(horizon)s::timestamptz - interval '720 hours'
+                   AND e.present AND e.at <= %(horizon)s::timestamptz
+                 ORDER BY e.at DESC, e.seq DESC LIMIT 1) last ON true
+""".format(
+    dispatched=HAPPENED % "a.c + interval '30 minutes'",
+    moved=HAPPENED % "a.c + interval '26 hours'",
+    returned=HAPPENED % "a.c + interval '24 hours'",
+    extended=HAPPENED % "a.c + interval '49 hours'",
+    extended_twice=HAPPENED % "a.c + interval '73 hours'",
+    overdue=HAPPENED % "d.deadline + interval '1 minute'",
+    supervised=HAPPENED % "a.c + interval '96 hours'",
+    rated=HAPPENED % "p.approved + interval '24 hours'",
+    approved=HAPPENED % "p.approved",
+    life=LIFE, steps=STEPS)
+
+EVENTS = """
+INSERT INTO ticket_events (ticket_id, seq, at, actor, role, action, from_status, to_status,
+                           reason, detail, prev_hash, hash)
+SELECT a.id, e.seq, e.at, 'bench', 'system', e.action, NULL, e.to_status, e.reason, e.detail,
+       'h', 'h'
+  FROM generate_series(1, %(n)s) i,
+{life},
+       LATERAL {steps}
+ WHERE e.present AND e.at <= %(horizon)s::timestamptz
+""".format(life=LIFE, steps=STEPS)
+
+CONTENTS = [
+    "小区旁工地每晚十一点后仍在施工，噪声很大，影响休息，希望有关部门尽快处理。",
+    "我家楼下的餐馆油烟直排，窗户都不敢开，已经持续半年，多次和店家沟通无果。",
+    "公交站台的电子屏坏了一个多月，早晚高峰看不到到站时间，请尽快维修。",
+    "小区连续两天停水，物业没有任何通知，老人小孩生活很不方便，请问什么时候恢复供水？",
+    "在某超市买到过期的牛奶，超市拒绝按规定赔偿，要求相关部门依法查处。",
+    "路口的红绿灯时间太短，行人过马路来不及，特别是老年人，存在安全隐患，建议延长绿灯时间。",
+    "咨询新生儿办理医保需要哪些材料，在哪里可以办理，能否在网上办理。",
+    "村道上有大量建筑垃圾被偷倒，堵塞排水沟，下雨后积水严重，请派人清理并查处偷倒行为。",
+    "反映某培训机构收取学费后停业，老板联系不上，涉及家长四十多人，请求帮助追回学费。",
+    "建议在地铁站出口增设共享单车停放点，现在单车乱停乱放，影响行人通行。",
+    "咨询灵活就业人员如何缴纳社保，每月最低缴费基数是多少。",
+    "台风过后小区门口大树倒伏压住道路，车辆无法通行，请尽快清理。",
+]
+
+# A sealed citizen is nonce (12) + their JSON + tag (16); the filler is as long.
+FILLER = b"\x00" * 128
+
+
+def per_day(n):
+    """Tickets a day, so that n tickets fill the year."""
+    return math.ceil(n / 365)
+
+
+def ticket_id(i, n):
+    """The id of ticket i (1..n), as the statements above make it."""
+    day, number = divmod(i - 1, per_day(n))
+    return f"440100-{day_date(day)}-{number + 1:06d}"
+
+
+def day_date(day):
+    """Day 'day' (0..364) of 2025 as 20250314."""
+    return time.strftime("%Y%m%d", time.gmtime(1735689600 + 86400 * day))
+
+
+def citizen(i):
+    """Ticket i's caller, as intake keeps it (the JSON pii.c seals)."""
+    c = {"name": SURNAMES[i % 20] + GIVEN[(i // 20) % 20] + GIVEN[(i // 400) % 20],
+         "phone": f"13{(i * 7919) % 1000000000:09d}"}
+    if i % 4 == 0:
+        c["id_number"] = f"440106{1950 + i % 50}{1 + i % 12:02d}{1 + i % 28:02d}{i % 10000:04d}"
+    return json.dumps(c, ensure_ascii=False, separators=(",", ":"))
+
+
+def seal(key, tickets, n):
+    """The personal data of 'tickets' (numbers) sealed with 'key' (32 bytes)
+    as pii.c seals it, bound to each ticket's id: COPY text of bench_sealed."""
+    aead = AESGCM(key)
+    for i in tickets:
+        nonce = i.to_bytes(12, "big")  # one per ticket, never again under this key
+        sealed = nonce + aead.encrypt(nonce, citizen(i).encode(), ticket_id(i, n).encode())
+        yield f"{i}\t\\\\x{sealed.hex()}\n"
+
+
+class Chunks:
+    """A file-like object over an iterator of lines, for copy_expert."""
+
+    def __init__(self, lines, size=1 << 20):
+        self.lines, self.size, self.rest = lines, size, ""
+
+    def read(self, size=-1):
+        parts, length = [self.rest], len(self.rest)
+        for line in self.lines:
+            parts.append(line)
+            length += len(line)
+            if length >= self.size:
+                break
+        text = "".join(parts)
+        self.rest = ""
+        return text
+
+
+def load(db, n, horizon=None, key=None, key_id="bench", sealed=()):
+    """Loads the city of n tickets into the node schema of connection 'db'.
+    'horizon' (RFC 3339) ends the year's lives there; the tickets numbered
+    in 'sealed' get personal data sealed with 'key' (32 bytes) of id
+    'key_id', the others a filler.  Secondary indexes are dropped for the
+    load and built again after, as a bulk load does; the statistics
+    trigger is off and stats_completions filled in one statement instead.
+    Returns the number of events."""
+    horizon = horizon or "infinity"
+    params = {"n": n, "per_day": per_day(n), "horizon": horizon, "key_id": key_id,
+              "filler": FILLER, "contents": CONTENTS, "divisions": DIVISIONS,
+              "streets": STREETS}
+    with db.cursor() as cur:
+        cur.execute("SET work_mem = '512MB'")
+        cur.execute("SET enable_memoize = off")
+        cur.execute("CREATE TEMP TABLE bench_sealed (ticket integer PRIMARY KEY, pii bytea)")
+        if sealed:
+            log(f"sealing the personal data of {len(sealed)} tickets")
+            cur.copy_expert("COPY bench_sealed FROM STDIN", Chunks(seal(key, sealed, n)))
+            cur.execute("ANALYZE bench_sealed")
+        # Not those of constraints (keys, unique legacy ids): they stay.
+        cur.execute("SELECT x.indexrelid::regclass::text, pg_get_indexdef(x.indexrelid)"
+                    " FROM pg_index x WHERE x.indrelid IN ('tickets'::regclass,"
+                    " 'ticket_events'::regclass) AND NOT EXISTS (SELECT 1 FROM pg_constraint c"
+                    " WHERE c.conindid = x.indexrelid)")
+        indexes = cur.fetchall()
+        for name, _ in indexes:
+            cur.execute(f"DROP INDEX {name}")
+        # The rows are consistent by construction: no statistics trigger,
+        # no foreign key checked row by row (the run's user owns the cluster).
+        cur.execute("ALTER TABLE tickets DISABLE TRIGGER ALL")
+        cur.execute("ALTER TABLE ticket_events DISABLE TRIGGER ALL")
+        cur.execute("INSERT INTO units (code, name, node, categories, created_at)"
+                    " SELECT 'u' || lpad(u::text, 3, '0'), '单位' || u, '440100',"
+                    " ARRAY['public_service'], '2024-12-01T00:00:00+08:00'"
+                    " FROM generate_series(1, %s) u", (UNITS,))
+        log(f"loading {n} tickets")
+        cur.execute(TICKETS, params)
+        db.commit()
+        log("loading their events")
+        cur.execute(EVENTS, params)
+        db.commit()
+        cur.execute("INSERT INTO stats_completions (ticket_id, seq, deadline)"
+                    " SELECT e.ticket_id, e.seq, t.deadline FROM ticket_events e"
+                    " JOIN tickets t ON t.id = e.ticket_id"
+                    " WHERE e.action = 'completion/review:approve'")
+        cur.execute("ALTER TABLE tickets ENABLE TRIGGER ALL")
+        cur.execute("ALTER TABLE ticket_events ENABLE TRIGGER ALL")
+        cur.execute("DROP TABLE bench_sealed")
+        db.commit()
+        log(f"building {len(indexes)} indexes")
+        for _, definition in indexes:
+            cur.execute(definition)
+        db.commit()
+        db.autocommit = True
+        cur.execute("VACUUM ANALYZE")
+        db.autocommit = False
+        cur.execute("SELECT count(*) FROM ticket_events")
+        return cur.fetchone()[0]
+
+
+def key_of(data_dir):
+    """The node's sealing key in use and its id (pii.c: the first 16 hex
+    digits of its SHA-256)."""
+    key = bytes.fromhex((data_dir / "pii.key").read_text().strip()[:64])
+    return key, hashlib.sha256(key).hexdigest()[:16]
+
