@@ -1,0 +1,305 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+"""Reads on a large city: the p99 latency of `GET /api/v1/tickets/{id}`
+and of a unit's list page under load, against the bare indexed SELECT of
+the same rows through pgbench with as many clients.
+
+Creates a throwaway PostgreSQL cluster made durable as in production
+(fsync, synchronous_commit and full_page_writes on), one city (广州,
+440100, `http_threads` = 8) whose province never answers, and loads into
+its database the synthetic city of city.py as it stands at the year's end
+(2026-01-01): a year of tickets and their events, those of the last weeks
+still registered, in handling, waiting for a review or for their rating.
+The tickets the benchmark reads (every 16th, spread over the year, and
+every one of the last month) hold personal data sealed with the city's
+own key, as intake seals it; the others a filler of the same size.
+
+Two reads, each measured by both sides for --seconds, the order
+alternating round by round:
+
+  ticket     the project: wrk (8 connections, 2 threads) asks, as an
+             operator, for tickets drawn at random among those of the
+             whole year (a Lua script, seeded); each answer is the ticket
+             rendered for its role, its personal data opened and the read
+             written to the audit log.  The baseline: pgbench (-M prepared,
+             8 clients) selecting the same tickets' rows by primary key.
+  list page  the project: a manager's page of a unit's orders in handling,
+             `GET /api/v1/tickets?unit=uNNN&status=handling` (50 a page,
+             emergencies first, then oldest first, with the total), for a
+             unit drawn at random among 200.  The baseline: pgbench
+             selecting the same page, the same 50 rows in the same order.
+
+Both sides log every request's latency (wrk's histogram, pgbench --log);
+p50 and p99 come from them the same way, the medians over the rounds
+give the ratios (baseline p99 / the project's p99, goal 0.5).  Every
+answer must be a 2xx; before the rounds the city's answers are checked
+against the baseline's rows.
+
+    /usr/bin/python3 tests/bench/reads_bench.py                     # 10 million tickets
+    /usr/bin/python3 tests/bench/reads_bench.py --tickets 200000 --rounds 3 --seconds 5
+
+Prints the latencies and ratios and writes build/bench/reads.json.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import re
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import closing
+
+import psycopg2
+
+import city
+from benchlib import DURABLE, OUTPUT, headline, latencies, log, query, scratch, write_summary
+from hotline import PG_BIN, Workspace
+from lifecycle import Hotline, standalone_city
+
+CLIENTS = 8
+STEP = 16  # every 16th ticket of the year is among those read by id
+HORIZON = "2026-01-01T00:00:00+08:00"
+PAGE = 50  # the API's default page size
+
+SETTINGS = DURABLE + [("shared_buffers", "1GB"), ("maintenance_work_mem", "1GB"),
+                      ("autovacuum", "off")]
+
+# The ticket of number i: its id, from i as city.py makes it.
+LUA_ID = """
+local days = %(days)s
+local per_day = %(per_day)d
+
+local function ticket(i)
+    local day = math.floor((i - 1) / per_day)
+    return string.format("440100-%%s-%%06d", days[day + 1], (i - 1) %% per_day + 1)
+end
+"""
+
+LUA_COMMON = """
+local threads = 0
+
+function setup(thread)
+    threads = threads + 1
+    thread:set("id", threads)
+end
+
+function init(args)
+    math.randomseed(tonumber(args[1]) * 100 + id)
+end
+
+-- Every request's latency, as (microseconds, count) lines.
+function done(summary, latency, requests)
+    local out = assert(io.open("%(latencies)s", "w"))
+    for k = 1, #latency do
+        local value, count = latency(k)
+        out:write(string.format("%%d %%d\\n", value, count))
+    end
+    out:close()
+end
+"""
+
+LUA_TICKET = """
+function request()
+    return wrk.format("GET", "/api/v1/tickets/" .. ticket(math.random(1, %(pool)d) * %(step)d))
+end
+"""
+
+LUA_LIST = """
+function request()
+    return wrk.format("GET", string.format("/api/v1/tickets?unit=u%%03d&status=handling",
+                                           math.random(1, %(units)d)))
+end
+"""
+
+SQL_ID = ("'440100-' || to_char(date '2025-01-01' + (:i - 1) / %(per_day)d, 'YYYYMMDD')"
+          " || '-' || lpad(((:i - 1) %% %(per_day)d + 1)::text, 6, '0')")
+
+PGBENCH_TICKET = """
+\\set i random(1, %(pool)d) * %(step)d
+SELECT t.* FROM tickets t WHERE t.id = """ + SQL_ID + ";\n"
+
+# The list's order (common/ticketdb.c): emergencies first, then oldest first.
+LIST_WHERE = ("t.unit_code = %s AND t.status = 'handling'"
+              " ORDER BY t.emergency_hours IS NULL, t.created_at, t.id LIMIT " + str(PAGE))
+
+PGBENCH_LIST = """
+\\set u random(1, %(units)d)
+SELECT t.* FROM tickets t WHERE """ + LIST_WHERE.replace("%s", "'u' || lpad(:u::text, 3, '0')") \
+    + ";\n"
+
+
+def sealed_tickets(n):
+    """The numbers of the tickets read: every STEP-th, and every ticket of
+    the month before the horizon (the list pages show those)."""
+    recent = (365 - 30) * city.per_day(n) + 1
+    return sorted(set(range(STEP, n + 1, STEP)) | set(range(recent, n + 1)))
+
+
+def scripts(folder, n, seed):
+    """The wrk and pgbench scripts of both reads: {read: (lua, sql)}."""
+    ids = LUA_ID % {"days": "{" + ", ".join(f'"{city.day_date(d)}"' for d in range(365)) + "}",
+                    "per_day": city.per_day(n)}
+    values = {"pool": n // STEP, "step": STEP, "units": city.UNITS, "per_day": city.per_day(n)}
+    made = {}
+    for read, lua, sql in (("ticket", LUA_TICKET, PGBENCH_TICKET),
+                           ("list", LUA_LIST, PGBENCH_LIST)):
+        script = folder / f"{read}.lua"
+        script.write_text(ids + LUA_COMMON % {"latencies": folder / f"{read}.latencies"}
+                          + lua % values)
+        baseline = folder / f"{read}.sql"
+        baseline.write_text(sql % values)
+        made[read] = (script, baseline)
+    return made
+
+
+def run_wrk(node, token, script, seconds, seed):
+    """Reads for 'seconds'; returns (latencies in seconds, requests per second)."""
+    out = subprocess.run(
+        ["wrk", "-t", "2", "-c", str(CLIENTS), "-d", f"{seconds}s", "--timeout", "30s",
+         "-H", f"Authorization: Bearer {token}", "-s", str(script), node.url, "--", str(seed)],
+        check=True, capture_output=True, text=True).stdout
+    if "Non-2xx" in out or "Socket errors" in out:
+        sys.exit(f"the city answered with errors:\n{out}")
+    samples = []
+    for line in script.with_suffix(".latencies").read_text().split("\n"):
+        if line:
+            value, count = map(int, line.split())
+            samples.extend([value / 1e6] * count)
+    return samples, float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+
+def run_pgbench(conninfo, script, seconds, seed, folder):
+    """Selects for 'seconds'; returns (latencies in seconds, transactions per
+    second), the latencies from pgbench's log of every transaction."""
+    prefix = folder / "pgbench"
+    out = subprocess.run(
+        [PG_BIN / "pgbench", "-n", "-M", "prepared", "-c", str(CLIENTS), "-j", "2",
+         "-T", str(seconds), f"--random-seed={seed}", "-l", f"--log-prefix={prefix}",
+         "-f", str(script), conninfo],
+        check=True, capture_output=True, text=True, cwd=folder).stdout
+    samples = []
+    for log_file in folder.glob("pgbench.*"):
+        for line in log_file.read_text().split("\n"):
+            if line:
+                samples.append(int(line.split()[2]) / 1e6)
+        log_file.unlink()
+    return samples, float(re.search(r"tps = ([\d.]+) \(without initial connection time\)",
+                                    out).group(1))
+
+
+def check(node, office, conninfo, n):
+    """The city's answers are the baseline's rows: a ticket of the pool by
+    id, and a unit's page of orders in handling, the same ids in the same
+    order, with their total."""
+    i = (n // STEP // 2) * STEP
+    got = node.http("GET", f"/api/v1/tickets/{city.ticket_id(i, n)}", office.operator)
+    if got.status_code != 200 or got.json()["id"] != city.ticket_id(i, n):
+        sys.exit(f"ticket {city.ticket_id(i, n)}: {got.status_code} {got.text[:300]}")
+    if got.json()["citizen"]["name"] != json.loads(city.citizen(i))["name"]:
+        sys.exit("the ticket's personal data was not opened")
+    unit = "u007"
+    page = node.http("GET", f"/api/v1/tickets?unit={unit}&status=handling", office.manager)
+    rows = query(conninfo, "SELECT t.id FROM tickets t WHERE " + LIST_WHERE, (unit,))
+    total = query(conninfo, "SELECT count(*) FROM tickets WHERE unit_code = %s"
+                  " AND status = 'handling'", (unit,))[0][0]
+    if page.status_code != 200 or [t["id"] for t in page.json()["tickets"]] != [r[0] for r in rows] \
+            or page.json()["total"] != total or not rows:
+        sys.exit(f"the list page of {unit} is not the baseline's {len(rows)} rows:"
+                 f" {page.status_code} {page.text[:300]}")
+    return total
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tickets", type=int, default=10_000_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=int, default=10, help="each side of each read, a round")
+    parser.add_argument("--seed", type=int, default=12345)
+    parser.add_argument("--output", default=str(OUTPUT / "reads.json"))
+    args = parser.parse_args()
+    if not 20_000 <= args.tickets <= 50_000_000 or args.rounds < 1 \
+            or not 1 <= args.seconds <= 600:
+        parser.error("--tickets 20000..50000000, --rounds 1 or more, --seconds 1..600")
+
+    reads = ("ticket", "list")
+    results = {read: {side: [] for side in ("city", "pgbench")} for read in reads}
+    with scratch(SETTINGS) as (cluster, folder):
+        workspace = Workspace(folder, cluster)
+        try:
+            # The data stands at the horizon; the clock thread, which would
+            # mark its open orders overdue as of today, sleeps through the run.
+            node = standalone_city(workspace, http_threads=CLIENTS)
+            node.settings["clock_interval_ms"] = 3600000
+            node.write_config()
+            conninfo = node.settings["database"]
+            key, key_id = city.key_of(node.data_dir)
+            sealed = sealed_tickets(args.tickets)
+            start = time.perf_counter()
+            with closing(psycopg2.connect(conninfo)) as db:
+                events = city.load(db, args.tickets, horizon=HORIZON, key=key, key_id=key_id,
+                                   sealed=sealed)
+            load_seconds = time.perf_counter() - start
+            log(f"loaded {args.tickets} tickets, {events} events in {load_seconds:.0f} s")
+            size = query(conninfo, "SELECT pg_size_pretty(pg_database_size(current_database()))")
+            node.start()
+            office = Hotline(node)
+            handling = check(node, office, conninfo, args.tickets)
+            made = scripts(folder, args.tickets, args.seed)
+            tokens = {"ticket": office.operator, "list": office.manager}
+            for r in range(-1, args.rounds):  # round -1 warms both sides up, unmeasured
+                order = ["city", "pgbench"] if r % 2 == 0 else ["pgbench", "city"]
+                for read in reads:
+                    lua, sql = made[read]
+                    for side in order:
+                        if side == "city":
+                            samples, rate = run_wrk(node, tokens[read], lua,
+                                                    args.seconds if r >= 0 else 2, args.seed + r)
+                        else:
+                            samples, rate = run_pgbench(conninfo, sql,
+                                                        args.seconds if r >= 0 else 2,
+                                                        args.seed + r, folder)
+                        if r >= 0:
+                            results[read][side].append({**latencies(samples),
+                                                        "per_second": round(rate, 1)})
+                    if r >= 0:
+                        log(f"round {r + 1} {read}: city p50 "
+                            f"{results[read]['city'][-1]['p50_ms']} ms p99 "
+                            f"{results[read]['city'][-1]['p99_ms']} ms, pgbench p50 "
+                            f"{results[read]['pgbench'][-1]['p50_ms']} ms p99 "
+                            f"{results[read]['pgbench'][-1]['p99_ms']} ms")
+            audited = query(conninfo, "SELECT count(*) FROM audit_log")[0][0]
+        finally:
+            workspace.stop_all()
+
+    summary = {
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "tickets": args.tickets, "events": events, "database_size": size[0][0],
+        "tickets_read_by_id": args.tickets // STEP, "sealed": len(sealed),
+        "unit_orders_in_handling": handling,
+        "load_seconds": round(load_seconds, 1), "clients": CLIENTS, "rounds": args.rounds,
+        "seconds": args.seconds, "audit_rows": audited, "results": results, "headlines": [],
+    }
+    what = {"ticket": f"GET /api/v1/tickets/{{id}}, {args.tickets:,} tickets, p99",
+            "list": f"GET /api/v1/tickets?unit=&status= (page of {PAGE}), p99"}
+    against = {"ticket": "pgbench SELECT by key", "list": "pgbench SELECT of the page"}
+    for read in reads:
+        medians = {side: {p: statistics.median(x[p] for x in results[read][side])
+                          for p in ("p50_ms", "p99_ms", "per_second")}
+                   for side in ("city", "pgbench")}
+        summary[read] = medians
+        ours, base = medians["city"], medians["pgbench"]
+        print(f"{read:6}: city p50 {ours['p50_ms']:7.2f} ms p99 {ours['p99_ms']:7.2f} ms"
+              f" ({ours['per_second']:.0f}/s); pgbench p50 {base['p50_ms']:7.2f} ms"
+              f" p99 {base['p99_ms']:7.2f} ms ({base['per_second']:.0f}/s);"
+              f" pgbench / city p99 = {base['p99_ms'] / ours['p99_ms']:.2f} (goal >= 0.5)")
+        summary["headlines"].append(headline("2 reads", what[read], ours["p99_ms"],
+                                             base["p99_ms"], "ms", against[read], goal=0.5,
+                                             higher_is_better=False))
+    write_summary(summary, args.output)
+
+
+if __name__ == "__main__":
+    main()
