@@ -17,19 +17,20 @@ own key, as intake seals it; the others a filler of the same size.
 Two reads, each measured by both sides for --seconds, the order
 alternating round by round:
 
-  ticket     the project: wrk (8 connections, 2 threads) asks, as an
+  ticket     the project: wrk (8 threads of one connection) asks, as an
              operator, for tickets drawn at random among those of the
              whole year (a Lua script, seeded); each answer is the ticket
              rendered for its role, its personal data opened and the read
              written to the audit log.  The baseline: pgbench (-M prepared,
-             8 clients) selecting the same tickets' rows by primary key.
+             8 clients, 8 threads) selecting the same tickets' rows by primary key.
   list page  the project: a manager's page of a unit's orders in handling,
              `GET /api/v1/tickets?unit=uNNN&status=handling` (50 a page,
              emergencies first, then oldest first, with the total), for a
              unit drawn at random among 200.  The baseline: pgbench
              selecting the same page, the same 50 rows in the same order.
 
-Both sides log every request's latency (wrk's histogram, pgbench --log);
+Both sides log every request's latency (the wrk script times each,
+pgbench --log);
 p50 and p99 come from them the same way, the medians over the rounds
 give the ratios (baseline p99 / the project's p99, goal 0.5).  Every
 answer must be a 2xx; before the rounds the city's answers are checked
@@ -78,24 +79,47 @@ local function ticket(i)
 end
 """
 
+# Each wrk thread has one connection, so its requests and answers take
+# turns: the time from request() to response() is the request's latency.
+# (wrk's own percentiles add requests it supposes a slow answer held back,
+# which pgbench does not.)
 LUA_COMMON = """
-local threads = 0
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+int clock_gettime(int clock, bench_timespec *ts);
+]]
+local now = ffi.new("bench_timespec")
+
+local function microseconds()
+    ffi.C.clock_gettime(1, now)  -- CLOCK_MONOTONIC
+    return tonumber(now.tv_sec) * 1000000 + math.floor(tonumber(now.tv_nsec) / 1000)
+end
+
+local threads = {}
+local sent = 0
+seen = {}  -- microseconds: answers that took them
 
 function setup(thread)
-    threads = threads + 1
-    thread:set("id", threads)
+    table.insert(threads, thread)
+    thread:set("id", #threads)
 end
 
 function init(args)
     math.randomseed(tonumber(args[1]) * 100 + id)
 end
 
--- Every request's latency, as (microseconds, count) lines.
+function response(status, headers, body)
+    local us = microseconds() - sent
+    seen[us] = (seen[us] or 0) + 1
+end
+
 function done(summary, latency, requests)
     local out = assert(io.open("%(latencies)s", "w"))
-    for k = 1, #latency do
-        local value, count = latency(k)
-        out:write(string.format("%%d %%d\\n", value, count))
+    for _, thread in ipairs(threads) do
+        for us, count in pairs(thread:get("seen")) do
+            out:write(string.format("%%d %%d\\n", us, count))
+        end
     end
     out:close()
 end
@@ -103,17 +127,18 @@ end
 
 LUA_TICKET = """
 function request()
+    sent = microseconds()
     return wrk.format("GET", "/api/v1/tickets/" .. ticket(math.random(1, %(pool)d) * %(step)d))
 end
 """
 
 LUA_LIST = """
 function request()
+    sent = microseconds()
     return wrk.format("GET", string.format("/api/v1/tickets?unit=u%%03d&status=handling",
                                            math.random(1, %(units)d)))
 end
 """
-
 SQL_ID = ("'440100-' || to_char(date '2025-01-01' + (:i - 1) / %(per_day)d, 'YYYYMMDD')"
           " || '-' || lpad(((:i - 1) %% %(per_day)d + 1)::text, 6, '0')")
 
@@ -158,7 +183,7 @@ def scripts(folder, n, seed):
 def run_wrk(node, token, script, seconds, seed):
     """Reads for 'seconds'; returns (latencies in seconds, requests per second)."""
     out = subprocess.run(
-        ["wrk", "-t", "2", "-c", str(CLIENTS), "-d", f"{seconds}s", "--timeout", "30s",
+        ["wrk", "-t", str(CLIENTS), "-c", str(CLIENTS), "-d", f"{seconds}s", "--timeout", "30s",
          "-H", f"Authorization: Bearer {token}", "-s", str(script), node.url, "--", str(seed)],
         check=True, capture_output=True, text=True).stdout
     if "Non-2xx" in out or "Socket errors" in out:
@@ -176,7 +201,7 @@ def run_pgbench(conninfo, script, seconds, seed, folder):
     second), the latencies from pgbench's log of every transaction."""
     prefix = folder / "pgbench"
     out = subprocess.run(
-        [PG_BIN / "pgbench", "-n", "-M", "prepared", "-c", str(CLIENTS), "-j", "2",
+        [PG_BIN / "pgbench", "-n", "-M", "prepared", "-c", str(CLIENTS), "-j", str(CLIENTS),
          "-T", str(seconds), f"--random-seed={seed}", "-l", f"--log-prefix={prefix}",
          "-f", str(script), conninfo],
         check=True, capture_output=True, text=True, cwd=folder).stdout
