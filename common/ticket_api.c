@@ -176,8 +176,8 @@ static json_t *render_citizen(const struct hotline *h, const struct ticket *t, P
 
 /*
  * The ticket in row 'i' as 'who' may see it; NULL on failure.  A clear read
- * of personal data is written to the audit log first, unless 'audited' (by
- * the transaction that made the ticket).
+ * of personal data is written to the audit log first, unless 'audited'
+ * already (by the transaction that made the ticket, or with its page).
  */
 static json_t *render(struct db *db, const struct node *node, const struct principal *who,
                       PGresult *res, int i, const struct ticket_context *ctx, int audited)
@@ -907,6 +907,24 @@ static int filter_read(struct http_request *req, const struct principal *who,
     return 0;
 }
 
+/* Writes the clear reads of a page of orders to the audit log, in one
+ * statement and one commit for the page.  Returns 0 or -1. */
+static int audit_page(struct db *db, const struct principal *who, PGresult *res, int64_t now)
+{
+    const char *ids[MAX_PAGE_SIZE];
+    size_t n = 0;
+    struct ticket t;
+
+    if (PQntuples(res) > MAX_PAGE_SIZE)
+        return -1;
+    for (int i = 0; i < PQntuples(res); i++) {
+        ticketdb_row_read(res, i, &t);
+        if (sees_pii(who, &t))
+            ids[n++] = PQgetvalue(res, i, COL_ID);
+    }
+    return ticketdb_audit_all(db, who, ids, n, "pii_read", now);
+}
+
 static void handle_list(struct http_request *req)
 {
     const struct principal *who = http_principal(req);
@@ -919,13 +937,14 @@ static void handle_list(struct http_request *req)
         return;
     struct ticket_context ctx = workflow_context(db, &node->hotline);
     PGresult *res = ctx.calendar != NULL ? ticketdb_list(db, &f, &total) : NULL;
-    if (res == NULL) {
+    if (res == NULL || audit_page(db, who, res, ctx.now) < 0) {
+        PQclear(res);
         http_reply_error(req, 500, "internal", "the tickets could not be read");
         return;
     }
     json_t *tickets = json_array();
     for (int i = 0; i < PQntuples(res); i++) {
-        json_t *t = render(db, node, who, res, i, &ctx, 0);
+        json_t *t = render(db, node, who, res, i, &ctx, 1);
         if (t == NULL) {
             json_decref(tickets);
             PQclear(res);

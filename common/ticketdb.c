@@ -483,6 +483,46 @@ int ticketdb_audit(struct db *db, const struct principal *p, const char *id, con
                    6, q);
 }
 
+int ticketdb_audit_all(struct db *db, const struct principal *p, const char *const *ids, size_t n,
+                       const char *what, int64_t now)
+{
+    char at[CLOCK_RFC3339_LEN], pid[24];
+
+    if (n == 0)
+        return 0;
+    /* The array {"id","id",...}, each quoted as an array element. */
+    size_t cap = 3;
+    for (size_t i = 0; i < n; i++)
+        cap += 2 * strlen(ids[i]) + 3;
+    char *list = malloc(cap), *end = list;
+    if (list == NULL) {
+        log_warnx("out of memory");
+        return -1;
+    }
+    *end++ = '{';
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            *end++ = ',';
+        *end++ = '"';
+        for (const char *c = ids[i]; *c != '\0'; c++) {
+            if (*c == '"' || *c == '\\')
+                *end++ = '\\';
+            *end++ = *c;
+        }
+        *end++ = '"';
+    }
+    strcpy(end, "}");
+    stamp(now, at);
+    snprintf(pid, sizeof(pid), "%lld", p->id);
+    const char *q[] = {at, pid, p->name, auth_role_name(p->role), list, what};
+    int rc = db_exec(db,
+                     "INSERT INTO audit_log (at, principal_id, actor, role, ticket_id, what)"
+                     " SELECT $1, $2, $3, $4, unnest($5::text[]), $6",
+                     6, q);
+    free(list);
+    return rc;
+}
+
 json_t *ticketdb_audit_list(struct db *db, const char *id)
 {
     const char *p[] = {id};

@@ -179,6 +179,11 @@ json_t *ticketdb_events(struct db *db, const char *id);
 int ticketdb_audit(struct db *db, const struct principal *p, const char *id, const char *what,
                    int64_t now);
 
+/* Records in one statement, and outside a transaction one commit, that
+ * 'p' read the personal data of the 'n' tickets 'ids'.  Returns 0 or -1. */
+int ticketdb_audit_all(struct db *db, const struct principal *p, const char *const *ids, size_t n,
+                       const char *what, int64_t now);
+
 /* Audit entries of ticket 'id' as a JSON array; NULL on error. */
 json_t *ticketdb_audit_list(struct db *db, const char *id);
 
