@@ -61,8 +61,11 @@ LIFE = """
                        '440100-' || to_char(date '2025-01-01' + n.day, 'YYYYMMDD') || '-'
                        || lpad(n.number::text, 6, '0') AS id,
                        i %% 100 AS fate,
-                       'u' || lpad((1 + (i * 7) %% 200)::text, 3, '0') AS unit,
-                       'u' || lpad((1 + (i * 7 + 1) %% 200)::text, 3, '0') AS unit2,
+                       -- Every unit gets every fate (i %% 100) and kind.
+                       'u' || lpad((1 + ((i / 100) * 7 + (i %% 100) * 3) %% 200)::text, 3, '0')
+                           AS unit,
+                       'u' || lpad((1 + ((i / 100) * 7 + (i %% 100) * 3 + 1) %% 200)::text, 3,
+                                   '0') AS unit2,
                        (i / 7) %% 33 = 0 AS returned,
                        (i / 231) %% 3 <> 0 AS return_approved,
                        (i / 11) %% 20 = 0 AS extended,
@@ -72,8 +75,8 @@ LIFE = """
                        i %% 10 < 6 AS rated
                 OFFSET 0) a,
        LATERAL (SELECT a.c + interval '30 minutes' + interval '360 hours' AS deadline OFFSET 0) d,
-       LATERAL (SELECT CASE WHEN a.late THEN d.deadline + interval '24 hours'
-                            ELSE a.c + (5 + i %% 10) * interval '24 hours' END AS approved
+       LATERAL (SELECT CASE WHEN a.late THEN d.deadline + interval '48 hours'
+                            ELSE a.c + (8 + i %% 7) * interval '24 hours' END AS approved
                 OFFSET 0) p
 """
 
@@ -95,23 +98,23 @@ STEPS = """
             '{"no_return":false,"unit":"' || a.unit || '"}', a.fate >= 45),
            (5, a.c + interval '24 hours', 'return', 'return_requested', '不属本单位职责',
             '{"basis":"三定方案"}', a.fate >= 45 AND a.returned),
-           (6, a.c + interval '26 hours', 'return/review:approve', 'handling', NULL,
+           (6, a.c + interval '48 hours', 'return/review:approve', 'handling', NULL,
             '{"unit":"' || a.unit2 || '"}', a.fate >= 45 AND a.returned AND a.return_approved),
-           (7, a.c + interval '26 hours', 'return/review:refuse', 'handling', NULL, '{}',
+           (7, a.c + interval '48 hours', 'return/review:refuse', 'handling', NULL, '{}',
             a.fate >= 45 AND a.returned AND NOT a.return_approved),
-           (8, a.c + interval '48 hours', 'extension', 'extension_requested', '需要现场勘查', NULL,
+           (8, a.c + interval '72 hours', 'extension', 'extension_requested', '需要现场勘查', NULL,
             a.fate >= 45 AND a.extended),
-           (9, a.c + interval '49 hours', 'extension/review:approve', 'handling', NULL, NULL,
+           (9, a.c + interval '96 hours', 'extension/review:approve', 'handling', NULL, NULL,
             a.fate >= 45 AND a.extended),
-           (10, a.c + interval '72 hours', 'extension', 'extension_requested', '需要再次勘查', NULL,
+           (10, a.c + interval '120 hours', 'extension', 'extension_requested', '需要再次勘查', NULL,
             a.fate >= 45 AND a.extended AND a.extended_twice),
-           (11, a.c + interval '73 hours', 'extension/review:approve', 'handling', NULL, NULL,
+           (11, a.c + interval '144 hours', 'extension/review:approve', 'handling', NULL, NULL,
             a.fate >= 45 AND a.extended AND a.extended_twice),
-           (12, a.c + interval '96 hours', 'supervise', 'handling', '列入督办', NULL,
+           (12, a.c + interval '156 hours', 'supervise', 'handling', '列入督办', NULL,
             a.fate >= 45 AND a.supervised),
            (13, d.deadline + interval '1 minute', 'overdue', 'handling', NULL, NULL,
             a.fate >= 45 AND a.late),
-           (14, p.approved - interval '2 hours', 'completion', 'completion_requested', NULL,
+           (14, p.approved - interval '24 hours', 'completion', 'completion_requested', NULL,
             '{"handled_at":"现场处置"}', a.fate >= 45),
            (15, p.approved, 'completion/review:approve', 'completed', NULL, NULL, a.fate >= 45),
            (16, p.approved + interval '24 hours', 'rating', 'completed', NULL,
@@ -174,12 +177,12 @@ SELECT a.id, COALESCE(last.to_status, CASE WHEN a.fate < 5 THEN 'rejected'
                  ORDER BY e.at DESC, e.seq DESC LIMIT 1) last ON true
 """.format(
     dispatched=HAPPENED % "a.c + interval '30 minutes'",
-    moved=HAPPENED % "a.c + interval '26 hours'",
+    moved=HAPPENED % "a.c + interval '48 hours'",
     returned=HAPPENED % "a.c + interval '24 hours'",
-    extended=HAPPENED % "a.c + interval '49 hours'",
-    extended_twice=HAPPENED % "a.c + interval '73 hours'",
+    extended=HAPPENED % "a.c + interval '96 hours'",
+    extended_twice=HAPPENED % "a.c + interval '144 hours'",
     overdue=HAPPENED % "d.deadline + interval '1 minute'",
-    supervised=HAPPENED % "a.c + interval '96 hours'",
+    supervised=HAPPENED % "a.c + interval '156 hours'",
     rated=HAPPENED % "p.approved + interval '24 hours'",
     approved=HAPPENED % "p.approved",
     life=LIFE, steps=STEPS)
