@@ -545,34 +545,58 @@ json_t *ticketdb_audit_list(struct db *db, const char *id)
     return entries;
 }
 
+/* A list filter: the column test of a value given. */
+struct list_test {
+    const char *sql; /* with %d for the parameter's number */
+    const char *value;
+};
+
 PGresult *ticketdb_list(struct db *db, const struct ticket_filter *f, long long *total)
 {
     char from[CLOCK_RFC3339_LEN], to[CLOCK_RFC3339_LEN], limit[12], offset[24];
+    char where[512] = "", sql[sizeof(SELECT_TICKET) + sizeof(where) + 128];
     const char *overdue = f->overdue < 0 ? NULL : f->overdue ? "true" : "false";
+    const char *p[8];
+    int n = 0;
 
     stamp(f->from, from);
     stamp(f->to, to);
-    snprintf(limit, sizeof(limit), "%d", f->page_size);
-    snprintf(offset, sizeof(offset), "%lld", (long long)(f->page - 1) * f->page_size);
-    const char *p[] = {
-        f->status, f->unit, f->kind, overdue, f->from != 0 ? from : NULL, f->to != 0 ? to : NULL,
-        limit,     offset};
-#define WHERE                                                                                      \
-    " WHERE ($1::text IS NULL OR t.status = $1) AND ($2::text IS NULL OR t.unit_code = $2)"        \
-    " AND ($3::text IS NULL OR t.kind = $3) AND ($4::boolean IS NULL OR t.overdue = $4)"           \
-    " AND ($5::timestamptz IS NULL OR t.created_at >= $5)"                                         \
-    " AND ($6::timestamptz IS NULL OR t.created_at < $6)"
-    PGresult *count = db_query(db, "SELECT count(*) FROM tickets t" WHERE, 6, p);
+    const struct list_test tests[] = {
+        {"t.status = $%d", f->status},
+        {"t.unit_code = $%d", f->unit},
+        {"t.kind = $%d", f->kind},
+        {"t.overdue = $%d::boolean", overdue},
+        {"t.created_at >= $%d::timestamptz", f->from != 0 ? from : NULL},
+        {"t.created_at < $%d::timestamptz", f->to != 0 ? to : NULL},
+    };
+    /* Only the filters given: each combination is a statement text of its
+     * own, planned once per connection with its index, where one text for
+     * all ('$1 IS NULL OR t.status = $1') was planned again at every call. */
+    for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+        if (tests[i].value == NULL)
+            continue;
+        size_t len = strlen(where);
+        snprintf(where + len, sizeof(where) - len, n == 0 ? " WHERE " : " AND ");
+        len = strlen(where);
+        snprintf(where + len, sizeof(where) - len, tests[i].sql, n + 1);
+        p[n++] = tests[i].value;
+    }
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM tickets t%s", where);
+    PGresult *count = db_query(db, sql, n, p);
     if (count == NULL)
         return NULL;
     *total = strtoll(PQgetvalue(count, 0, 0), NULL, 10);
     PQclear(count);
+    snprintf(limit, sizeof(limit), "%d", f->page_size);
+    snprintf(offset, sizeof(offset), "%lld", (long long)(f->page - 1) * f->page_size);
+    p[n] = limit;
+    p[n + 1] = offset;
     /* Emergencies jump the queue (Art 14); otherwise first come, first served. */
-    return db_query(db,
-                    SELECT_TICKET WHERE " ORDER BY t.emergency_hours IS NULL, t.created_at, t.id"
-                                        " LIMIT $7 OFFSET $8",
-                    8, p);
-#undef WHERE
+    snprintf(sql, sizeof(sql),
+             SELECT_TICKET "%s ORDER BY t.emergency_hours IS NULL, t.created_at, t.id"
+                           " LIMIT $%d OFFSET $%d",
+             where, n + 1, n + 2);
+    return db_query(db, sql, n + 2, p);
 }
 
 PGresult *ticketdb_due(struct db *db, int64_t horizon)
