@@ -80,53 +80,67 @@ LIFE = """
                 OFFSET 0) p
 """
 
-# The steps of ticket i's life, in time order: seq, when, action, the
-# status it leaves, reason, detail, whether it happens to this ticket.
-# A dispatched ticket: 1 register, 4 dispatch, [5 return, 6|7 review],
-# [8 extension, 9 approval, [10, 11 a second]], [12 supervise],
-# [13 overdue], 14 completion, 15 approval, [16 rating], 17 close.
+# The steps of ticket i's life, in time order: seq, when, whether it
+# happens to this ticket; the step's action and the status it leaves are
+# ACTIONS[seq] and STATUSES[seq], its reason and detail REASON and DETAIL
+# (computed only for the steps that happen).  A dispatched ticket:
+# 1 register, 4 dispatch, [5 return, 6|7 review], [8 extension, 9 approval,
+# [10, 11 a second]], [12 supervise], [13 overdue], 14 completion,
+# 15 approval, [16 rating], 17 close.
 STEPS = """
        (VALUES
-           (1, a.c, 'register', 'registered', NULL, NULL, true),
-           (2, a.c + interval '10 minutes', 'reject', 'rejected',
-            (ARRAY['outside_jurisdiction', 'other_legal_channel', 'petition_channel',
-                   'secret_or_privacy', 'abusive_or_empty', 'repeat', 'other'])[1 + i %% 7],
-            '{"explanation":"不属于热线受理范围"}', a.fate < 5),
-           (3, a.c + interval '5 minutes', 'answer', 'answered', NULL,
-            '{"answer":"已按政策口径答复"}', a.fate BETWEEN 5 AND 44),
-           (4, a.c + interval '30 minutes', 'dispatch', 'handling', NULL,
-            '{"no_return":false,"unit":"' || a.unit || '"}', a.fate >= 45),
-           (5, a.c + interval '24 hours', 'return', 'return_requested', '不属本单位职责',
-            '{"basis":"三定方案"}', a.fate >= 45 AND a.returned),
-           (6, a.c + interval '48 hours', 'return/review:approve', 'handling', NULL,
-            '{"unit":"' || a.unit2 || '"}', a.fate >= 45 AND a.returned AND a.return_approved),
-           (7, a.c + interval '48 hours', 'return/review:refuse', 'handling', NULL, '{}',
-            a.fate >= 45 AND a.returned AND NOT a.return_approved),
-           (8, a.c + interval '72 hours', 'extension', 'extension_requested', '需要现场勘查', NULL,
-            a.fate >= 45 AND a.extended),
-           (9, a.c + interval '96 hours', 'extension/review:approve', 'handling', NULL, NULL,
-            a.fate >= 45 AND a.extended),
-           (10, a.c + interval '120 hours', 'extension', 'extension_requested', '需要再次勘查', NULL,
-            a.fate >= 45 AND a.extended AND a.extended_twice),
-           (11, a.c + interval '144 hours', 'extension/review:approve', 'handling', NULL, NULL,
-            a.fate >= 45 AND a.extended AND a.extended_twice),
-           (12, a.c + interval '156 hours', 'supervise', 'handling', '列入督办', NULL,
-            a.fate >= 45 AND a.supervised),
-           (13, d.deadline + interval '1 minute', 'overdue', 'handling', NULL, NULL,
-            a.fate >= 45 AND a.late),
-           (14, p.approved - interval '24 hours', 'completion', 'completion_requested', NULL,
-            '{"handled_at":"现场处置"}', a.fate >= 45),
-           (15, p.approved, 'completion/review:approve', 'completed', NULL, NULL, a.fate >= 45),
-           (16, p.approved + interval '24 hours', 'rating', 'completed', NULL,
-            '{"handling":"' || (ARRAY['very_satisfied', 'satisfied', 'basically_satisfied',
-                                     'dissatisfied', 'very_dissatisfied'])[1 + (i / 3) %% 5]
-            || '","intake":"' || (ARRAY['very_satisfied', 'satisfied', 'basically_satisfied',
-                                       'dissatisfied', 'very_dissatisfied'])[1 + i %% 5] || '"}',
-            a.fate >= 45 AND a.rated),
-           (17, p.approved + interval '192 hours', 'close', 'closed',
-            CASE WHEN a.rated THEN 'rated' ELSE 'unrated' END, NULL, a.fate >= 45)
-       ) e (seq, at, action, to_status, reason, detail, present)
+           (1, a.c, true),
+           (2, a.c + interval '10 minutes', a.fate < 5),
+           (3, a.c + interval '5 minutes', a.fate BETWEEN 5 AND 44),
+           (4, a.c + interval '30 minutes', a.fate >= 45),
+           (5, a.c + interval '24 hours', a.fate >= 45 AND a.returned),
+           (6, a.c + interval '48 hours', a.fate >= 45 AND a.returned AND a.return_approved),
+           (7, a.c + interval '48 hours', a.fate >= 45 AND a.returned AND NOT a.return_approved),
+           (8, a.c + interval '72 hours', a.fate >= 45 AND a.extended),
+           (9, a.c + interval '96 hours', a.fate >= 45 AND a.extended),
+           (10, a.c + interval '120 hours', a.fate >= 45 AND a.extended AND a.extended_twice),
+           (11, a.c + interval '144 hours', a.fate >= 45 AND a.extended AND a.extended_twice),
+           (12, a.c + interval '156 hours', a.fate >= 45 AND a.supervised),
+           (13, d.deadline + interval '1 minute', a.fate >= 45 AND a.late),
+           (14, p.approved - interval '24 hours', a.fate >= 45),
+           (15, p.approved, a.fate >= 45),
+           (16, p.approved + interval '24 hours', a.fate >= 45 AND a.rated),
+           (17, p.approved + interval '192 hours', a.fate >= 45)
+       ) e (seq, at, present)
 """
+
+ACTIONS = """(ARRAY['register', 'reject', 'answer', 'dispatch', 'return', 'return/review:approve',
+              'return/review:refuse', 'extension', 'extension/review:approve', 'extension',
+              'extension/review:approve', 'supervise', 'overdue', 'completion',
+              'completion/review:approve', 'rating', 'close'])[e.seq]"""
+
+STATUSES = """(ARRAY['registered', 'rejected', 'answered', 'handling', 'return_requested',
+               'handling', 'handling', 'extension_requested', 'handling',
+               'extension_requested', 'handling', 'handling', 'handling',
+               'completion_requested', 'completed', 'completed', 'closed'])[e.seq]"""
+
+REASON = """CASE e.seq
+           WHEN 2 THEN (ARRAY['outside_jurisdiction', 'other_legal_channel', 'petition_channel',
+                              'secret_or_privacy', 'abusive_or_empty', 'repeat',
+                              'other'])[1 + i %% 7]
+           WHEN 5 THEN '不属本单位职责' WHEN 8 THEN '需要现场勘查' WHEN 10 THEN '需要再次勘查'
+           WHEN 12 THEN '列入督办'
+           WHEN 17 THEN CASE WHEN a.rated THEN 'rated' ELSE 'unrated' END END"""
+
+DETAIL = """CASE e.seq
+           WHEN 2 THEN '{"explanation":"不属于热线受理范围"}'
+           WHEN 3 THEN '{"answer":"已按政策口径答复"}'
+           WHEN 4 THEN '{"no_return":false,"unit":"' || a.unit || '"}'
+           WHEN 5 THEN '{"basis":"三定方案"}'
+           WHEN 6 THEN '{"unit":"' || a.unit2 || '"}'
+           WHEN 7 THEN '{}'
+           WHEN 14 THEN '{"handled_at":"现场处置"}'
+           WHEN 16 THEN '{"handling":"'
+                || (ARRAY['very_satisfied', 'satisfied', 'basically_satisfied', 'dissatisfied',
+                          'very_dissatisfied'])[1 + (i / 3) %% 5]
+                || '","intake":"'
+                || (ARRAY['very_satisfied', 'satisfied', 'basically_satisfied', 'dissatisfied',
+                          'very_dissatisfied'])[1 + i %% 5] || '"}' END"""
 
 # Whether something at 'at' has happened by the horizon.
 HAPPENED = "(%s <= %%(horizon)s::timestamptz)"
@@ -171,7 +185,7 @@ SELECT a.id, COALESCE(last.to_status, CASE WHEN a.fate < 5 THEN 'rejected'
        LEFT JOIN bench_sealed s ON s.ticket = i,
 {life}
        -- The tickets of the month before the horizon: their last step by then.
-       LEFT JOIN LATERAL (SELECT e.seq, e.at, e.to_status FROM {steps}
+       LEFT JOIN LATERAL (SELECT e.seq, e.at, {statuses} AS to_status FROM {steps}
                  WHERE a.c > %(horizon)s::timestamptz - interval '720 hours'
                    AND e.present AND e.at <= %(horizon)s::timestamptz
                  ORDER BY e.at DESC, e.seq DESC LIMIT 1) last ON true
@@ -185,18 +199,22 @@ SELECT a.id, COALESCE(last.to_status, CASE WHEN a.fate < 5 THEN 'rejected'
     supervised=HAPPENED % "a.c + interval '156 hours'",
     rated=HAPPENED % "p.approved + interval '24 hours'",
     approved=HAPPENED % "p.approved",
-    life=LIFE, steps=STEPS)
+    life=LIFE, steps=STEPS, statuses=STATUSES)
 
 EVENTS = """
 INSERT INTO ticket_events (ticket_id, seq, at, actor, role, action, from_status, to_status,
                            reason, detail, prev_hash, hash)
-SELECT a.id, e.seq, e.at, 'bench', 'system', e.action, NULL, e.to_status, e.reason, e.detail,
+SELECT a.id, e.seq, e.at, 'bench', 'system', {actions}, NULL,
+       {statuses},
+       {reason},
+       {detail},
        'h', 'h'
   FROM generate_series(1, %(n)s) i,
 {life},
        LATERAL {steps}
  WHERE e.present AND e.at <= %(horizon)s::timestamptz
-""".format(life=LIFE, steps=STEPS)
+""".format(life=LIFE, steps=STEPS, actions=ACTIONS, statuses=STATUSES, reason=REASON,
+           detail=DETAIL)
 
 CONTENTS = [
     "小区旁工地每晚十一点后仍在施工，噪声很大，影响休息，希望有关部门尽快处理。",
