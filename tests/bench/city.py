@@ -30,7 +30,10 @@ import hashlib
 import json
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 
+import psycopg2
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from benchlib import log
@@ -181,7 +184,7 @@ SELECT a.id, COALESCE(last.to_status, CASE WHEN a.fate < 5 THEN 'rejected'
        '440100', a.c, COALESCE(last.at, CASE WHEN a.fate < 5 THEN a.c + interval '10 minutes'
                                              WHEN a.fate < 45 THEN a.c + interval '5 minutes'
                                              ELSE p.approved + interval '192 hours' END)
-  FROM generate_series(1, %(n)s) i
+  FROM generate_series(%(first)s, %(last)s) i
        LEFT JOIN bench_sealed s ON s.ticket = i,
 {life}
        -- The tickets of the month before the horizon: their last step by then.
@@ -209,7 +212,7 @@ SELECT a.id, e.seq, e.at, 'bench', 'system', {actions}, NULL,
        {reason},
        {detail},
        'h', 'h'
-  FROM generate_series(1, %(n)s) i,
+  FROM generate_series(%(first)s, %(last)s) i,
 {life},
        LATERAL {steps}
  WHERE e.present AND e.at <= %(horizon)s::timestamptz
@@ -288,22 +291,36 @@ class Chunks:
         return text
 
 
-def load(db, n, horizon=None, key=None, key_id="bench", sealed=()):
-    """Loads the city of n tickets into the node schema of connection 'db'.
-    'horizon' (RFC 3339) ends the year's lives there; the tickets numbered
-    in 'sealed' get personal data sealed with 'key' (32 bytes) of id
-    'key_id', the others a filler.  Secondary indexes are dropped for the
-    load and built again after, as a bulk load does; the statistics
-    trigger is off and stats_completions filled in one statement instead.
-    Returns the number of events."""
-    horizon = horizon or "infinity"
-    params = {"n": n, "per_day": per_day(n), "horizon": horizon, "key_id": key_id,
+def in_parallel(conninfo, parts):
+    """Runs each part, a list of (statement, parameters), at once, each in
+    a session and a transaction of its own."""
+    def run(part):
+        with closing(psycopg2.connect(conninfo)) as db, db.cursor() as cur:
+            cur.execute("SET work_mem = '512MB'")
+            cur.execute("SET enable_memoize = off")
+            for statement, params in part:
+                cur.execute(statement, params)
+            db.commit()
+
+    with ThreadPoolExecutor(len(parts)) as pool:
+        for done in [pool.submit(run, part) for part in parts]:
+            done.result()
+
+
+def load(conninfo, n, horizon=None, key=None, key_id="bench", sealed=(), sessions=2):
+    """Loads the city of n tickets into the node schema of the database
+    'conninfo', 'sessions' parts at once.  'horizon' (RFC 3339) ends the
+    year's lives there; the tickets numbered in 'sealed' get personal data
+    sealed with 'key' (32 bytes) of id 'key_id', the others a filler.
+    Secondary indexes are dropped for the load and built again after, as a
+    bulk load does; the statistics trigger is off and stats_completions
+    filled in one statement instead.  Returns the number of events."""
+    params = {"per_day": per_day(n), "horizon": horizon or "infinity", "key_id": key_id,
               "filler": FILLER, "contents": CONTENTS, "divisions": DIVISIONS,
               "streets": STREETS}
-    with db.cursor() as cur:
-        cur.execute("SET work_mem = '512MB'")
-        cur.execute("SET enable_memoize = off")
-        cur.execute("CREATE TEMP TABLE bench_sealed (ticket integer PRIMARY KEY, pii bytea)")
+    ranges = [(1 + n * k // sessions, n * (k + 1) // sessions) for k in range(sessions)]
+    with closing(psycopg2.connect(conninfo)) as db, db.cursor() as cur:
+        cur.execute("CREATE UNLOGGED TABLE bench_sealed (ticket integer PRIMARY KEY, pii bytea)")
         if sealed:
             log(f"sealing the personal data of {len(sealed)} tickets")
             cur.copy_expert("COPY bench_sealed FROM STDIN", Chunks(seal(key, sealed, n)))
@@ -324,12 +341,13 @@ def load(db, n, horizon=None, key=None, key_id="bench", sealed=()):
                     " SELECT 'u' || lpad(u::text, 3, '0'), '单位' || u, '440100',"
                     " ARRAY['public_service'], '2024-12-01T00:00:00+08:00'"
                     " FROM generate_series(1, %s) u", (UNITS,))
+        db.commit()
         log(f"loading {n} tickets")
-        cur.execute(TICKETS, params)
-        db.commit()
+        in_parallel(conninfo, [[(TICKETS, {**params, "first": first, "last": last})]
+                               for first, last in ranges])
         log("loading their events")
-        cur.execute(EVENTS, params)
-        db.commit()
+        in_parallel(conninfo, [[(EVENTS, {**params, "first": first, "last": last})]
+                               for first, last in ranges])
         cur.execute("INSERT INTO stats_completions (ticket_id, seq, deadline)"
                     " SELECT e.ticket_id, e.seq, t.deadline FROM ticket_events e"
                     " JOIN tickets t ON t.id = e.ticket_id"
@@ -339,12 +357,10 @@ def load(db, n, horizon=None, key=None, key_id="bench", sealed=()):
         cur.execute("DROP TABLE bench_sealed")
         db.commit()
         log(f"building {len(indexes)} indexes")
-        for _, definition in indexes:
-            cur.execute(definition)
-        db.commit()
+        in_parallel(conninfo, [[(definition, None) for _, definition in indexes[k::sessions]]
+                               for k in range(sessions)])
         db.autocommit = True
         cur.execute("VACUUM ANALYZE")
-        db.autocommit = False
         cur.execute("SELECT count(*) FROM ticket_events")
         return cur.fetchone()[0]
 

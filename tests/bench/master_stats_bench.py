@@ -153,7 +153,7 @@ def main():
         node_schema(folder, conninfo, province=True)
         with closing(psycopg2.connect(conninfo)) as db:
             start = time.perf_counter()
-            load(db, args.tickets)
+            load(conninfo, args.tickets)
             events = copy(db)
             load_seconds = time.perf_counter() - start
             log(f"loaded {len(NODES)} x {args.tickets} tickets, {events} events"

@@ -52,9 +52,7 @@ import statistics
 import subprocess
 import sys
 import time
-from contextlib import closing
 
-import psycopg2
 
 import city
 from benchlib import (DURABLE, OUTPUT, configure, headline, latencies, log, query, scratch,
@@ -267,9 +265,8 @@ def main():
             key, key_id = city.key_of(node.data_dir)
             sealed = sealed_tickets(args.tickets)
             start = time.perf_counter()
-            with closing(psycopg2.connect(conninfo)) as db:
-                events = city.load(db, args.tickets, horizon=HORIZON, key=key, key_id=key_id,
-                                   sealed=sealed)
+            events = city.load(conninfo, args.tickets, horizon=HORIZON, key=key, key_id=key_id,
+                               sealed=sealed)
             load_seconds = time.perf_counter() - start
             log(f"loaded {args.tickets} tickets, {events} events in {load_seconds:.0f} s")
             os.sync()  # the load's pages reach the disk now, not during the rounds

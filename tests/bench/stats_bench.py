@@ -163,7 +163,7 @@ def main():
         node_schema(folder, conninfo)
         with closing(psycopg2.connect(conninfo)) as db:
             start = time.perf_counter()
-            events = load(db, args.tickets)
+            events = load(conninfo, args.tickets)
             load_seconds = time.perf_counter() - start
             log(f"loaded {args.tickets} tickets, {events} events in {load_seconds:.0f} s")
             build_seconds, days = roll_up(db)
