@@ -41,7 +41,7 @@ before the rounds the city's answers are checked against the baseline's
 rows.
 
     /usr/bin/python3 tests/bench/reads_bench.py                     # 10 million tickets
-    /usr/bin/python3 tests/bench/reads_bench.py --tickets 200000 --rounds 3 --seconds 5
+    /usr/bin/python3 tests/bench/reads_bench.py --tickets 200000 --rounds 3 --seconds 3
 
 Prints the latencies and ratios and writes build/bench/reads.json.
 """
