@@ -348,8 +348,10 @@ static int collect(struct db *db, PGresult **last)
 
     if (last != NULL)
         *last = NULL;
-    if (PQpipelineStatus(db->conn) == PQ_PIPELINE_OFF)
+    if (PQpipelineStatus(db->conn) == PQ_PIPELINE_OFF) {
+        db->sent = 0; /* a reset connection left pipeline mode with them */
         return 0;
+    }
     int synced = PQpipelineSync(db->conn) == 1;
     if (!synced) {
         db_report(db, NULL);
