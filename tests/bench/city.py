@@ -37,6 +37,7 @@ import psycopg2
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from benchlib import log
+from sync_bench import CONTENTS as SYNC_CONTENTS
 
 UNITS = 200
 YEAR_START = "2025-01-01"
@@ -219,17 +220,8 @@ SELECT a.id, e.seq, e.at, 'bench', 'system', {actions}, NULL,
 """.format(life=LIFE, steps=STEPS, actions=ACTIONS, statuses=STATUSES, reason=REASON,
            detail=DETAIL)
 
-CONTENTS = [
-    "小区旁工地每晚十一点后仍在施工，噪声很大，影响休息，希望有关部门尽快处理。",
-    "我家楼下的餐馆油烟直排，窗户都不敢开，已经持续半年，多次和店家沟通无果。",
-    "公交站台的电子屏坏了一个多月，早晚高峰看不到到站时间，请尽快维修。",
-    "小区连续两天停水，物业没有任何通知，老人小孩生活很不方便，请问什么时候恢复供水？",
-    "在某超市买到过期的牛奶，超市拒绝按规定赔偿，要求相关部门依法查处。",
-    "路口的红绿灯时间太短，行人过马路来不及，特别是老年人，存在安全隐患，建议延长绿灯时间。",
-    "咨询新生儿办理医保需要哪些材料，在哪里可以办理，能否在网上办理。",
-    "村道上有大量建筑垃圾被偷倒，堵塞排水沟，下雨后积水严重，请派人清理并查处偷倒行为。",
-    "反映某培训机构收取学费后停业，老板联系不上，涉及家长四十多人，请求帮助追回学费。",
-    "建议在地铁站出口增设共享单车停放点，现在单车乱停乱放，影响行人通行。",
+# The appeals of the other benchmarks, and two of a bad day's.
+CONTENTS = SYNC_CONTENTS + [
     "咨询灵活就业人员如何缴纳社保，每月最低缴费基数是多少。",
     "台风过后小区门口大树倒伏压住道路，车辆无法通行，请尽快清理。",
 ]
