@@ -10,7 +10,7 @@
 #include <cmocka.h>
 
 #include "calendar.h"
-#include "calstore.h"
+#include "national_calendar.h"
 #include "clock.h"
 
 #include <stdio.h>
@@ -54,30 +54,6 @@ static void expect_deadline(const struct calendar *cal, const char *from, int n,
 
     deadline_text(cal, from, n, got, sizeof(got));
     assert_string_equal(got, expected);
-}
-
-/* The national calendar, loaded once per test. */
-static int national_setup(void **state)
-{
-    struct calendar *cal = calendar_new();
-    char err[256] = "";
-
-    if (cal == NULL)
-        return -1;
-    if (calendar_load_tsv(cal, calendar_default_tsv, calendar_default_tsv_len, err, sizeof(err)) <
-        0) {
-        fprintf(stderr, "national calendar: %s\n", err);
-        calendar_free(cal);
-        return -1;
-    }
-    *state = cal;
-    return 0;
-}
-
-static int national_teardown(void **state)
-{
-    calendar_free(*state);
-    return 0;
 }
 
 /* --- dates -------------------------------------------------------------------- */

@@ -8,7 +8,7 @@
 #include <cmocka.h>
 
 #include "calendar.h"
-#include "calstore.h"
+#include "national_calendar.h"
 #include "clock.h"
 #include "import.h"
 
@@ -177,14 +177,8 @@ static void the_clock_marks_only_when_due(void **state)
 
 static int setup(void **state)
 {
-    char err[128];
-
     (void)state;
-    cal = calendar_new();
-    return calendar_load_tsv(cal, calendar_default_tsv, calendar_default_tsv_len, err,
-                             sizeof(err)) > 0
-               ? 0
-               : -1;
+    return (cal = national_calendar()) != NULL ? 0 : -1;
 }
 
 static int teardown(void **state)

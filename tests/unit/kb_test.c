@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "calendar.h"
-#include "calstore.h"
+#include "national_calendar.h"
 #include "clock.h"
 #include "kb.h"
 #include "ngram.h"
@@ -38,27 +38,6 @@ static int64_t instant(const char *rfc3339)
 
     assert_int_equal(clock_parse(rfc3339, &us), 0);
     return us;
-}
-
-static int national_setup(void **state)
-{
-    struct calendar *cal = calendar_new();
-    char err[256] = "";
-
-    if (cal == NULL || calendar_load_tsv(cal, calendar_default_tsv, calendar_default_tsv_len, err,
-                                         sizeof(err)) < 0) {
-        fprintf(stderr, "national calendar: %s\n", err);
-        calendar_free(cal);
-        return -1;
-    }
-    *state = cal;
-    return 0;
-}
-
-static int calendar_teardown(void **state)
-{
-    calendar_free(*state);
-    return 0;
 }
 
 static int late(const struct calendar *cal, const char *submitted, const char *publication)
@@ -400,16 +379,16 @@ int main(void)
         cmocka_unit_test(units_edit_their_own_entries_and_managers_any),
         cmocka_unit_test(unpublished_versions_are_for_editors),
         cmocka_unit_test_setup_teardown(policy_needs_three_working_days_of_notice, national_setup,
-                                        calendar_teardown),
+                                        national_teardown),
         cmocka_unit_test_setup_teardown(policy_notice_skips_the_holiday, national_setup,
-                                        calendar_teardown),
+                                        national_teardown),
         cmocka_unit_test(policy_notice_without_the_holidays_would_differ),
         cmocka_unit_test_setup_teardown(later_versions_keep_the_flag_of_the_announced_day,
-                                        national_setup, calendar_teardown),
+                                        national_setup, national_teardown),
         cmocka_unit_test(official_text_from_the_publication_day),
         cmocka_unit_test(validity_includes_both_ends),
         cmocka_unit_test_setup_teardown(correction_is_due_two_working_days_after_filing,
-                                        national_setup, calendar_teardown),
+                                        national_setup, national_teardown),
         cmocka_unit_test(correction_is_overdue_after_its_deadline_unless_closed),
         cmocka_unit_test(title_weighs_more_than_text),
         cmocka_unit_test(hits_rank_best_first_then_oldest),

@@ -7,7 +7,7 @@
 #include <cmocka.h>
 
 #include "calendar.h"
-#include "calstore.h"
+#include "national_calendar.h"
 #include "clock.h"
 #include "ticket.h"
 
@@ -39,14 +39,8 @@ static struct ticket_context ctx_at(const char *when)
 
 static int setup(void **state)
 {
-    char err[128];
-
     (void)state;
-    cal = calendar_new();
-    return calendar_load_tsv(cal, calendar_default_tsv, calendar_default_tsv_len, err,
-                             sizeof(err)) > 0
-               ? 0
-               : -1;
+    return (cal = national_calendar()) != NULL ? 0 : -1;
 }
 
 static int teardown(void **state)
