@@ -21,11 +21,12 @@ import time
 from contextlib import closing, contextmanager
 
 import psycopg2
+import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "system"))
 
-from hotline import PG_BIN, PostgresCluster  # noqa: E402
+from hotline import PG_BIN, PostgresCluster, wait_until  # noqa: E402
 
 BUILD = REPO / "build"
 OUTPUT = BUILD / "bench"
@@ -54,16 +55,12 @@ def log(message):
 
 
 def wait(condition, what, timeout=120.0):
-    """Calls condition() every POLL seconds until it returns something
-    truthy, and returns that; exits after timeout seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            sys.exit(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(POLL)
+    """hotline.wait_until for a benchmark: looks every POLL seconds and exits
+    with its message, instead of failing a test, after timeout seconds."""
+    try:
+        return wait_until(condition, what, timeout, POLL)
+    except pytest.fail.Exception as failed:
+        sys.exit(str(failed))
 
 
 def query(conninfo, sql, params=None):
