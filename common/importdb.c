@@ -301,19 +301,8 @@ static char *sealed_hex(const struct hotline *h, const char *id, const struct im
     struct pii_citizen citizen = {rec->name, rec->phone, rec->id_number, rec->contact};
     size_t len = 0;
     uint8_t *sealed = pii_seal_citizen(&h->pii, id, &citizen, &len, key_id);
-    char *hex = sealed != NULL ? malloc(2 * len + 4) : NULL;
+    char *hex = sealed != NULL ? ticketdb_bytea_hex(sealed, len) : NULL;
 
-    if (hex != NULL) {
-        static const char digits[] = "0123456789abcdef";
-        /* "\\x" in COPY's text format is the bytea "\x". */
-        hex[0] = '\\';
-        hex[1] = 'x';
-        for (size_t i = 0; i < len; i++) {
-            hex[2 + 2 * i] = digits[sealed[i] >> 4];
-            hex[3 + 2 * i] = digits[sealed[i] & 0xf];
-        }
-        hex[2 + 2 * len] = '\0';
-    }
     free(sealed);
     return hex;
 }

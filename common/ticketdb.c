@@ -77,8 +77,7 @@ int ticketdb_next_id(struct db *db, const char *node, int64_t now, char id[TICKE
     return 0;
 }
 
-/* Hex text of bytea, as PostgreSQL reads it. */
-static char *bytea_hex(const uint8_t *data, size_t len)
+char *ticketdb_bytea_hex(const uint8_t *data, size_t len)
 {
     static const char digits[] = "0123456789abcdef";
     char *out = malloc(2 * len + 3);
@@ -100,7 +99,7 @@ int ticketdb_insert(struct db *db, const char *id, const char *node, const struc
 {
     char at[CLOCK_RFC3339_LEN], lat[32], lon[32], rule[16], version[16], hours[16];
     const struct emergency_rule *e = n->emergency;
-    char *pii = bytea_hex(n->pii, n->pii_len);
+    char *pii = ticketdb_bytea_hex(n->pii, n->pii_len);
 
     if (pii == NULL)
         return -1;

@@ -105,6 +105,10 @@ struct ticket_event {
  */
 int ticketdb_next_id(struct db *db, const char *node, int64_t now, char id[TICKET_ID_LEN + 1]);
 
+/* The hex text ("\x...") of bytea 'data', as PostgreSQL reads it (free),
+ * or NULL if out of memory. */
+char *ticketdb_bytea_hex(const uint8_t *data, size_t len);
+
 /* Inserts ticket 'id', sent (db_send).  Returns 0 or -1. */
 int ticketdb_insert(struct db *db, const char *id, const char *node, const struct ticket_new *n,
                     int64_t now);
