@@ -59,11 +59,8 @@ static int take_ticket(struct db *db, const struct node *node, const struct pii_
     /* A ticket the backup lacks: the province never held its citizen. */
     char key_id[PII_KEY_ID_LEN + 1];
     sealed = pii_seal(pii, id, "{}", 2, &len, key_id);
-    if (sealed == NULL || (hex = malloc(2 * len + 3)) == NULL)
+    if (sealed == NULL || (hex = ticketdb_bytea_hex(sealed, len)) == NULL)
         goto out;
-    strcpy(hex, "\\x");
-    for (size_t i = 0; i < len; i++)
-        snprintf(hex + 2 + 2 * i, 3, "%02x", sealed[i]);
     const char *p[] = {line, node->cfg.node_code, hex, key_id};
     PGresult *res = db_query(db, "SELECT recover_ticket($1::jsonb, $2, $3::bytea, $4)", 4, p);
     if (res == NULL)
