@@ -23,7 +23,7 @@ from zmq.utils.monitor import recv_monitor_message
 from hotline import GUANGZHOU, SHENZHEN, wait_until
 from lifecycle import Hotline
 from test_hostile_peer import (ROGUE, Rogue, batch, envelope, field, forged_ticket, master_ids,
-                               master_owner, offer)
+                               master_owner, rogue_transfer)
 from test_transfers import status_at, transfer
 
 # The largest envelope (wire.h WIRE_MAX_SIZE) and the largest message
@@ -305,17 +305,7 @@ def test_captured_messages_sent_again_are_not_applied_twice_and_are_logged(feder
         # new number of the stream, and logged.
         gz = Hotline(fed.cities["440100"])
         theirs = gz.create()["id"]
-        with closing(psycopg2.connect(fed.cities["440100"].settings["database"])) as db, \
-                db.cursor() as cur:
-            cur.execute("SELECT to_jsonb(t) - 'citizen_pii' - 'pii_key_id' - 'remote_progress'"
-                        " FROM tickets t WHERE id = %s", (theirs,))
-            [snapshot] = cur.fetchone()
-        snapshot.update(id=mine, owner_node=ROGUE[0], owner_epoch=1, event_seq=0,
-                        event_hash=None)
-        citizen = json.dumps({"name": "陈先生", "phone": "13900139000"}, ensure_ascii=False)
-        signed_offer = {"transfer": {**rogue.signed(offer(mine, ROGUE[0], "440100")),
-                                     "ticket": snapshot, "events": [],
-                                     "pii": rogue.seal_for_province(mine, citizen)}}
+        signed_offer = rogue_transfer(fed, rogue, mine, theirs)
         rogue.send(signed_offer)
         province.wait_for(lambda: master_owner(fed, mine)[:2] == ("440100", 2),
                           "Guangzhou to accept the rogue's ticket")

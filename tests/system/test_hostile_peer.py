@@ -181,6 +181,22 @@ def offer(ticket_id, sender, to, epoch=1):
             "head": {"seq": 0, "hash": None}}
 
 
+def rogue_transfer(fed, rogue, mine, theirs):
+    """A signed transfer of the rogue's ticket 'mine' to Guangzhou: a full
+    row, shaped as Guangzhou's own ticket 'theirs', with the citizen sealed
+    for the province."""
+    with closing(psycopg2.connect(fed.cities["440100"].settings["database"])) as db, \
+            db.cursor() as cur:
+        cur.execute("SELECT to_jsonb(t) - 'citizen_pii' - 'pii_key_id' - 'remote_progress'"
+                    " FROM tickets t WHERE id = %s", (theirs,))
+        [snapshot] = cur.fetchone()
+    snapshot.update(id=mine, owner_node=ROGUE[0], owner_epoch=1, event_seq=0, event_hash=None)
+    citizen = json.dumps({"name": "陈先生", "phone": "13900139000"}, ensure_ascii=False)
+    return {"transfer": {**rogue.signed(offer(mine, ROGUE[0], "440100")),
+                         "ticket": snapshot, "events": [],
+                         "pii": rogue.seal_for_province(mine, citizen)}}
+
+
 def master_owner(fed, ticket_id):
     with closing(psycopg2.connect(fed.province.settings["database"])) as db, db.cursor() as cur:
         cur.execute("SELECT node, owner_epoch, version FROM master_tickets WHERE id = %s",
@@ -224,17 +240,7 @@ def test_forged_and_stale_transfer_messages_are_refused(federation):
 
         # Now a real transfer of our ticket to Guangzhou: a full row, shaped
         # as Guangzhou's own, with the citizen sealed for the province.
-        with closing(psycopg2.connect(fed.cities["440100"].settings["database"])) as db, \
-                db.cursor() as cur:
-            cur.execute("SELECT to_jsonb(t) - 'citizen_pii' - 'pii_key_id' - 'remote_progress'"
-                        " FROM tickets t WHERE id = %s", (theirs,))
-            [snapshot] = cur.fetchone()
-        snapshot.update(id=mine, owner_node=ROGUE[0], owner_epoch=1, event_seq=0,
-                        event_hash=None)
-        citizen = json.dumps({"name": "陈先生", "phone": "13900139000"}, ensure_ascii=False)
-        rogue.send({"transfer": {**rogue.signed(offer(mine, ROGUE[0], "440100")),
-                                 "ticket": snapshot, "events": [],
-                                 "pii": rogue.seal_for_province(mine, citizen)}})
+        rogue.send(rogue_transfer(fed, rogue, mine, theirs))
         fed.province.wait_for(lambda: master_owner(fed, mine)[:2] == ("440100", 2),
                               "Guangzhou to accept the rogue's ticket")
         # The old owner's change, at the old epoch, is refused and logged.
