@@ -79,6 +79,20 @@ def test_clear_read_is_audited(hotline):
     assert entry["at"].endswith("+08:00")
 
 
+def test_an_intake_answered_in_clear_is_audited_once_and_a_masked_one_not(hotline):
+    """The answer to an intake shows the operator the citizen in clear: that
+    read is written to the audit log with the intake itself, once.  A
+    service's intake is answered masked, and nothing is written."""
+    clear = hotline.create()
+    assert clear["citizen"]["phone"] == hotline.ticket()["citizen"]["phone"]
+    entries = audit(hotline, clear["id"])
+    assert [(e["actor"], e["what"]) for e in entries] == [("坐席王芳", "pii_read")]
+
+    masked = hotline.create(hotline.service)
+    assert masked["citizen"]["phone"] != hotline.ticket()["citizen"]["phone"]
+    assert audit(hotline, masked["id"]) == []
+
+
 def test_masked_read_is_not_audited(hotline):
     ticket = hotline.in_handling()
     before = audit(hotline, ticket["id"])
