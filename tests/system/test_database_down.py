@@ -12,7 +12,7 @@ from contextlib import closing
 import psycopg2
 
 from hotline import GUANGZHOU, Federation
-from lifecycle import Hotline, assert_error
+from lifecycle import Hotline, assert_error, clock, hotline  # noqa: F401
 
 
 def rows(node, sql, params=None):
@@ -126,3 +126,29 @@ def test_a_province_whose_database_turns_a_thread_away_at_start_runs_on(workspac
                       (ticket["id"],)) == 1,
         "the city's ticket in the master dataset")
     assert fed.province.is_running()
+
+
+def test_an_intake_whose_last_write_fails_answers_an_error_and_leaves_nothing(hotline):
+    """An intake's writes travel without waiting for their answers (db_send)
+    and are checked with its commit: when the last of them fails (here the
+    audit entry of the answer, refused by a trigger), the request fails and
+    neither the ticket, its events nor its messages for the province stay."""
+    node = hotline.node
+    tables = ("tickets", "ticket_events", "outbox", "audit_log")
+    before = {table: count(node, f"SELECT count(*) FROM {table}") for table in tables}
+    with closing(psycopg2.connect(node.settings["database"])) as db, db.cursor() as cur:
+        cur.execute("CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS"
+                    " $$ BEGIN RAISE EXCEPTION 'refused'; END $$")
+        cur.execute("CREATE TRIGGER refuse BEFORE INSERT ON audit_log"
+                    " FOR EACH ROW EXECUTE FUNCTION refuse()")
+        db.commit()
+
+    response = hotline.post("/api/v1/tickets", hotline.operator, hotline.ticket())
+    assert response.status_code == 500, response.text
+    assert {table: count(node, f"SELECT count(*) FROM {table}") for table in tables} == before
+
+    with closing(psycopg2.connect(node.settings["database"])) as db, db.cursor() as cur:
+        cur.execute("DROP TRIGGER refuse ON audit_log")
+        db.commit()
+    ticket = hotline.create()
+    assert count(node, "SELECT count(*) FROM tickets WHERE id = %s", (ticket["id"],)) == 1
