@@ -271,6 +271,12 @@ static struct prepared *prepared_slot(struct db *db, const char *sql, uint64_t h
     }
 }
 
+/* The name the statement of 'slot' is prepared under. */
+static void statement_name(const struct db *db, const struct prepared *slot, char name[16])
+{
+    snprintf(name, 16, "p%u", (unsigned)(slot - db->prepared));
+}
+
 /* The slot of 'sql', prepared on the connection (outside pipeline mode)
  * if it was not; NULL when it is to run unprepared.  A failed preparation
  * is the statement's failure: its result is left in 'error'. */
@@ -286,7 +292,7 @@ static struct prepared *prepare(struct db *db, const char *sql, int n, PGresult 
     if ((copy = strdup(sql)) == NULL)
         return NULL;
     char name[16];
-    snprintf(name, sizeof(name), "p%u", (unsigned)(slot - db->prepared));
+    statement_name(db, slot, name);
     PGresult *res = PQprepare(db->conn, name, sql, n, NULL);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         free(copy);
@@ -297,13 +303,6 @@ static struct prepared *prepare(struct db *db, const char *sql, int n, PGresult 
     *slot = (struct prepared){copy, hash};
     db->nprepared++;
     return slot;
-}
-
-static int is_prepared(struct db *db, const char *sql)
-{
-    const struct prepared *slot = prepared_slot(db, sql, sql_hash(sql));
-
-    return slot == NULL || slot->sql != NULL;
 }
 
 /* Runs 'sql' and waits for its answer; nothing may be left uncollected. */
@@ -317,22 +316,22 @@ static PGresult *run(struct db *db, const char *sql, int n, const char *const *p
         return error;
     if (slot == NULL)
         return PQexecParams(db->conn, sql, n, NULL, params, NULL, NULL, 0);
-    snprintf(name, sizeof(name), "p%u", (unsigned)(slot - db->prepared));
+    statement_name(db, slot, name);
     return PQexecPrepared(db->conn, name, n, params, NULL, NULL, 0);
 }
 
-/* Sends 'sql' in pipeline mode, prepared already (is_prepared).  Returns 1,
- * or 0 if it could not be sent. */
-static int pipe_send(struct db *db, const char *sql, int n, const char *const *params)
+/* Sends 'sql' in pipeline mode, as the statement prepared in 'slot' or,
+ * with none, unprepared.  Returns 1, or 0 if it could not be sent. */
+static int pipe_send(struct db *db, const struct prepared *slot, const char *sql, int n,
+                     const char *const *params)
 {
-    struct prepared *slot = prepared_slot(db, sql, sql_hash(sql));
     char name[16];
 
     if (PQpipelineStatus(db->conn) == PQ_PIPELINE_OFF && PQenterPipelineMode(db->conn) != 1)
         return 0;
     if (slot == NULL)
         return PQsendQueryParams(db->conn, sql, n, NULL, params, NULL, NULL, 0);
-    snprintf(name, sizeof(name), "p%u", (unsigned)(slot - db->prepared));
+    statement_name(db, slot, name);
     return PQsendQueryPrepared(db->conn, name, n, params, NULL, NULL, 0);
 }
 
@@ -398,19 +397,21 @@ static int collect(struct db *db, PGresult **last)
 
 int db_send(struct db *db, const char *sql, int n, const char *const *params)
 {
-    if (!is_prepared(db, sql)) {
+    struct prepared *slot = prepared_slot(db, sql, sql_hash(sql));
+
+    if (slot != NULL && slot->sql == NULL) {
         /* Prepared once per connection, outside the pipeline. */
         PGresult *error;
         if (collect(db, NULL) < 0)
             return -1;
-        prepare(db, sql, n, &error);
+        slot = prepare(db, sql, n, &error);
         if (error != NULL) {
             db_report(db, error);
             PQclear(error);
             return -1;
         }
     }
-    if (!pipe_send(db, sql, n, params)) {
+    if (!pipe_send(db, slot, sql, n, params)) {
         db_report(db, NULL);
         collect(db, NULL);
         return -1;
