@@ -9,7 +9,7 @@ the cities' events, no more and no fewer, and each ticket's latest state.
 """
 
 import threading
-from contextlib import closing
+from contextlib import closing, contextmanager
 
 import psycopg2
 
@@ -107,6 +107,35 @@ def test_a_city_works_while_the_province_is_down_and_catches_up(federation):
     wait_in_sync(fed, city)
 
 
+@contextmanager
+def burst(office, clients=4):
+    """Intake from 'clients' threads until the block ends; the requests a
+    node being killed or stopped fails are let go."""
+    stop = threading.Event()
+
+    def post():
+        while not stop.is_set():
+            try:
+                office.post("/api/v1/tickets", office.operator, office.ticket())
+            except Exception:  # the node is going away: some requests fail
+                pass
+
+    workers = [threading.Thread(target=post) for _ in range(clients)]
+    for w in workers:
+        w.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        for w in workers:
+            w.join()
+
+
+def duplicated_events(fed):
+    return rows(fed.province, "SELECT ticket_id, seq, count(*) FROM master_events"
+                              " GROUP BY 1, 2 HAVING count(*) > 1")
+
+
 def test_the_province_stopped_in_a_burst_takes_it_up_again(federation):
     """Stopped while it holds batches of a city's burst, checked but not yet
     applied, the province applies none of them twice nor loses any (and,
@@ -114,29 +143,16 @@ def test_the_province_stopped_in_a_burst_takes_it_up_again(federation):
     again."""
     fed = running_federation(federation, GUANGZHOU)
     city = fed.cities["440100"]
-    office = Hotline(city)
-    stop = threading.Event()
 
-    def burst():
-        while not stop.is_set():
-            office.post("/api/v1/tickets", office.operator, office.ticket())
-
-    workers = [threading.Thread(target=burst) for _ in range(4)]
-    for w in workers:
-        w.start()
-    fed.province.wait_for(lambda: len(master_events(fed, city.code)) >= 20,
-                          "the burst to reach the master dataset")
-    status = fed.province.stop()
-    stop.set()
-    for w in workers:
-        w.join()
+    with burst(Hotline(city)):
+        fed.province.wait_for(lambda: len(master_events(fed, city.code)) >= 20,
+                              "the burst to reach the master dataset")
+        status = fed.province.stop()
     assert status == 0
 
     fed.province.start()
     wait_in_sync(fed, city)
-    duplicates = rows(fed.province, "SELECT ticket_id, seq, count(*) FROM master_events"
-                                    " GROUP BY 1, 2 HAVING count(*) > 1")
-    assert duplicates == []
+    assert duplicated_events(fed) == []
 
 
 def test_every_city_has_its_own_stream(federation):
@@ -153,33 +169,17 @@ def test_every_city_has_its_own_stream(federation):
 def test_a_crash_in_the_middle_of_a_burst_loses_and_duplicates_nothing(federation):
     fed = running_federation(federation, GUANGZHOU)
     city = fed.cities["440100"]
-    office = Hotline(city)
-    stop = threading.Event()
 
-    def burst():
-        while not stop.is_set():
-            try:
-                office.post("/api/v1/tickets", office.operator, office.ticket())
-            except Exception:  # the node is being killed: some requests fail
-                pass
-
-    workers = [threading.Thread(target=burst) for _ in range(4)]
-    for w in workers:
-        w.start()
-    city.wait_for(lambda: rows(city, "SELECT count(*) FROM tickets")[0][0] >= 40,
-                  "a burst of intake")
-    city.kill()
-    stop.set()
-    for w in workers:
-        w.join()
+    with burst(Hotline(city)):
+        city.wait_for(lambda: rows(city, "SELECT count(*) FROM tickets")[0][0] >= 40,
+                      "a burst of intake")
+        city.kill()
     fed.province.kill()
     fed.province.start()
     city.start()
 
     wait_in_sync(fed, city)
-    duplicates = rows(fed.province, "SELECT ticket_id, seq, count(*) FROM master_events"
-                                    " GROUP BY 1, 2 HAVING count(*) > 1")
-    assert duplicates == []
+    assert duplicated_events(fed) == []
 
 
 def test_the_province_shows_each_link(federation):
