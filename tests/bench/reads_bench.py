@@ -40,8 +40,13 @@ from them the same way, the medians over the rounds give the ratios
 before the rounds the city's answers are checked against the baseline's
 rows.
 
+With --stats-output, the statistics benchmark (stats_bench.py) then runs
+on the same city once the node has stopped, so that the suite loads ten
+million tickets once and not twice; its summary goes to that file.
+
     /usr/bin/python3 tests/bench/reads_bench.py                     # 10 million tickets
     /usr/bin/python3 tests/bench/reads_bench.py --tickets 200000 --rounds 3 --seconds 3
+    /usr/bin/python3 tests/bench/reads_bench.py --stats-output build/bench/stats.json
 
 Prints the latencies and ratios and writes build/bench/reads.json.
 """
@@ -58,6 +63,7 @@ import time
 
 
 import city
+import stats_bench
 from benchlib import (DURABLE, OUTPUT, configure, headline, latencies, log, query, scratch,
                       write_summary)
 from hotline import PG_BIN, Workspace
@@ -252,10 +258,13 @@ def main():
     parser.add_argument("--seconds", type=int, default=10, help="each side of each read, a round")
     parser.add_argument("--seed", type=int, default=12345)
     parser.add_argument("--output", default=str(OUTPUT / "reads.json"))
+    parser.add_argument("--stats-output", help="then the statistics on the same city, there")
+    parser.add_argument("--stats-rounds", type=int, default=3)
     args = parser.parse_args()
     if not 20_000 <= args.tickets <= 50_000_000 or args.rounds < 1 \
-            or not 1 <= args.seconds <= 600:
-        parser.error("--tickets 20000..50000000, --rounds 1 or more, --seconds 1..600")
+            or not 1 <= args.seconds <= 600 or args.stats_rounds < 1:
+        parser.error("--tickets 20000..50000000, --rounds and --stats-rounds 1 or more,"
+                     " --seconds 1..600")
 
     reads = ("ticket", "list")
     results = {read: {side: [] for side in SIDES} for read in reads}
@@ -305,6 +314,9 @@ def main():
             audited = query(conninfo, "SELECT count(*) FROM audit_log")[0][0]
         finally:
             workspace.stop_all()
+        if args.stats_output:
+            write_summary(stats_bench.on_loaded(conninfo, args.tickets, events, load_seconds,
+                                                args.stats_rounds), args.stats_output)
 
     summary = {
         "load_average": [round(x, 2) for x in os.getloadavg()],

@@ -148,6 +148,46 @@ def summarise(times):
     return summary
 
 
+def on_loaded(conninfo, tickets, events, load_seconds, rounds):
+    """Rolls up the city loaded in the database 'conninfo' and measures it
+    (also what reads_bench.py does with the city it loaded): the summary
+    with its headlines.  The session takes the work memory and parallel
+    workers of SETTINGS, whatever the cluster's."""
+    with closing(psycopg2.connect(conninfo)) as db:
+        with db.cursor() as cur:
+            for name in ("work_mem", "max_parallel_workers_per_gather"):
+                cur.execute("SELECT set_config(%s, %s, false)", (name, dict(SETTINGS)[name]))
+        db.commit()
+        build_seconds, days = roll_up(db)
+        with db.cursor() as cur:
+            cur.execute("SELECT count(*) FROM stats_daily")
+            rollup_rows = cur.fetchone()[0]
+            db.commit()
+        log(f"rolled up {days} days ({rollup_rows} rows) in {build_seconds:.0f} s")
+        times = measure(db, rounds)
+
+    summary = {
+        "tickets": tickets,
+        "events": events,
+        "units": UNITS,
+        "load_seconds": round(load_seconds, 1),
+        "rollup_days": days,
+        "rollup_rows": rollup_rows,
+        "rollup_build_seconds": round(build_seconds, 1),
+        "rollup_seconds_per_day": round(build_seconds / max(days, 1), 3),
+        "rounds": rounds,
+        "group_by": "unit",
+        "results_equal": True,
+    }
+    summary.update(summarise(times))
+    summary["headlines"] = [
+        headline("5 statistics", f"{period} of {tickets:,} tickets by unit, from roll-ups",
+                 summary[period]["rollup_median_ms"], summary[period]["scan_median_ms"], "ms",
+                 "scan of the events", goal=100, higher_is_better=False)
+        for period in PERIODS]
+    return summary
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tickets", type=int, default=10_000_000)
@@ -161,40 +201,12 @@ def main():
         execute(cluster.conninfo("postgres"), "CREATE DATABASE bench")
         conninfo = cluster.conninfo("bench")
         node_schema(folder, conninfo)
-        with closing(psycopg2.connect(conninfo)) as db:
-            start = time.perf_counter()
-            events = load(conninfo, args.tickets)
-            load_seconds = time.perf_counter() - start
-            log(f"loaded {args.tickets} tickets, {events} events in {load_seconds:.0f} s")
-            build_seconds, days = roll_up(db)
-            with db.cursor() as cur:
-                cur.execute("SELECT count(*) FROM stats_daily")
-                rollup_rows = cur.fetchone()[0]
-                db.commit()
-            log(f"rolled up {days} days ({rollup_rows} rows) in {build_seconds:.0f} s")
-            times = measure(db, args.rounds)
-
-    summary = {
-        "tickets": args.tickets,
-        "events": events,
-        "units": UNITS,
-        "load_seconds": round(load_seconds, 1),
-        "rollup_days": days,
-        "rollup_rows": rollup_rows,
-        "rollup_build_seconds": round(build_seconds, 1),
-        "rollup_seconds_per_day": round(build_seconds / max(days, 1), 3),
-        "rounds": args.rounds,
-        "group_by": "unit",
-        "results_equal": True,
-    }
-    summary.update(summarise(times))
-    summary["headlines"] = [
-        headline("5 statistics", f"{period} of {args.tickets:,} tickets by unit, from roll-ups",
-                 summary[period]["rollup_median_ms"], summary[period]["scan_median_ms"], "ms",
-                 "scan of the events", goal=100, higher_is_better=False)
-        for period in PERIODS]
+        start = time.perf_counter()
+        events = load(conninfo, args.tickets)
+        load_seconds = time.perf_counter() - start
+        log(f"loaded {args.tickets} tickets, {events} events in {load_seconds:.0f} s")
+        summary = on_loaded(conninfo, args.tickets, events, load_seconds, args.rounds)
     write_summary(summary, args.output)
-
 
 if __name__ == "__main__":
     main()
