@@ -49,6 +49,16 @@ DURABLE = [("fsync", "on"), ("synchronous_commit", "on"), ("full_page_writes", "
 # tests speed them up: their work is part of what a benchmark measures.
 PRODUCTION_TIMING = {"clock_interval_ms": 60000, "heartbeat_interval_ms": 5000}
 
+# The 21 cities of the province: code and name.
+CITIES = [
+    ("440100", "广州"), ("440200", "韶关"), ("440300", "深圳"), ("440400", "珠海"),
+    ("440500", "汕头"), ("440600", "佛山"), ("440700", "江门"), ("440800", "湛江"),
+    ("440900", "茂名"), ("441200", "肇庆"), ("441300", "惠州"), ("441400", "梅州"),
+    ("441500", "汕尾"), ("441600", "河源"), ("441700", "阳江"), ("441800", "清远"),
+    ("441900", "东莞"), ("442000", "中山"), ("445100", "潮州"), ("445200", "揭阳"),
+    ("445300", "云浮"),
+]
+
 
 def log(message):
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)

@@ -24,17 +24,9 @@ import os
 import statistics
 import time
 
-from benchlib import OUTPUT, headline, log, scratch, wait, write_summary
+from benchlib import CITIES, OUTPUT, headline, log, scratch, wait, write_summary
 from hotline import Federation, Workspace
 
-CITIES = [
-    ("440100", "广州"), ("440200", "韶关"), ("440300", "深圳"), ("440400", "珠海"),
-    ("440500", "汕头"), ("440600", "佛山"), ("440700", "江门"), ("440800", "湛江"),
-    ("440900", "茂名"), ("441200", "肇庆"), ("441300", "惠州"), ("441400", "梅州"),
-    ("441500", "汕尾"), ("441600", "河源"), ("441700", "阳江"), ("441800", "清远"),
-    ("441900", "东莞"), ("442000", "中山"), ("445100", "潮州"), ("445200", "揭阳"),
-    ("445300", "云浮"),
-]
 AIM_CITY_MB = 20.0
 SETTLE = 10.0  # seconds at rest before the window opens
 TICK = os.sysconf("SC_CLK_TCK")

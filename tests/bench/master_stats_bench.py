@@ -7,8 +7,8 @@ costs each batch of a node's ticket stream.
 Creates a throwaway PostgreSQL cluster, applies the province's migrations
 (`build/province-node init`), loads the synthetic city of city.py
 (a year, 2025, about five events per ticket) into the province's own
-tables and copies it into the master dataset as the tickets of several
-nodes, in monthly partitions as sync makes them.  Then it builds the
+tables and copies it into the master dataset as the tickets of each of
+the 21 cities, in monthly partitions as sync makes them.  Then it builds the
 roll-ups with the SQL the migration and the link thread run
 (master_stats_add), and measures, alternating the order round by round (stats_bench.measure),
 March and the whole year grouped by node: from the roll-ups
@@ -17,8 +17,8 @@ events (master_stats_context and stats_counts summed).  Both must give
 the same rows.  Last, the roll-up work of one applied batch: the events of
 200 tickets taken out and counted again, as master.c does around a batch.
 
-    /usr/bin/python3 tests/bench/master_stats_bench.py                  # 4 million tickets
-    /usr/bin/python3 tests/bench/master_stats_bench.py --tickets 100000 # a quick run
+    /usr/bin/python3 tests/bench/master_stats_bench.py                  # 21 x 500,000 tickets
+    /usr/bin/python3 tests/bench/master_stats_bench.py --tickets 5000   # a quick run
 
 Prints the medians and writes build/bench/master_stats.json.
 """
@@ -31,11 +31,11 @@ from contextlib import closing
 
 import psycopg2
 
-from benchlib import OUTPUT, execute, headline, log, node_schema, scratch, write_summary
+from benchlib import CITIES, OUTPUT, execute, headline, log, node_schema, scratch, write_summary
 from city import load
 from stats_bench import PERIODS, SETTINGS, measure, summarise
 
-NODES = ["440000", "440100", "440300", "441400"]
+NODES = [code for code, _ in CITIES]
 BATCH = 200
 
 # The synthetic city's tickets and events as node 'code''s (the city's are
@@ -139,8 +139,8 @@ def batches(db, rounds):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tickets", type=int, default=1_000_000,
-                        help="tickets of each node (default 1000000)")
+    parser.add_argument("--tickets", type=int, default=500_000,
+                        help="tickets of each node (default 500000)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--output", default=str(OUTPUT / "master_stats.json"))
     args = parser.parse_args()
