@@ -17,6 +17,11 @@
  * pipeline mode and their answers are collected by the next statement that
  * waits, which travels in the same pipeline: a transaction of many writes
  * costs one round trip to the server instead of one per statement.
+ *
+ * A guard (db_guard) is such a statement that states a precondition of
+ * what follows, checked by the server in the same round trip as the
+ * statements after it: when it fails, the server skips them, and every
+ * statement the caller tries afterwards fails here until the guard ends.
  */
 #include "db.h"
 
@@ -48,7 +53,12 @@ struct db {
     unsigned nprepared;
     int in_doubt; /* the server went away during the last COMMIT */
     int sent;     /* statements sent (db_send) whose answers are not collected */
+    int guarded;  /* a guard was sent (db_guard) and not ended */
+    int voided;   /* the guard failed: every statement fails until it ends */
 };
+
+/* The SQLSTATE a guard fails with (cache_versions_check). */
+#define GUARD_SQLSTATE "HC001"
 
 static int collect(struct db *db, PGresult **last);
 
@@ -218,13 +228,17 @@ enum db_presence db_thread_lost(void)
 
 int db_alive(struct db *db)
 {
-    /* Left by a caller that neither committed nor rolled back. */
-    (void)collect(db, NULL);
+    /* Left by a caller that neither committed nor rolled back; a guard's
+     * statements wait for the work they guard. */
+    if (!db->guarded)
+        (void)collect(db, NULL);
     if (PQstatus(db->conn) == CONNECTION_OK && !closed_by_server(db->conn))
         return 1;
     PQreset(db->conn);
     db->resets++;
     prepared_forget(db);
+    /* A guard sent on the old connection was never checked. */
+    db->voided = db->guarded;
     if (PQstatus(db->conn) == CONNECTION_OK) {
         log_info("reconnected to the database");
         return 1;
@@ -240,6 +254,12 @@ static void db_report(struct db *db, const PGresult *res)
     const char *primary = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 
     snprintf(db->sqlstate, sizeof(db->sqlstate), "%s", state != NULL ? state : "08000");
+    if (db->guarded && strcmp(db->sqlstate, GUARD_SQLSTATE) == 0) {
+        /* Expected now and then: the caller does its work again. */
+        db->voided = 1;
+        log_debug("a guard failed: the work it guarded is undone");
+        return;
+    }
     if (strncmp(db->sqlstate, "22", 2) == 0 || primary == NULL)
         log_warnx("database error '%s'", db->sqlstate);
     else
@@ -395,8 +415,18 @@ static int collect(struct db *db, PGresult **last)
     return ok ? 0 : -1;
 }
 
+/* After a failed guard: no statement runs until it ends. */
+static int voided(struct db *db)
+{
+    if (db->voided)
+        snprintf(db->sqlstate, sizeof(db->sqlstate), "%s", GUARD_SQLSTATE);
+    return db->voided;
+}
+
 int db_send(struct db *db, const char *sql, int n, const char *const *params)
 {
+    if (voided(db))
+        return -1;
     struct prepared *slot = prepared_slot(db, sql, sql_hash(sql));
 
     if (slot != NULL && slot->sql == NULL) {
@@ -425,6 +455,27 @@ int db_wait(struct db *db)
     return collect(db, NULL);
 }
 
+int db_guard(struct db *db, const char *sql, int n, const char *const *params)
+{
+    db->guarded = 1;
+    db->voided = 0;
+    if (db_send(db, sql, n, params) == 0)
+        return 0;
+    db->guarded = 0;
+    return -1;
+}
+
+int db_guard_end(struct db *db)
+{
+    if (!db->guarded)
+        return 0;
+    (void)collect(db, NULL);
+    int failed = db->voided;
+    db->guarded = 0;
+    db->voided = 0;
+    return failed;
+}
+
 /* Runs 'sql' after the statements sent, in the same round trip; a failure
  * of one of those is its failure (reported). */
 static PGresult *run_after_sent(struct db *db, const char *sql, int n, const char *const *params)
@@ -438,6 +489,8 @@ static PGresult *run_after_sent(struct db *db, const char *sql, int n, const cha
 
 PGresult *db_query(struct db *db, const char *sql, int n, const char *const *params)
 {
+    if (voided(db))
+        return NULL;
     if (db->sent > 0) {
         PGresult *res = run_after_sent(db, sql, n, params);
         if (res != NULL)
@@ -477,7 +530,7 @@ long long db_changed(struct db *db, const char *sql, int n, const char *const *p
 
 int db_copy(struct db *db, const char *sql, const char *data, size_t len)
 {
-    if (collect(db, NULL) < 0)
+    if (voided(db) || collect(db, NULL) < 0)
         return -1;
     PGresult *res = PQexec(db->conn, sql);
 

@@ -120,6 +120,23 @@ int db_send(struct db *db, const char *sql, int n, const char *const *params);
  * failed (reported). */
 int db_wait(struct db *db);
 
+/*
+ * Sends 'sql' as db_send does, as the guard of the statements that follow:
+ * a statement that fails with SQLSTATE HC001 when what the caller assumed
+ * of the database no longer holds.  It travels with the next statement
+ * that waits; if it fails, the server skips what was sent after it, and
+ * every statement the caller tries afterwards fails at once (SQLSTATE
+ * HC001, not logged) until db_guard_end: nothing of the guarded work is
+ * done.  The guard runs in the transaction of the statements sent with it,
+ * so that transaction cannot set its isolation level.  Returns 0, or -1 if
+ * it could not be sent.
+ */
+int db_guard(struct db *db, const char *sql, int n, const char *const *params);
+
+/* Ends the guard: collects what was left unanswered.  Returns 1 if the
+ * guard failed, else 0 (also when there was none). */
+int db_guard_end(struct db *db);
+
 /* As db_query, for statements whose result is not needed.  Returns 0 or -1. */
 int db_exec(struct db *db, const char *sql, int n, const char *const *params);
 
