@@ -2,15 +2,23 @@
 /*
  * auth.c - principals and their tokens.
  *
- * auth_lookup runs in HTTP workers for every authenticated request, on the
- * worker's own connection; the rest runs in the main thread during `init`.
+ * auth_kept runs in HTTP workers for every authenticated request, on the
+ * worker's own connection: each worker keeps the principals of the last
+ * tokens it saw, at the version of the principals it knew (fresh.h), so a
+ * request by a known token costs no round trip of its own, and a change of
+ * any principal (a token revoked, a role or unit changed) drops them all.
+ * Only live principals are kept; a token's lifetime is checked on the
+ * node's clock at every use.  The rest runs in the main thread during
+ * `init`, and in the admin routes.
  */
 #include "auth.h"
 
 #include "clock.h"
+#include "fresh.h"
 #include "log.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +81,100 @@ int auth_lookup(struct db *db, const char *token, struct principal *out)
     }
     PQclear(res);
     return found;
+}
+
+/* A live principal a worker keeps, by the hash of its token. */
+struct kept {
+    char hash[CRYPTO_SHA256_HEX_LEN + 1];
+    struct principal p;
+    int64_t expires; /* 0: never */
+};
+
+#define KEPT_MAX 64
+
+/* The principals a thread keeps, made at 'version' of the principals. */
+struct kept_list {
+    long long version;
+    size_t n, next;
+    struct kept entries[KEPT_MAX];
+};
+
+static pthread_key_t kept_key;
+static pthread_once_t kept_key_once = PTHREAD_ONCE_INIT;
+
+static void kept_key_make(void)
+{
+    pthread_key_create(&kept_key, free);
+}
+
+/* The live principal of 'hash' from the database, as a kept entry. */
+static int kept_read(struct db *db, const char *hash, struct kept *out)
+{
+    const char *p[] = {hash};
+    PGresult *res = db_query(db,
+                             "SELECT id, role, name, unit_code,"
+                             " (extract(epoch FROM expires_at) * 1000000)::bigint"
+                             " FROM principals WHERE token_sha256 = $1 AND revoked_at IS NULL",
+                             1, p);
+
+    if (res == NULL)
+        return -1;
+    int found = PQntuples(res) == 1 && auth_role_parse(PQgetvalue(res, 0, 1), &out->p.role) == 0;
+    if (found) {
+        snprintf(out->hash, sizeof(out->hash), "%s", hash);
+        out->p.id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        snprintf(out->p.name, sizeof(out->p.name), "%s", PQgetvalue(res, 0, 2));
+        snprintf(out->p.unit, sizeof(out->p.unit), "%s", PQgetvalue(res, 0, 3));
+        out->expires = PQgetisnull(res, 0, 4) ? 0 : strtoll(PQgetvalue(res, 0, 4), NULL, 10);
+    }
+    PQclear(res);
+    return found;
+}
+
+int auth_kept(struct db *db, const char *token, struct principal *out)
+{
+    char hash[CRYPTO_SHA256_HEX_LEN + 1];
+    long long version;
+    struct kept fresh;
+
+    if (!token_well_formed(token))
+        return 0;
+    crypto_sha256_hex(token, CRYPTO_TOKEN_LEN, hash);
+    if (fresh_version(db, FRESH_PRINCIPALS, &version) < 0)
+        return -1;
+    pthread_once(&kept_key_once, kept_key_make);
+    struct kept_list *kept = pthread_getspecific(kept_key);
+    if (kept == NULL) {
+        kept = calloc(1, sizeof(*kept));
+        if (kept == NULL || pthread_setspecific(kept_key, kept) != 0) {
+            free(kept);
+            return auth_lookup(db, token, out);
+        }
+        kept->version = version;
+    }
+    if (kept->version != version) {
+        kept->n = kept->next = 0;
+        kept->version = version;
+    }
+    struct kept *k = NULL;
+    for (size_t i = 0; i < kept->n && k == NULL; i++)
+        if (strcmp(kept->entries[i].hash, hash) == 0)
+            k = &kept->entries[i];
+    if (k == NULL) {
+        int found = kept_read(db, hash, &fresh);
+        if (found <= 0)
+            return found;
+        /* The oldest made way for it when all are taken. */
+        k = &kept->entries[kept->next];
+        kept->next = (kept->next + 1) % KEPT_MAX;
+        if (kept->n < KEPT_MAX)
+            kept->n++;
+        *k = fresh;
+    }
+    if (k->expires != 0 && k->expires <= clock_now_us())
+        return 0;
+    *out = k->p;
+    return 1;
 }
 
 /* Registers the hash of 'token'.  Returns the new principal's id, 0 if the

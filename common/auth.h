@@ -47,6 +47,14 @@ const char *auth_role_name(enum role role);
 int auth_lookup(struct db *db, const char *token, struct principal *out);
 
 /*
+ * As auth_lookup, for the calling HTTP worker in a request it opened with
+ * fresh_begin: the principal comes from those the worker keeps when it
+ * knows the token, without a statement of its own.  Returns 1, 0 or -1
+ * as auth_lookup.
+ */
+int auth_kept(struct db *db, const char *token, struct principal *out);
+
+/*
  * Creates a principal called 'name' with 'role' (and 'unit' for a unit
  * principal, else NULL) and a new token, written to 'token', valid until
  * 'expires' (microseconds since the epoch; 0: until revoked).  Returns the

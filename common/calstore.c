@@ -5,8 +5,9 @@
  * calstore_seed runs in the main thread during `init`, inside its
  * transaction.  calstore_get runs in every HTTP worker that needs a deadline,
  * on the worker's own connection: each thread keeps a struct calendar of its
- * own, so no calendar is ever shared or locked, and asks the database only
- * for the version number unless an admin changed a year.  calstore_add_year
+ * own, so no calendar is ever shared or locked, and reads it again only
+ * when its version moved (fresh.h): in a request of an HTTP worker without
+ * a statement of its own, elsewhere by asking for the version.  calstore_add_year
  * serves POST /api/v1/calendar/days.
  *
  * When the database fails, the caller gets -1 or NULL and answers with an
@@ -16,6 +17,7 @@
 
 #include "broadcast.h"
 #include "clock.h"
+#include "fresh.h"
 #include "log.h"
 
 #include <pthread.h>
@@ -28,7 +30,7 @@
 /* --- the thread's calendar ---------------------------------------------------- */
 
 struct cache {
-    char version[24];
+    long long version;
     struct calendar *cal;
 };
 
@@ -84,37 +86,28 @@ const struct calendar *calstore_get(struct db *db)
 {
     pthread_once(&cache_key_once, cache_key_make);
     struct cache *c = pthread_getspecific(cache_key);
-    PGresult *res = db_query(db, "SELECT version FROM calendar_version", 0, NULL);
+    long long version;
 
-    if (res == NULL)
+    if (fresh_version(db, FRESH_CALENDAR, &version) < 0)
         return NULL;
-    if (PQntuples(res) != 1) {
-        log_warnx("calendar: the table calendar_version has no row");
-        PQclear(res);
-        return NULL;
-    }
     if (c == NULL) {
         c = calloc(1, sizeof(*c));
         if (c == NULL || pthread_setspecific(cache_key, c) != 0) {
             free(c);
-            PQclear(res);
             return NULL;
         }
     }
-    if (c->cal == NULL || strcmp(c->version, PQgetvalue(res, 0, 0)) != 0) {
+    if (c->cal == NULL || c->version != version) {
         /* Read after the version: a change in between makes the copy newer
          * than its number, and the next call reads it again. */
         struct calendar *fresh = calendar_read(db);
-        if (fresh == NULL) {
-            PQclear(res);
+        if (fresh == NULL)
             return NULL;
-        }
         calendar_free(c->cal);
         c->cal = fresh;
-        snprintf(c->version, sizeof(c->version), "%s", PQgetvalue(res, 0, 0));
-        log_debug("calendar: version '%s' loaded", c->version);
+        c->version = version;
+        log_debug("calendar: version '%lld' loaded", version);
     }
-    PQclear(res);
     return c->cal;
 }
 

@@ -38,10 +38,11 @@ int calstore_seed(struct db *db);
 
 /*
  * The calendar as the table holds it, for the calling thread: each thread
- * keeps its own copy and reloads it only when calendar_version has moved,
- * so a call costs one small query.  The calendar belongs to the thread and
- * stays valid until the thread's next call; it is freed when the thread
- * exits.  Returns NULL if the database failed (logged).
+ * keeps its own copy and reloads it only when calendar_version has moved
+ * (fresh.h), so a call costs at most one small query.  The calendar
+ * belongs to the thread and stays valid until the thread's next call; it
+ * is freed when the thread exits.  Returns NULL if the database failed
+ * (logged).
  */
 const struct calendar *calstore_get(struct db *db);
 

@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * emergencydb.c - SQL for emergency_rules, from HTTP workers: the intake of
- * every appeal loads the current list (a few rows), managers change it.
+ * every appeal matches the current list, which each thread keeps and reads
+ * again when it changed (fresh.h); managers change it.
  */
 #include "emergencydb.h"
 
 #include "clock.h"
+#include "fresh.h"
+
+#include <pthread.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +54,54 @@ void emergencydb_list_clear(struct emergency_list *list)
     PQclear(list->res);
     free(list->rules);
     memset(list, 0, sizeof(*list));
+}
+
+/* The list a thread keeps, made at 'version' of the list. */
+struct kept_list {
+    long long version;
+    struct emergency_list list;
+};
+
+static pthread_key_t kept_key;
+static pthread_once_t kept_key_once = PTHREAD_ONCE_INIT;
+
+static void kept_free(void *p)
+{
+    struct kept_list *k = p;
+
+    emergencydb_list_clear(&k->list);
+    free(k);
+}
+
+static void kept_key_make(void)
+{
+    pthread_key_create(&kept_key, kept_free);
+}
+
+const struct emergency_list *emergencydb_current(struct db *db)
+{
+    long long version;
+    struct emergency_list fresh;
+
+    pthread_once(&kept_key_once, kept_key_make);
+    struct kept_list *k = pthread_getspecific(kept_key);
+    if (fresh_version(db, FRESH_EMERGENCY, &version) < 0)
+        return NULL;
+    if (k != NULL && k->list.res != NULL && k->version == version)
+        return &k->list;
+    if (k == NULL) {
+        k = calloc(1, sizeof(*k));
+        if (k == NULL || pthread_setspecific(kept_key, k) != 0) {
+            free(k);
+            return NULL;
+        }
+    }
+    if (emergencydb_load(db, &fresh) < 0)
+        return NULL;
+    emergencydb_list_clear(&k->list);
+    k->list = fresh;
+    k->version = version;
+    return &k->list;
 }
 
 int emergencydb_put(struct db *db, int id, const char *name, const char *category, json_t *keywords,

@@ -24,6 +24,13 @@ int emergencydb_load(struct db *db, struct emergency_list *list);
 void emergencydb_list_clear(struct emergency_list *list);
 
 /*
+ * The current rules as the calling thread keeps them, read again when they
+ * changed (fresh.h).  The list belongs to the thread and stays valid until
+ * its next call.  Returns NULL if the database failed.
+ */
+const struct emergency_list *emergencydb_current(struct db *db);
+
+/*
  * Writes a new version of rule 'id' (0: a new rule) from 'rule' (keywords a
  * JSON array of strings); 'active' 0 deletes the rule.  Stores the rule's
  * id and new version.  Returns 1, 0 if rule 'id' does not exist (or is

@@ -54,6 +54,7 @@ struct http_server {
     char **labels; /* metric label set of each route */
     http_auth_fn *auth;
     int (*database_lost)(void *app);
+    int (*request_stale)(void *app);
     void *app;
     struct ratelimit *auth_failures; /* per client address */
     char *static_dir;                /* the static files' folder, or NULL */
@@ -767,6 +768,43 @@ static void dispatch(struct http_request *req, const char *url)
     http_reply_error(req, 404, "not_found", "no such resource");
 }
 
+/* How many times a request is handled at most while the caller's lookup
+ * was stale: each time, a change to what workers keep was committed in
+ * the meantime. */
+#define HTTP_RUNS 3
+
+/* Forgets what handling the request made of it, to handle it again. */
+static void request_reset(struct http_request *req)
+{
+    if (req->response != NULL)
+        MHD_destroy_response(req->response);
+    req->response = NULL;
+    req->status = 0;
+    json_decref(req->json);
+    req->json = NULL;
+    free(req->path);
+    req->path = NULL;
+    req->nparams = 0;
+    req->authenticated = 0;
+    memset(&req->principal, 0, sizeof(req->principal));
+}
+
+/* Handles the request, again while the application finds it was handled
+ * on stale assumptions. */
+static void handle(struct http_request *req, const char *url)
+{
+    for (int run = 1;; run++) {
+        dispatch(req, url);
+        if (req->srv->request_stale == NULL || !req->srv->request_stale(req->srv->app))
+            return;
+        request_reset(req);
+        if (run == HTTP_RUNS) {
+            http_reply_error(req, 503, "busy", "the request met changes it depends on; try again");
+            return;
+        }
+    }
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_size, void **state)
@@ -800,7 +838,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (req->response == NULL)
-        dispatch(req, url);
+        handle(req, url);
     if (req->response == NULL)
         return MHD_NO;
     if (req->status == 401)
@@ -890,6 +928,7 @@ struct http_server *http_server_new(const struct http_options *opt, const struct
     srv->nroutes = nroutes;
     srv->auth = auth;
     srv->database_lost = opt->database_lost;
+    srv->request_stale = opt->request_stale;
     srv->app = app;
     srv->labels = labels_new(routes, nroutes);
     srv->auth_failures = ratelimit_new(&auth_rules, AUTH_CLIENTS);

@@ -55,6 +55,13 @@ struct http_options {
      * as a request made while the database is away is, not 500; 2 if it
      * lost it while committing, answered 500 outcome_unknown. */
     int (*database_lost)(void *app);
+    /* Optional: called as each request's handler returned; returns 1 if
+     * what the worker took as current when it looked up the caller was
+     * not, so that none of the request's work was done: the request is
+     * then handled again from the start, its first answer dropped (what a
+     * handler does outside the database, a log line or a limiter's count,
+     * is then done twice). */
+    int (*request_stale)(void *app);
 };
 
 /*

@@ -24,6 +24,7 @@
 #include "overflow_api.h"
 #include "log.h"
 #include "emergency_api.h"
+#include "fresh.h"
 #include "metrics.h"
 #include "progress_api.h"
 #include "rating_api.h"
@@ -292,7 +293,16 @@ static int auth_lookup_thread(void *app, const char *token, struct principal *ou
     struct node *node = app;
     struct db *db = db_thread(node->cfg.database);
 
-    return db == NULL ? -1 : auth_lookup(db, token, out);
+    if (db == NULL || fresh_begin(db) < 0)
+        return -1;
+    return auth_kept(db, token, out);
+}
+
+/* Were the copies this HTTP worker trusted for its request out of date? */
+static int request_stale_thread(void *app)
+{
+    (void)app;
+    return fresh_end();
 }
 
 /* Did this HTTP worker's database go away during its request? */
@@ -576,7 +586,8 @@ static int run_daemon(struct node *node, int foreground)
                                node->cfg.http_timeout_s,
                                console_folder(&node->cfg, console, sizeof(console)),
                                node->cfg.trusted_proxies,
-                               database_lost_thread};
+                               database_lost_thread,
+                               request_stale_thread};
     http = http_server_new(&opt, routes, nroutes, auth_lookup_thread, node);
     if (http == NULL)
         goto out;

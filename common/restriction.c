@@ -6,8 +6,9 @@
  *
  * Runs in HTTP workers, each on its own connection: the restriction routes,
  * and intake, which asks restriction_find() before it registers an appeal
- * by phone.  restriction_merge runs in the link threads too: a city takes
- * what the province broadcasts, the province what a city reports (every
+ * by phone: each thread keeps the restrictions active when it read them,
+ * and reads them again when they changed (fresh.h).  restriction_merge runs in the link threads
+ * too: a city takes what the province broadcasts, the province what a city reports (every
  * restriction applies at every node, broadcast.h).  Times are the node's
  * (clock_now_us), passed in; the database's now() is never used, so a
  * restriction expires on the node's clock, which tests can move.  Imposing
@@ -19,9 +20,11 @@
 
 #include "broadcast.h"
 #include "clock.h"
+#include "fresh.h"
 #include "node.h"
 #include "pii.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,23 +272,92 @@ json_t *restriction_list(struct db *db, int64_t now)
     return list;
 }
 
+/* The restrictions active when a thread read them, every one not lifted
+ * and not ended then, by phone hash and the latest end first; read again
+ * when they changed (fresh.h) or the clock went back. */
+struct active {
+    long long version;
+    int64_t read_at;
+    PGresult *res; /* phone_hash, id, ends_at in microseconds */
+};
+
+static pthread_key_t active_key;
+static pthread_once_t active_key_once = PTHREAD_ONCE_INIT;
+
+static void active_free(void *p)
+{
+    struct active *a = p;
+
+    PQclear(a->res);
+    free(a);
+}
+
+static void active_key_make(void)
+{
+    pthread_key_create(&active_key, active_free);
+}
+
+/* The calling thread's active restrictions at 'now', read again if they
+ * changed.  NULL on error. */
+static const struct active *active_get(struct db *db, int64_t now)
+{
+    long long version;
+    char at[CLOCK_RFC3339_LEN];
+    const char *p[] = {at};
+
+    pthread_once(&active_key_once, active_key_make);
+    struct active *a = pthread_getspecific(active_key);
+    if (fresh_version(db, FRESH_RESTRICTIONS, &version) < 0)
+        return NULL;
+    if (a == NULL) {
+        a = calloc(1, sizeof(*a));
+        if (a == NULL || pthread_setspecific(active_key, a) != 0) {
+            free(a);
+            return NULL;
+        }
+    }
+    if (a->res != NULL && a->version == version && now >= a->read_at)
+        return a;
+    clock_format(now, at);
+    PGresult *res = db_query(
+        db,
+        "SELECT phone_hash, id, " US("ends_at") " FROM restrictions"
+                                                " WHERE lifted_at IS NULL AND ends_at > $1"
+                                                " ORDER BY phone_hash COLLATE \"C\", ends_at DESC",
+        1, p);
+    if (res == NULL)
+        return NULL;
+    PQclear(a->res);
+    a->res = res;
+    a->version = version;
+    a->read_at = now;
+    return a;
+}
+
 int restriction_find(struct db *db, const struct hotline *h, const char *phone, int64_t now,
                      char id[RESTRICTION_ID_MAX + 1], int64_t *until)
 {
-    char hash[PII_HASH_LEN + 1], at[CLOCK_RFC3339_LEN];
+    char hash[PII_HASH_LEN + 1];
+    const struct active *a = active_get(db, now);
 
-    pii_phone_hash(&h->pii, phone, hash);
-    clock_format(now, at);
-    PGresult *res = active_of(db, hash, at);
-    if (res == NULL)
+    if (a == NULL)
         return -1;
-    int found = PQntuples(res) == 1;
-    if (found) {
-        snprintf(id, RESTRICTION_ID_MAX + 1, "%s", PQgetvalue(res, 0, R_ID));
-        *until = us_of(res, 0, R_ENDS);
+    pii_phone_hash(&h->pii, phone, hash);
+    /* The first row of the hash: the one that ends last. */
+    int lo = 0, hi = PQntuples(a->res);
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (strcmp(PQgetvalue(a->res, mid, 0), hash) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    PQclear(res);
-    return found;
+    if (lo == PQntuples(a->res) || strcmp(PQgetvalue(a->res, lo, 0), hash) != 0 ||
+        us_of(a->res, lo, 2) <= now)
+        return 0;
+    snprintf(id, RESTRICTION_ID_MAX + 1, "%s", PQgetvalue(a->res, lo, 1));
+    *until = us_of(a->res, lo, 2);
+    return 1;
 }
 
 int restriction_hit(struct db *db, const char *id, const struct principal *who, const char *node,

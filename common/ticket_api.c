@@ -338,16 +338,15 @@ static void handle_intake(struct http_request *req)
     };
     ticket_kind_parse(input_text(body, "kind"), &in.kind);
     in.source = input_text(body, "source") != NULL ? input_text(body, "source") : "local";
-    struct emergency_list emergencies;
-    if (emergencydb_load(db, &emergencies) < 0) {
+    const struct emergency_list *emergencies = emergencydb_current(db);
+    if (emergencies == NULL) {
         http_reply_error(req, 500, "internal", "the emergency list could not be read");
         return;
     }
-    in.emergency = emergency_match(emergencies.rules, emergencies.n, in.category, in.content);
+    in.emergency = emergency_match(emergencies->rules, emergencies->n, in.category, in.content);
     json_t *repeats = NULL;
     enum workflow_result done =
         workflow_intake(db, &node->hotline, http_principal(req), &in, id, &repeats);
-    emergencydb_list_clear(&emergencies);
     if (done != WORKFLOW_DONE) {
         http_reply_error(req, 500, "internal", "the appeal could not be registered");
         return;
