@@ -4,12 +4,15 @@
  * The restrictions a node reports on the same stream go to the broadcast
  * log (broadcastlog.c), in the same transaction.
  *
- * A batch is applied by one function over the batch as one JSON array, not
- * one statement per message: catching up after a day offline is a few
- * thousand batches, not millions of round trips.  Events go to monthly partitions, made before
- * their month's first event from the months the validation of the batch
- * found.  The messages of a batch it drops are logged in one line, once a
- * minute per node: a node may send any number of them.
+ * A batch is staged with COPY, a row per message, and applied by one
+ * function, not one statement per message: catching up after a day offline
+ * is a few thousand batches, not millions of round trips.  Events go to
+ * monthly partitions, made before their month's first event from the
+ * months the validation of the batch found.  The roll-ups of the master
+ * dataset's statistics are counted again apart from the apply, for the
+ * days it marked (master_refresh, from the master dataset's thread).  The
+ * messages of a batch it drops are logged in one line, once a minute per
+ * node: a node may send any number of them.
  */
 #include "master.h"
 
@@ -116,7 +119,8 @@ static int month_of(int64_t us)
  * future, whose detail is JSON?  A change that is not would fail its whole
  * batch again and again and block the stream, so it is logged and left out
  * instead.  Returns 0 if not, 2 for a restriction, 3 for an overflow
- * message, 1 for anything else; writes the month of the event's partition
+ * message, 4 for a transfer message or a progress answer, 1 for a ticket
+ * change or a daily report; writes the month of the event's partition
  * into '*month', or -1 for an item without an event.
  */
 static int item_valid(const char *text, size_t len, int *month)
@@ -126,7 +130,8 @@ static int item_valid(const char *text, size_t len, int *month)
     json_t *restriction = json_object_get(item, "restriction");
 
     *month = -1;
-    if (!json_is_object(item)) {
+    /* COPY takes no NUL byte, and the whole batch would fail at every try. */
+    if (!json_is_object(item) || memchr(text, '\0', len) != NULL) {
         json_decref(item);
         return 0;
     }
@@ -141,7 +146,7 @@ static int item_valid(const char *text, size_t len, int *month)
     if (json_object_size(item) == 1 && (json_is_object(json_object_get(item, "transfer")) ||
                                         json_is_object(json_object_get(item, "progress")))) {
         json_decref(item);
-        return 1;
+        return 4;
     }
 
     /* Overflow: offers, withdrawals and triage (assign.c). */
@@ -182,9 +187,11 @@ static int item_valid(const char *text, size_t len, int *month)
 
 /*
  * A batch of a node's ticket stream, checked and laid out for the database
- * (master_prepare): its valid items as one JSON array text, what they hold
- * besides ticket changes and the distinct months of their events, and
- * which items were dropped, to be logged when the batch is applied.
+ * (master_prepare): its ticket changes and reports as the rows of a COPY,
+ * its valid items as one JSON array text (for the broadcast log and
+ * overflow), what they hold besides ticket changes and the distinct months
+ * of their events, and which items were dropped, to be logged when the
+ * batch is applied.
  */
 struct master_batch {
     char node[8];
@@ -195,22 +202,48 @@ struct master_batch {
     char *data;
     /* What lay_out() made of them. */
     char *array;
+    char *rows; /* COPY text: the item's place, the item */
+    size_t rows_len;
     unsigned char *dropped; /* per item */
     size_t restrictions, overflow;
     int *months; /* room for one per item */
     size_t nmonths;
 };
 
+/* Appends item 'i' of 'b' to its COPY rows at 'r': its place, a tab, the
+ * text escaped as COPY's text format wants it, a newline.  Returns the end. */
+static char *copy_row(char *r, const struct master_batch *b, size_t i)
+{
+    r += sprintf(r, "%zu\t", i);
+    for (size_t k = 0; k < b->lens[i]; k++) {
+        char c = b->items[i][k];
+        char esc = c == '\\' ? '\\' : c == '\t' ? 't' : c == '\n' ? 'n' : c == '\r' ? 'r' : 0;
+        if (esc != 0) {
+            *r++ = '\\';
+            *r++ = esc;
+        } else {
+            *r++ = c;
+        }
+    }
+    *r++ = '\n';
+    return r;
+}
+
 /* Lays out items 'from' .. n - 1 of 'b'.  Returns 0, or -1 out of memory. */
 static int lay_out(struct master_batch *b, size_t from)
 {
-    size_t total = 2, kept = 0;
+    size_t total = 2, rows = 0, kept = 0;
 
-    for (size_t i = from; i < b->n; i++)
+    for (size_t i = from; i < b->n; i++) {
         total += b->lens[i] + 1;
+        rows += 2 * b->lens[i] + 24;
+    }
     free(b->array);
+    free(b->rows);
+    b->rows = NULL;
     char *p = b->array = malloc(total + 1);
-    if (p == NULL)
+    char *r = b->rows = malloc(rows + 1);
+    if (p == NULL || r == NULL)
         return -1;
     *p++ = '[';
     b->restrictions = b->overflow = b->nmonths = 0;
@@ -222,6 +255,8 @@ static int lay_out(struct master_batch *b, size_t from)
             continue;
         b->restrictions += valid == 2;
         b->overflow += valid == 3;
+        if (valid == 1)
+            r = copy_row(r, b, i);
         size_t m = 0;
         while (m < b->nmonths && b->months[m] != month)
             m++;
@@ -234,6 +269,7 @@ static int lay_out(struct master_batch *b, size_t from)
     }
     *p++ = ']';
     *p = '\0';
+    b->rows_len = (size_t)(r - b->rows);
     return 0;
 }
 
@@ -269,15 +305,21 @@ static int partitions(struct db *db, const int *months, size_t n)
     return 0;
 }
 
-/* Applies the batch's reports and changes (master_apply(), 152_master_apply.sql)
- * and logs the changes refused: of tickets another node owns. */
-static int apply_rows(struct db *db, const char *node, const char *batch)
+/* Stages the batch's reports and changes and applies them
+ * (master_apply_staged(), 165_master_staged.sql); logs the changes
+ * refused: of tickets another node owns. */
+static int apply_rows(struct db *db, const char *node, const struct master_batch *b)
 {
     char at[CLOCK_RFC3339_LEN];
-    const char *p[] = {batch, node, at};
+    const char *p[] = {node, at};
 
+    if (b->rows_len == 0)
+        return 0;
     clock_format(clock_now_us(), at);
-    PGresult *refused = db_query(db, "SELECT * FROM master_apply($1::jsonb, $2, $3)", 3, p);
+    if (db_exec(db, "SELECT master_staging()", 0, NULL) < 0 ||
+        db_copy(db, "COPY master_staged (n, item) FROM STDIN", b->rows, b->rows_len) < 0)
+        return -1;
+    PGresult *refused = db_query(db, "SELECT * FROM master_apply_staged($1, $2)", 2, p);
     if (refused == NULL)
         return -1;
     for (int i = 0; i < PQntuples(refused); i++)
@@ -380,7 +422,7 @@ static int apply_batch(void *arg, struct db *db, const char *node, uint64_t firs
     log_dropped(b, from, node);
     /* The broadcast log and overflow read the batch again: only if it has
      * something for them. */
-    if (partitions(db, b->months, b->nmonths) < 0 || apply_rows(db, node, b->array) < 0 ||
+    if (partitions(db, b->months, b->nmonths) < 0 || apply_rows(db, node, b) < 0 ||
         route(a->province, db, node, first, items, lens, n) < 0 ||
         (b->restrictions > 0 && broadcastlog_take(a->province, db, node, b->array) < 0) ||
         (b->overflow > 0 && assign_apply(a->province, db, node, b->array) < 0))
@@ -437,6 +479,7 @@ void master_batch_free(struct master_batch *b)
     free(b->lens);
     free(b->data);
     free(b->array);
+    free(b->rows);
     free(b->dropped);
     free(b->months);
     free(b);
@@ -451,6 +494,35 @@ enum inbox_result master_apply(const struct node *province, struct db *db, const
 
     master_batch_free(b);
     return r;
+}
+
+/* Days counted again in one round: a long resync's days take a few rounds,
+ * between which batches are applied. */
+#define REFRESH_DAYS "16"
+
+int master_refresh(struct db *db)
+{
+    const char *limit[] = {REFRESH_DAYS};
+    PGresult *days = db_query(db,
+                              "SELECT node, day::text, gen FROM master_stats_stale"
+                              " ORDER BY day, node LIMIT $1",
+                              1, limit);
+    if (days == NULL)
+        return -1;
+    int done = 0;
+    for (; done < PQntuples(days); done++) {
+        const char *p[] = {PQgetvalue(days, done, 0), PQgetvalue(days, done, 1),
+                           PQgetvalue(days, done, 2)};
+        PGresult *res = db_query(db, "SELECT master_stats_refresh($1, $2::date, $3::bigint)", 3, p);
+        if (res == NULL) {
+            log_warnx("master statistics: the roll-up of '%s' of node '%s' failed; trying again",
+                      p[1], p[0]);
+            break;
+        }
+        PQclear(res);
+    }
+    PQclear(days);
+    return done;
 }
 
 json_t *master_links(struct db *db)

@@ -46,6 +46,15 @@ enum inbox_result master_apply_batch(const struct node *province, struct db *db,
                                      struct master_batch *b, uint64_t *applied);
 void master_batch_free(struct master_batch *b);
 
+/*
+ * Counts the roll-ups of the master dataset's statistics again for the
+ * days the batches applied since marked (165_master_staged.sql), at most
+ * 16 of them, each in a transaction of its own.  Returns how many it
+ * counted, or -1 if it could not read which; a day that fails is logged
+ * and stays marked, for the next call.
+ */
+int master_refresh(struct db *db);
+
 /* Every node's ticket stream as the province received it, as a JSON array:
  * peer, stream, last_applied, applied_at.  NULL on error. */
 json_t *master_links(struct db *db);

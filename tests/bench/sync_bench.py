@@ -29,7 +29,10 @@ the API wrote.  Then, each timed on its own:
                        the last message (inbox_state.applied_at), both
                        stamped by the province; every event and the latest
                        version of every ticket must then be in the master
-                       dataset, and its statistics those counted afresh;
+                       dataset; the roll-ups, counted apart from the apply,
+                       are timed too (until no day of the city's waits to
+                       be counted again), and must then be those counted
+                       afresh;
   COPY                 master_tickets and master_events are dumped,
                        emptied and loaded again from the dump with COPY,
                        in one transaction.
@@ -530,8 +533,9 @@ def drop_slot(conninfo):
 
 def federate(fed, city, n):
     """Starts the province, then the city; returns the seconds from the
-    session's start to the batch that applied message n, and from the
-    city's start."""
+    session's start to the batch that applied message n, from the city's
+    start, and from the city's start until no day of the city's roll-ups
+    waits to be counted again."""
     province_db = fed.province.settings["database"]
     execute(province_db, "CHECKPOINT")
     fed.province.start()
@@ -551,11 +555,17 @@ def federate(fed, city, n):
                 return row is not None and row[0] >= n
             wait(cursor, f"the province's cursor for {CITY} to reach {n}", TIMEOUT)
             wall = time.perf_counter() - start
+
+            def counted():
+                cur.execute("SELECT count(*) FROM master_stats_stale WHERE node = %s", (CITY,))
+                return cur.fetchone()[0] == 0
+            wait(counted, f"the roll-ups of {CITY} to be counted", TIMEOUT)
+            stats_wall = time.perf_counter() - start
     [(seconds,)] = query(province_db,
                          "SELECT extract(epoch FROM i.applied_at - n.connected_at)::float8"
                          " FROM inbox_state i JOIN nodes n ON n.code = i.peer"
                          " WHERE i.peer = %s AND i.stream = %s", (CITY, STREAM_TICKETS))
-    return seconds, wall
+    return seconds, wall, stats_wall
 
 
 def copy_again(conninfo):
@@ -619,7 +629,7 @@ def main():
             sys.exit("the subscriber does not hold what the city holds")
         log(f"logical replication: {lr_seconds:.2f} s")
 
-        sync_seconds, sync_wall = federate(fed, city, n)
+        sync_seconds, sync_wall, stats_wall = federate(fed, city, n)
         province_db = fed.province.settings["database"]
         master = fingerprint(province_db, "master_events", "master_tickets")
         if master != source:
@@ -632,7 +642,8 @@ def main():
         city.stop()
         fed.province.stop()
         log(f"federation sync: {sync_seconds:.2f} s from the session's start,"
-            f" {sync_wall:.2f} s from the city's; {rollups} roll-up rows as counted afresh")
+            f" {sync_wall:.2f} s from the city's; roll-ups counted {stats_wall:.2f} s from the"
+            f" city's, {rollups} rows as counted afresh")
 
         copy_seconds = copy_again(province_db)
         if fingerprint(province_db, "master_events", "master_tickets") != source:
@@ -654,6 +665,7 @@ def main():
         "generate_seconds": round(generate_seconds, 1),
         "federation_sync_seconds": round(sync_seconds, 3),
         "federation_sync_from_city_start_seconds": round(sync_wall, 3),
+        "roll_ups_counted_from_city_start_seconds": round(stats_wall, 3),
         "copy_seconds": round(copy_seconds, 3),
         "logical_replication_seconds": round(lr_seconds, 3),
         "rates": {name: round(rate) for name, rate in rates.items()},
@@ -672,6 +684,7 @@ def main():
     for name, seconds in [("federation sync", sync_seconds), ("COPY", copy_seconds),
                           ("logical replication", lr_seconds)]:
         print(f"  {name:20} {seconds:8.2f} s  {n / seconds:9.0f} changes/s")
+    print(f"  {'roll-ups counted':20} {stats_wall:8.2f} s  from the city's start")
     print(f"  federation sync / COPY                = {summary['ratio_sync_to_copy']:.2f}"
           " (goal >= 0.5)")
     print(f"  federation sync / logical replication = "

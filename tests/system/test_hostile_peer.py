@@ -51,7 +51,9 @@ def hello(code, name):
 
 
 def batch(code, seq, items):
-    body = b"".join(field(1, json.dumps(item, ensure_ascii=False)) for item in items)
+    """A batch of the ticket stream; an item given as text goes as it is."""
+    body = b"".join(field(1, item if isinstance(item, str) else json.dumps(item, ensure_ascii=False))
+                    for item in items)
     return envelope(code, 16, body + field(2, seq), stream=1, seq=seq)
 
 
@@ -341,3 +343,26 @@ def test_changes_the_master_dataset_cannot_take_are_dropped_without_blocking_the
     with closing(psycopg2.connect(fed.province.settings["database"])) as db, db.cursor() as cur:
         cur.execute("SELECT count(*) FROM pg_class WHERE relname LIKE 'master_events_2031%%'")
         assert cur.fetchone()[0] == 0
+
+
+def test_a_change_reaches_the_master_dataset_as_sent_whatever_its_text_holds(federation):
+    """A batch is staged with COPY, whose text format gives backslashes,
+    tabs and newlines a meaning of their own: a change holding them in its
+    strings and between its tokens arrives as it was sent."""
+    fed = federation()
+    rogue = Rogue(fed)
+    change = forged_ticket("440700-20241104-000001", ROGUE[0])
+    change["ticket"]["content"] = "\\N\t\\.\n\\\\ 反映\r\"噪声\""
+    change["event"]["detail"] = json.dumps({"text": "a\tb\\N"})
+    try:
+        rogue.send(json.dumps(change, ensure_ascii=False, indent="\t"),
+                   forged_ticket("440700-20241104-000002", ROGUE[0]))
+        fed.province.wait_for(lambda: "440700-20241104-000002" in master_ids(fed),
+                              "the changes to arrive")
+    finally:
+        rogue.close()
+
+    with closing(psycopg2.connect(fed.province.settings["database"])) as db, db.cursor() as cur:
+        cur.execute("SELECT t.data, e.data FROM master_tickets t JOIN master_events e"
+                    " ON e.ticket_id = t.id WHERE t.id = '440700-20241104-000001'")
+        assert cur.fetchall() == [(change["ticket"], change["event"])]

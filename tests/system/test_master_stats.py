@@ -49,14 +49,23 @@ def rows(node, sql, params=None):
 
 def synced(province, node, clock=None):
     """True once the master dataset holds every event of node (a city, or
-    the province's own hotline) and its own roll-ups are up to date at the
-    time of its clock (default: the real one)."""
+    the province's own hotline) and has counted them into its roll-ups,
+    and the node's own roll-ups are up to date at the time of its clock
+    (default: the real one)."""
     now = clock.now + "+08:00" if clock is not None else None
     own = rows(node, "SELECT count(*) FROM ticket_events")
     held = rows(province, "SELECT count(*) FROM master_events WHERE node = %s", (node.code,))
     stale = rows(node, "SELECT count(*) FROM stats_stale_days(COALESCE(%s, now()), 1000)",
                  (now,))
-    return own == held and stale == [(0,)]
+    return own == held and counted(province, node) and stale == [(0,)]
+
+
+def counted(province, node):
+    """True once no day of node's waits at the province to be counted again
+    into the master dataset's roll-ups (they are counted apart from the
+    batches that apply its stream)."""
+    return rows(province, "SELECT count(*) FROM master_stats_stale WHERE node = %s",
+                (node.code,)) == [(0,)]
 
 
 def complete(office, token, ticket_id, rating=None):
@@ -263,6 +272,7 @@ def test_a_resync_sent_again_counts_nothing_twice(province):
     city.run("resync")
     city.wait_for(lambda: city.http("GET", "/api/v1/federation/links", token=city.admin_token)
                   .json()["links"][0]["queued"] == 0, "the resync to be acknowledged")
+    province.node.wait_for(lambda: counted(province.node, city), "the roll-ups counted")
 
     assert province.stats(group_by="node", **DAYS) == before
     assert_roll_ups_exact(province.node)
@@ -524,6 +534,7 @@ def test_events_older_than_some_held_are_counted_where_they_belong(workspace, fe
     fed.province.wait_for(lambda: rows(fed.province, "SELECT count(*) FROM master_events"
                                                      " WHERE action = 'completion/review:approve'")
                           == [(1,)], "the completion at the province")
+    fed.province.wait_for(lambda: counted(fed.province, city), "the completion counted")
     today = rows(city, "SELECT stats_day_of(now())::text")[0][0]
     period = {"from": today, "to": today, "group_by": "unit", "node": city.code}
     held = fed.province.http("GET", "/api/v1/master/stats", province_manager, params=period)
