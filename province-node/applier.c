@@ -11,10 +11,10 @@
  * fit, a few batches of each node, and hands them over in turn (hub.c).
  *
  * Once a second, busy or idle, it also counts again the roll-ups of the
- * days the batches marked (master_refresh), those of the province's own
- * stream too, which the link thread applies: so during a catch-up a day
- * is counted a few times rather than at every batch, and the figures lag
- * the master dataset by about a second.
+ * days the batches marked and that no batch marked since (master_refresh),
+ * those of the province's own stream too, which the link thread applies:
+ * so during a catch-up a day is counted about once rather than at every
+ * batch, and the figures lag the master dataset by a second or two.
  */
 #include "applier.h"
 

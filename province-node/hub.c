@@ -41,6 +41,11 @@
  * at once, so that a node catching up does not keep the others waiting. */
 #define PEER_WAITING  16
 #define PEER_APPLYING 1
+/* The batches of a node waiting in a row are handed over as one, to be
+ * applied in one transaction, up to this many messages: fewer commits,
+ * and a ticket that changed in several of them written once.  Half a
+ * node's window (stream.h), so the node goes on sending meanwhile. */
+#define APPLY_JOINED 1000
 
 struct peer {
     char code[8];
@@ -277,8 +282,8 @@ static void send_ack(struct hub *hub, const struct link_peer *to, const char *co
 }
 
 /* Hands the applier's thread what it has room for, a batch of each node in
- * turn, so that a small change of one node does not wait behind another
- * node's whole catch-up. */
+ * turn (those of a node waiting in a row joined), so that a small change
+ * of one node does not wait behind another node's whole catch-up. */
 static void feed(struct hub *hub)
 {
     for (size_t idle = 0; idle < hub->npeers && applier_has_room(hub->applier);) {
@@ -291,6 +296,11 @@ static void feed(struct hub *hub)
         struct master_batch *b = p->waiting[p->oldest];
         p->oldest = (p->oldest + 1) % PEER_WAITING;
         p->nwaiting--;
+        while (p->nwaiting > 0 && master_batch_join(b, p->waiting[p->oldest], APPLY_JOINED) == 0) {
+            master_batch_free(p->waiting[p->oldest]);
+            p->oldest = (p->oldest + 1) % PEER_WAITING;
+            p->nwaiting--;
+        }
         if (applier_submit(hub->applier, &p->addr, b) < 0)
             break;
         p->applying++;

@@ -202,7 +202,7 @@ struct master_batch {
     char *data;
     /* What lay_out() made of them. */
     char *array;
-    char *rows; /* COPY text: the item's place, the item */
+    char *rows; /* COPY text: the item's number, the item */
     size_t rows_len;
     unsigned char *dropped; /* per item */
     size_t restrictions, overflow;
@@ -210,11 +210,12 @@ struct master_batch {
     size_t nmonths;
 };
 
-/* Appends item 'i' of 'b' to its COPY rows at 'r': its place, a tab, the
- * text escaped as COPY's text format wants it, a newline.  Returns the end. */
+/* Appends item 'i' of 'b' to its COPY rows at 'r': its number in the
+ * stream, a tab, the text escaped as COPY's text format wants it, a
+ * newline.  Returns the end. */
 static char *copy_row(char *r, const struct master_batch *b, size_t i)
 {
-    r += sprintf(r, "%zu\t", i);
+    r += sprintf(r, "%" PRIu64 "\t", b->first + i);
     for (size_t k = 0; k < b->lens[i]; k++) {
         char c = b->items[i][k];
         char esc = c == '\\' ? '\\' : c == '\t' ? 't' : c == '\n' ? 'n' : c == '\r' ? 'r' : 0;
@@ -462,6 +463,96 @@ struct master_batch *master_prepare(const char *node, uint64_t first, uint64_t o
     return b;
 }
 
+/* The two laid-out arrays as one: "[a..., b...]".  NULL out of memory. */
+static char *join_arrays(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    char *out = malloc(la + lb + 1);
+
+    if (out == NULL)
+        return NULL;
+    if (la <= 2 || lb <= 2) { /* one of them is "[]" */
+        memcpy(out, la <= 2 ? b : a, (la <= 2 ? lb : la) + 1);
+        return out;
+    }
+    memcpy(out, a, la - 1);
+    out[la - 1] = ',';
+    memcpy(out + la, b + 1, lb);
+    return out;
+}
+
+int master_batch_join(struct master_batch *b, const struct master_batch *more, size_t max)
+{
+    size_t n = b->n + more->n, total = 0;
+
+    if (strcmp(b->node, more->node) != 0 || more->first != b->first + b->n || n > max)
+        return -1;
+    for (size_t i = 0; i < b->n; i++)
+        total += b->lens[i];
+    for (size_t i = 0; i < more->n; i++)
+        total += more->lens[i];
+    const char **items = malloc(n * sizeof(*items));
+    size_t *lens = malloc(n * sizeof(*lens));
+    char *data = malloc(total + 1);
+    unsigned char *dropped = malloc(n);
+    int *months = malloc(n * sizeof(*months));
+    char *array = join_arrays(b->array, more->array);
+    char *rows = malloc(b->rows_len + more->rows_len + 1);
+    if (items == NULL || lens == NULL || data == NULL || dropped == NULL || months == NULL ||
+        array == NULL || rows == NULL) {
+        free(items);
+        free(lens);
+        free(data);
+        free(dropped);
+        free(months);
+        free(array);
+        free(rows);
+        return -1;
+    }
+    char *p = data;
+    for (size_t i = 0; i < n; i++) {
+        const struct master_batch *from = i < b->n ? b : more;
+        size_t k = i < b->n ? i : i - b->n;
+        memcpy(p, from->items[k], from->lens[k]);
+        items[i] = p;
+        lens[i] = from->lens[k];
+        p += lens[i];
+    }
+    memcpy(dropped, b->dropped, b->n);
+    memcpy(dropped + b->n, more->dropped, more->n);
+    memcpy(rows, b->rows, b->rows_len);
+    memcpy(rows + b->rows_len, more->rows, more->rows_len);
+    size_t nmonths = b->nmonths;
+    memcpy(months, b->months, nmonths * sizeof(*months));
+    for (size_t i = 0; i < more->nmonths; i++) {
+        size_t m = 0;
+        while (m < nmonths && months[m] != more->months[i])
+            m++;
+        if (m == nmonths)
+            months[nmonths++] = more->months[i];
+    }
+    free(b->items);
+    free(b->lens);
+    free(b->data);
+    free(b->dropped);
+    free(b->months);
+    free(b->array);
+    free(b->rows);
+    b->items = items;
+    b->lens = lens;
+    b->data = data;
+    b->dropped = dropped;
+    b->months = months;
+    b->nmonths = nmonths;
+    b->array = array;
+    b->rows = rows;
+    b->rows_len += more->rows_len;
+    b->restrictions += more->restrictions;
+    b->overflow += more->overflow;
+    b->n = n;
+    return 0;
+}
+
 enum inbox_result master_apply_batch(const struct node *province, struct db *db,
                                      struct master_batch *b, uint64_t *applied)
 {
@@ -503,10 +594,8 @@ enum inbox_result master_apply(const struct node *province, struct db *db, const
 int master_refresh(struct db *db)
 {
     const char *limit[] = {REFRESH_DAYS};
-    PGresult *days = db_query(db,
-                              "SELECT node, day::text, gen FROM master_stats_stale"
-                              " ORDER BY day, node LIMIT $1",
-                              1, limit);
+    PGresult *days =
+        db_query(db, "SELECT node, day::text, gen FROM master_stats_due($1::int)", 1, limit);
     if (days == NULL)
         return -1;
     int done = 0;

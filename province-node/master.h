@@ -47,11 +47,20 @@ enum inbox_result master_apply_batch(const struct node *province, struct db *db,
 void master_batch_free(struct master_batch *b);
 
 /*
+ * Appends the messages of 'more' to 'b', to be applied with them in one
+ * transaction, if they are of the same node, follow them in its stream
+ * and make 'max' messages at most together.  Returns 0, or -1 ('b' then
+ * unchanged; out of memory, or not so).  'more' is left to the caller.
+ */
+int master_batch_join(struct master_batch *b, const struct master_batch *more, size_t max);
+
+/*
  * Counts the roll-ups of the master dataset's statistics again for the
- * days the batches applied since marked (165_master_staged.sql), at most
- * 16 of them, each in a transaction of its own.  Returns how many it
- * counted, or -1 if it could not read which; a day that fails is logged
- * and stays marked, for the next call.
+ * days the batches applied marked and no batch marked again since the
+ * last call, or that waited ten calls (165_master_staged.sql), at most 16
+ * of them, each in a transaction of its own.  Meant to be called about
+ * once a second.  Returns how many it counted, or -1 if it could not read
+ * which; a day that fails is logged and stays marked, for the next call.
  */
 int master_refresh(struct db *db);
 

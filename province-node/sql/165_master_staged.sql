@@ -14,12 +14,13 @@
 -- on the same ticket (what an event counts depends on the earlier ones:
 -- the unit holding the order, the rating it replaces), and of all the
 -- events of a ticket whose kind or category it changed.  The master
--- dataset's thread (province-node/applier.c) rolls those days up again
--- from their events once no batch waits, or a second after it marked them
--- while batches keep coming: during a catch-up a day is counted a few
--- times, not once per batch.  The figures of a day then lag its events by
--- that much; a day is counted only from the events, so a refresh can run
--- any number of times.
+-- dataset's thread (province-node/applier.c) looks at the marks once a
+-- second and rolls a day up again from its events once no batch marked it
+-- since the last look, or after ten looks: a catch-up brings a day's
+-- events in a run, so the day is counted about once, not at every batch.
+-- The figures of a day lag its events by a second or two; a day is
+-- counted only from the events, so a refresh can run any number of
+-- times.
 
 -- A node's events of a day, for the refresh.  By the day's expression, not
 -- by (node, at): the plans of the lookups of a ticket's events are made
@@ -29,13 +30,34 @@ CREATE INDEX master_events_by_day ON master_events (stats_day_of(at), node);
 
 -- The days of a node whose roll-ups wait to be counted again.  'gen' moves
 -- at every mark: a refresh takes a mark away only if nothing marked the
--- day again while it counted (master_stats_refresh).
+-- day again while it counted (master_stats_refresh).  'seen' is the 'gen'
+-- of the last look and 'looks' how many there were (master_stats_due).
 CREATE TABLE master_stats_stale (
-    node text NOT NULL,
-    day  date NOT NULL,
-    gen  bigint NOT NULL DEFAULT 1,
+    node  text NOT NULL,
+    day   date NOT NULL,
+    gen   bigint NOT NULL DEFAULT 1,
+    seen  bigint NOT NULL DEFAULT 0,
+    looks integer NOT NULL DEFAULT 0,
     PRIMARY KEY (node, day)
 );
+
+-- The marked days to count again now, oldest first, at most 'cap': those
+-- no batch marked since the last look, and those looked at ten times
+-- already.  The others are looked at.
+CREATE FUNCTION master_stats_due(cap integer) RETURNS TABLE (node text, day date, gen bigint)
+    LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN QUERY
+    WITH due AS (
+        SELECT s.node, s.day, s.gen FROM master_stats_stale s
+         WHERE s.gen = s.seen OR s.looks >= 10
+         ORDER BY s.day, s.node LIMIT cap),
+    looked AS (
+        UPDATE master_stats_stale s SET seen = s.gen, looks = s.looks + 1
+         WHERE NOT EXISTS (SELECT 1 FROM due d WHERE d.node = s.node AND d.day = s.day))
+    SELECT d.node, d.day, d.gen FROM due d;
+END
+$$;
 
 -- Counts day 'd' of 'of_node' again from its events, if it is marked with
 -- 'gen' (master_stats_stale), and takes the mark away unless the day was
@@ -90,12 +112,12 @@ DROP FUNCTION master_apply(jsonb, text, timestamptz);
 DROP FUNCTION master_stats_firsts(jsonb);
 
 -- The table a batch is staged in, made once a session: one row per
--- message, 'n' its place in the batch.
+-- message, 'n' its number in the node's stream.
 CREATE FUNCTION master_staging() RETURNS void
     LANGUAGE plpgsql AS $$
 BEGIN
     IF to_regclass('pg_temp.master_staged') IS NULL THEN
-        CREATE TEMPORARY TABLE master_staged (n integer NOT NULL, item jsonb NOT NULL)
+        CREATE TEMPORARY TABLE master_staged (n bigint NOT NULL, item jsonb NOT NULL)
             ON COMMIT DELETE ROWS;
     END IF;
 END
