@@ -307,7 +307,7 @@ static int partitions(struct db *db, const int *months, size_t n)
 }
 
 /* Stages the batch's reports and changes and applies them
- * (master_apply_staged(), 165_master_staged.sql); logs the changes
+ * (master_apply_staged(), 171_master_staged.sql); logs the changes
  * refused: of tickets another node owns. */
 static int apply_rows(struct db *db, const char *node, const struct master_batch *b)
 {

@@ -57,7 +57,7 @@ int master_batch_join(struct master_batch *b, const struct master_batch *more, s
 /*
  * Counts the roll-ups of the master dataset's statistics again for the
  * days the batches applied marked and no batch marked again since the
- * last call, or that waited ten calls (165_master_staged.sql), at most 16
+ * last call, or that waited ten calls (171_master_staged.sql), at most 16
  * of them, each in a transaction of its own.  Meant to be called about
  * once a second.  Returns how many it counted, or -1 if it could not read
  * which; a day that fails is logged and stays marked, for the next call.
