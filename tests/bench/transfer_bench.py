@@ -14,8 +14,13 @@ keys and config (`init`, `node-add`), heartbeats as in production
 One transfer is timed from the moment `POST /api/v1/tickets/{id}/transfer`
 {to, reason} is sent at 深圳 until 梅州's manager sees the ticket
 registered with actions to take (梅州 owns it), and until 深圳 shows it
-`transferred`; both are polled over HTTP every --poll-ms, and the later
-of the two is the transfer's latency.  Rounds of --per-round transfers
+`transferred`; the later of the two is the transfer's latency.  Both
+cities are watched over HTTP every --poll-ms by their auditor, whose read
+is masked and writes nothing, and what the auditor sees is confirmed at
+once by the manager, whose read is in clear: each such read commits its
+audit entry to disk, and a manager polling every 2 ms put some twenty
+durable commits and their CPU in the way of the transfer's own
+(--watch manager polls as the manager, as before).  Rounds of --per-round transfers
 alternate between two conditions:
 
   idle       nothing else crosses the federation;
@@ -104,32 +109,56 @@ class Cursor:
 # One transfer.
 
 class Desk:
-    """The HTTP side of a transfer: 深圳's operator sends it, the managers
-    of both cities look at the ticket, each over a connection kept open."""
+    """The HTTP side of a transfer: 深圳's operator sends it, the auditors
+    of both cities watch the ticket and their managers confirm what they
+    see, each over a connection kept open."""
 
-    def __init__(self, origin, target):
+    def __init__(self, origin, target, watch):
         self.origin, self.target = origin, target
-        self.sessions = {}
+        self.managers, self.watchers = {}, {}
         for office in (origin, target):
-            session = requests.Session()
-            session.headers["Authorization"] = f"Bearer {office.manager}"
-            self.sessions[office.node.code] = session
-        self.sender = requests.Session()
-        self.sender.headers["Authorization"] = f"Bearer {origin.operator}"
+            self.managers[office.node.code] = self.session(office.manager)
+            self.watchers[office.node.code] = self.session(getattr(office, watch))
+        self.sender = self.session(origin.operator)
 
-    def ticket(self, office, tid):
-        response = self.sessions[office.node.code].get(
-            f"{office.node.url}/api/v1/tickets/{tid}", timeout=10)
+    @staticmethod
+    def session(token):
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {token}"
+        return session
+
+    @staticmethod
+    def ticket(session, office, tid):
+        response = session.get(f"{office.node.url}/api/v1/tickets/{tid}", timeout=10)
         return response.json() if response.status_code == 200 else None
 
-    def owned_at_target(self, tid):
-        shown = self.ticket(self.target, tid)
+    def seen(self, office, tid, done):
+        """When the watcher saw the ticket done, if the manager then sees
+        it too; else None."""
+        code = office.node.code
+        if not done(self.ticket(self.watchers[code], office, tid), watching=True):
+            return None
+        at = time.perf_counter()
+        if (self.watchers[code] is self.managers[code]
+                or done(self.ticket(self.managers[code], office, tid), watching=False)):
+            return at
+        return None
+
+    @staticmethod
+    def owned(shown, watching):
+        """Registered at the target; to its manager, with actions to take."""
         return (shown is not None and shown["status"] == "registered"
-                and "dispatch" in shown["allowed_actions"])
+                and (watching or "dispatch" in shown["allowed_actions"]))
+
+    @staticmethod
+    def transferred(shown, watching):
+        return shown is not None and shown["status"] == "transferred"
+
+    def owned_at_target(self, tid):
+        return self.seen(self.target, tid, self.owned)
 
     def transferred_at_origin(self, tid):
-        shown = self.ticket(self.origin, tid)
-        return shown is not None and shown["status"] == "transferred"
+        return self.seen(self.origin, tid, self.transferred)
 
     def transfer(self, tid, poll):
         """Sends the transfer and polls both cities; returns the seconds
@@ -145,10 +174,10 @@ class Desk:
                      f" {response.text}")
         owned = transferred = None
         while owned is None or transferred is None:
-            if owned is None and self.owned_at_target(tid):
-                owned = time.perf_counter() - start
-            if transferred is None and self.transferred_at_origin(tid):
-                transferred = time.perf_counter() - start
+            if owned is None and (at := self.owned_at_target(tid)) is not None:
+                owned = at - start
+            if transferred is None and (at := self.transferred_at_origin(tid)) is not None:
+                transferred = at - start
             if time.perf_counter() - start > TIMEOUT:
                 sys.exit(f"transfer of {tid} not done after {TIMEOUT:g} s")
             if poll > 0 and (owned is None or transferred is None):
@@ -313,6 +342,9 @@ def main():
                         help="heartbeat_interval_ms of every node (default 5000, the default)")
     parser.add_argument("--poll-ms", type=float, default=2.0,
                         help="pause between two looks at the cities (default 2; 0: none)")
+    parser.add_argument("--watch", choices=("auditor", "manager"), default="auditor",
+                        help="who watches the cities: the auditor, confirmed by the manager"
+                        " (default), or the manager alone")
     parser.add_argument("--output", default=str(OUTPUT / "transfer.json"))
     args = parser.parse_args()
     if not 1 <= args.transfers <= 100000 or not 1 <= args.per_round <= 1000:
@@ -339,7 +371,7 @@ def main():
         for code in (ORIGIN[0], TARGET[0]):
             fed.wait_connected(code)
         origin, target = Hotline(origin_node), Hotline(target_node)
-        desk = Desk(origin, target)
+        desk = Desk(origin, target, args.watch)
         cursor = Cursor(fed.province.settings["database"], AWAY[0])
         baselines = Baselines(cluster)
         origin_db = origin_node.settings["database"]
@@ -396,6 +428,7 @@ def main():
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "heartbeat_interval_ms": args.heartbeat_ms,
         "poll_ms": args.poll_ms,
+        "watch": args.watch,
         "per_round": args.per_round,
         "burst_changes": args.burst_changes,
         "burst_sync_seconds_median": round(statistics.median(away.sync_seconds), 2),
@@ -405,7 +438,7 @@ def main():
         },
     }
     print(f"transfer {ORIGIN[0]} -> {TARGET[0]} through the province,"
-          f" heartbeats every {args.heartbeat_ms} ms:")
+          f" heartbeats every {args.heartbeat_ms} ms, watched by the {args.watch}:")
     print(f"  {'':28} {'n':>4} {'p50':>8} {'p90':>8} {'p99':>8} {'max':>8}  (ms)")
     for condition, values in times.items():
         figures = {
