@@ -21,11 +21,13 @@ static void num(char *out, size_t cap, uint64_t v)
     snprintf(out, cap, "%" PRIu64, v);
 }
 
+/* Makes the row of a queue if it is missing; sent without waiting, it
+ * travels with the statement that follows. */
 static int state_row(struct db *db, const char *stream, const char *peer)
 {
     const char *p[] = {stream, peer};
 
-    return db_exec(
+    return db_send(
         db, "INSERT INTO outbox_state (stream, peer) VALUES ($1, $2) ON CONFLICT DO NOTHING", 2, p);
 }
 
@@ -48,63 +50,41 @@ int outbox_acked(struct db *db, int stream, const char *peer, uint64_t *acked, u
     return 0;
 }
 
-/* The numbered messages after 'after', in order. */
-static PGresult *numbered(struct db *db, const char *stream, const char *peer, const char *after)
+/*
+ * The next batch after 'after', in one round trip: the numbered messages
+ * after it or, when there are none, the oldest unnumbered ones, numbered
+ * in the same statement (one transaction with the row of the queue, which
+ * is made first if it is missing).  Without anything to number, nothing
+ * is locked or written: a link pumps every stream each time anything is
+ * queued, and a transaction that only locks the stream's row still waits
+ * for the disk.
+ */
+static PGresult *next_batch(struct db *db, const char *stream, const char *peer, const char *after)
 {
     char limit[12];
     const char *p[] = {stream, peer, after, limit};
 
     num(limit, sizeof(limit), OUTBOX_BATCH);
+    if (state_row(db, stream, peer) < 0)
+        return NULL;
     return db_query(db,
-                    "SELECT seq, body FROM outbox WHERE stream = $1 AND peer = $2 AND seq > $3"
-                    " ORDER BY seq LIMIT $4",
+                    "WITH sent AS (SELECT seq, body FROM outbox WHERE stream = $1 AND peer = $2"
+                    "              AND seq > $3 ORDER BY seq LIMIT $4),"
+                    " last AS (SELECT last_seq FROM outbox_state WHERE stream = $1 AND peer = $2"
+                    "          AND NOT EXISTS (SELECT 1 FROM sent)"
+                    "          AND EXISTS (SELECT 1 FROM outbox WHERE stream = $1 AND peer = $2"
+                    "                      AND seq IS NULL) FOR UPDATE),"
+                    " next AS (SELECT id, row_number() OVER (ORDER BY id) AS n"
+                    "          FROM outbox WHERE stream = $1 AND peer = $2 AND seq IS NULL"
+                    "          AND EXISTS (SELECT 1 FROM last) ORDER BY id LIMIT $4),"
+                    " numbered AS (UPDATE outbox o SET seq = last.last_seq + next.n"
+                    "              FROM next, last WHERE o.id = next.id RETURNING o.seq, o.body),"
+                    " counted AS (UPDATE outbox_state SET last_seq = last_seq +"
+                    "             (SELECT count(*) FROM numbered) WHERE stream = $1 AND peer = $2"
+                    "             AND EXISTS (SELECT 1 FROM last))"
+                    " SELECT seq, body FROM sent UNION ALL SELECT seq, body FROM numbered"
+                    " ORDER BY seq",
                     4, p);
-}
-
-/*
- * Numbers the oldest unnumbered messages after the stream's last number.
- * Returns 1, 0 when there were none, or -1.  With none, nothing is
- * written: a link pumps every stream each time anything is queued, and a
- * transaction that only locks the stream's row still waits for the disk.
- */
-static int number_new(struct db *db, const char *stream, const char *peer)
-{
-    char limit[12];
-    const char *p[] = {stream, peer, limit};
-
-    PGresult *unsent = db_query(db,
-                                "SELECT EXISTS (SELECT 1 FROM outbox WHERE stream = $1"
-                                " AND peer = $2 AND seq IS NULL)",
-                                2, p);
-    if (unsent == NULL)
-        return -1;
-    int any = strcmp(PQgetvalue(unsent, 0, 0), "t") == 0;
-    PQclear(unsent);
-    if (!any)
-        return 0;
-    num(limit, sizeof(limit), OUTBOX_BATCH);
-    if (db_begin(db) < 0 || state_row(db, stream, peer) < 0)
-        goto fail;
-    PGresult *res = db_query(db,
-                             "WITH last AS (SELECT last_seq FROM outbox_state"
-                             "              WHERE stream = $1 AND peer = $2 FOR UPDATE),"
-                             " next AS (SELECT id, row_number() OVER (ORDER BY id) AS n"
-                             "          FROM outbox WHERE stream = $1 AND peer = $2"
-                             "          AND seq IS NULL ORDER BY id LIMIT $3),"
-                             " numbered AS (UPDATE outbox o SET seq = last.last_seq + next.n"
-                             "              FROM next, last WHERE o.id = next.id RETURNING o.seq)"
-                             " UPDATE outbox_state SET last_seq = last_seq +"
-                             " (SELECT count(*) FROM numbered) WHERE stream = $1 AND peer = $2"
-                             " RETURNING last_seq",
-                             3, p);
-    if (res == NULL)
-        goto fail;
-    PQclear(res);
-    return db_commit(db) < 0 ? -1 : 1;
-
-fail:
-    db_rollback(db);
-    return -1;
 }
 
 int outbox_next(struct db *db, int stream, const char *peer, uint64_t after, struct outbox_batch *b)
@@ -114,28 +94,22 @@ int outbox_next(struct db *db, int stream, const char *peer, uint64_t after, str
     memset(b, 0, sizeof(*b));
     num(s, sizeof(s), (uint64_t)stream);
     num(a, sizeof(a), after);
-    for (int round = 0; round < 2; round++) {
-        b->res = numbered(db, s, peer, a);
-        if (b->res == NULL)
-            return -1;
-        if (PQntuples(b->res) > 0) {
-            b->first = strtoull(PQgetvalue(b->res, 0, 0), NULL, 10);
-            b->n = (size_t)PQntuples(b->res);
-            /* A run starts right after 'after'; anything else is a bug. */
-            if (b->first == after + 1)
-                return 1;
-            /* A run must start right after 'after'; anything else is a bug. */
-            log_warnx("stream %d to '%s': next message %llu, expected %llu", stream, peer,
-                      (unsigned long long)b->first, (unsigned long long)after + 1);
-            outbox_batch_clear(b);
-            return -1;
-        }
+    b->res = next_batch(db, s, peer, a);
+    if (b->res == NULL)
+        return -1;
+    if (PQntuples(b->res) == 0) {
         outbox_batch_clear(b);
-        int numbered_now = round == 0 ? number_new(db, s, peer) : 0;
-        if (numbered_now <= 0)
-            return numbered_now;
+        return 0;
     }
-    return 0;
+    b->first = strtoull(PQgetvalue(b->res, 0, 0), NULL, 10);
+    b->n = (size_t)PQntuples(b->res);
+    if (b->first == after + 1)
+        return 1;
+    /* A run must start right after 'after'; anything else is a bug. */
+    log_warnx("stream %d to '%s': next message %llu, expected %llu", stream, peer,
+              (unsigned long long)b->first, (unsigned long long)after + 1);
+    outbox_batch_clear(b);
+    return -1;
 }
 
 void outbox_batch_clear(struct outbox_batch *b)
@@ -157,9 +131,10 @@ int outbox_ack(struct db *db, int stream, const char *peer, uint64_t seq)
 
     num(s, sizeof(s), (uint64_t)stream);
     num(q, sizeof(q), seq);
+    /* One round trip: nothing waits for the statements before the commit. */
     if (db_begin(db) < 0 ||
-        db_exec(db, "DELETE FROM outbox WHERE stream = $1 AND peer = $3 AND seq <= $2", 3, p) < 0 ||
-        db_exec(db,
+        db_send(db, "DELETE FROM outbox WHERE stream = $1 AND peer = $3 AND seq <= $2", 3, p) < 0 ||
+        db_send(db,
                 "UPDATE outbox_state SET acked_seq = $2"
                 " WHERE stream = $1 AND peer = $3 AND acked_seq < $2",
                 3, p) < 0 ||
