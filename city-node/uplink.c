@@ -406,6 +406,7 @@ int uplink_run(struct node *node, void *control)
     log_info("uplink to '%s'", node->cfg.province_endpoint);
 
     int64_t next_tick = clock_mono_ms();
+    int notified = 0; /* the last pump's statements took in notifications */
     for (;;) {
         /* Poll what exists now: the database and the uplink may be away. */
         zmq_pollitem_t items[4];
@@ -422,7 +423,7 @@ int uplink_run(struct node *node, void *control)
             on_dealer = n;
             items[n++] = (zmq_pollitem_t){up.dealer, 0, ZMQ_POLLIN, 0};
         }
-        int64_t wait = next_tick - clock_mono_ms();
+        int64_t wait = notified ? 0 : next_tick - clock_mono_ms();
         if (zmq_poll(items, n, wait > 0 ? (long)wait : 0) < 0 && zmq_errno() != EINTR) {
             log_warnx("link poll failed: %s", zmq_strerror(zmq_errno()));
             goto out;
@@ -447,9 +448,14 @@ int uplink_run(struct node *node, void *control)
          * and the NOTIFY of its own transaction (an acceptance, queued
          * applying the province's batch) comes back with the COMMIT; the
          * socket then stays quiet about them.  Sent now, not at the next
-         * heartbeat. */
-        if (on_db >= 0 && db_notifications(up.db) > 0)
+         * heartbeat.  The pump's own statements may take in the
+         * notification of a change committed meanwhile (by an HTTP
+         * worker): the next round then does not wait for the socket. */
+        notified = on_db >= 0 && (notified || db_notifications(up.db) > 0);
+        if (notified) {
             pump(&up);
+            notified = db_notifications(up.db) > 0;
+        }
     }
     rc = 0;
 out:

@@ -560,6 +560,7 @@ int hub_run(struct node *node, void *control)
 
     struct db_listener outbox = {.db = hub.db, .channel = "outbox", .fd = -1};
     int64_t next_tick = clock_mono_ms();
+    int notified = 0; /* the last pump's statements took in notifications */
     for (;;) {
         /* The database's socket last: it is away while the database is. */
         int fd = db_listener_fd(&outbox);
@@ -571,7 +572,7 @@ int hub_run(struct node *node, void *control)
             {link_monitor_socket(hub.monitor), 0, ZMQ_POLLIN, 0},
             {NULL, fd, ZMQ_POLLIN, 0},
         };
-        int64_t wait = next_tick - clock_mono_ms();
+        int64_t wait = notified ? 0 : next_tick - clock_mono_ms();
         if (zmq_poll(items, fd >= 0 ? 6 : 5, wait > 0 ? (long)wait : 0) < 0 &&
             zmq_errno() != EINTR) {
             log_warnx("link poll failed: %s", zmq_strerror(zmq_errno()));
@@ -603,10 +604,15 @@ int hub_run(struct node *node, void *control)
          * applier's offers and decisions, committed meanwhile), and the
          * NOTIFY of its own transaction (the province's own changes
          * applied at a tick) comes back with the COMMIT; the socket then
-         * stays quiet about them.  Sent now, not at the next heartbeat. */
-        if (fd >= 0 && db_notifications(hub.db) > 0) {
+         * stays quiet about them.  Sent now, not at the next heartbeat.
+         * The pump's own statements may take in the notification of a
+         * change committed meanwhile (by the applier's thread): the next
+         * round then does not wait for the socket. */
+        notified = fd >= 0 && (notified || db_notifications(hub.db) > 0);
+        if (notified) {
             apply_own(&hub);
             pump_all(&hub);
+            notified = db_notifications(hub.db) > 0;
         }
     }
     rc = 0;
