@@ -112,6 +112,47 @@ int outbox_next(struct db *db, int stream, const char *peer, uint64_t after, str
     return -1;
 }
 
+int outbox_number(struct db *db, int stream, const char *const *peers, size_t n)
+{
+    char s[12], limit[12], *list = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&list, &len);
+    const char *p[] = {s, NULL, limit};
+
+    if (f == NULL)
+        return -1;
+    /* A text[] literal: node codes are digits (config_code_valid). */
+    fputc('{', f);
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%s%s", i > 0 ? "," : "", peers[i]);
+    fputc('}', f);
+    if (fclose(f) != 0) {
+        free(list);
+        return -1;
+    }
+    num(s, sizeof(s), (uint64_t)stream);
+    num(limit, sizeof(limit), OUTBOX_BATCH);
+    p[1] = list;
+    int rc = db_exec(db,
+                     "WITH last AS (SELECT peer, last_seq FROM outbox_state s"
+                     "              WHERE stream = $1 AND peer = ANY ($2::text[])"
+                     "              AND EXISTS (SELECT 1 FROM outbox o WHERE o.stream = $1"
+                     "                          AND o.peer = s.peer AND o.seq IS NULL) FOR UPDATE),"
+                     " next AS (SELECT l.peer, x.id, x.n FROM last l, LATERAL"
+                     "          (SELECT id, row_number() OVER (ORDER BY id) AS n FROM outbox"
+                     "           WHERE stream = $1 AND peer = l.peer AND seq IS NULL"
+                     "           ORDER BY id LIMIT $3) x),"
+                     " numbered AS (UPDATE outbox o SET seq = l.last_seq + x.n"
+                     "              FROM next x JOIN last l USING (peer) WHERE o.id = x.id"
+                     "              RETURNING o.peer)"
+                     " UPDATE outbox_state s SET last_seq = s.last_seq + c.n"
+                     " FROM (SELECT peer, count(*) AS n FROM numbered GROUP BY peer) c"
+                     " WHERE s.stream = $1 AND s.peer = c.peer",
+                     3, p);
+    free(list);
+    return rc;
+}
+
 void outbox_batch_clear(struct outbox_batch *b)
 {
     PQclear(b->res);

@@ -55,6 +55,14 @@ int outbox_next(struct db *db, int stream, const char *peer, uint64_t after,
                 struct outbox_batch *b);
 void outbox_batch_clear(struct outbox_batch *b);
 
+/*
+ * Numbers the oldest unnumbered messages (a batch's worth) of each of the
+ * 'n' queues of 'stream' to 'peers', durably and in one transaction, so
+ * that messages to several peers wait for the disk once: outbox_next then
+ * finds them numbered.  Returns 0 or -1.
+ */
+int outbox_number(struct db *db, int stream, const char *const *peers, size_t n);
+
 /* The body of message i of 'b' and its length. */
 const char *outbox_item(const struct outbox_batch *b, size_t i, size_t *len);
 

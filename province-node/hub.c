@@ -419,8 +419,19 @@ static void pump(struct hub *hub, struct peer *p)
         log_warnx("cannot read the outbox of '%s' now", p->code);
 }
 
+/* Sends every node what its window allows.  What is new for the nodes in
+ * session is numbered first in one transaction: a decision for two cities
+ * waits for the disk once, not once per city. */
 static void pump_all(struct hub *hub)
 {
+    const char *codes[MAX_PEERS];
+    size_t n = 0;
+
+    for (size_t i = 0; i < hub->npeers; i++)
+        if (hub->peers[i].streaming)
+            codes[n++] = hub->peers[i].code;
+    if (n > 1 && outbox_number(hub->db, STREAM_DOWN, codes, n) < 0)
+        log_warnx("cannot number what goes to the nodes now");
     for (size_t i = 0; i < hub->npeers; i++)
         pump(hub, &hub->peers[i]);
 }
