@@ -149,8 +149,6 @@ static void pump(struct uplink *up)
 {
     if (!up->connected || up->outbox.fd < 0)
         return;
-    if (transferdb_progress_flush(up->node, up->db) < 0)
-        log_warnx("cannot queue the progress of transferred tickets now");
     if (!up->streaming) {
         if (stream_start(&up->tickets, up->db, STREAM_TICKETS, OUTBOX_UPLINK, clock_mono_ms(),
                          (int64_t)MISSED_BEATS * up->node->cfg.heartbeat_interval_ms) < 0)
@@ -158,6 +156,14 @@ static void pump(struct uplink *up)
         up->streaming = 1;
     }
     if (stream_pump(&up->tickets, up->db, send_batch, up, clock_mono_ms()) < 0)
+        log_warnx("cannot read the outbox now");
+    /* After what was queued is on its way, not before it: the progress
+     * answers of transferred tickets, queued now, go in a pump of their
+     * own. */
+    int queued = transferdb_progress_flush(up->node, up->db);
+    if (queued < 0)
+        log_warnx("cannot queue the progress of transferred tickets now");
+    else if (queued > 0 && stream_pump(&up->tickets, up->db, send_batch, up, clock_mono_ms()) < 0)
         log_warnx("cannot read the outbox now");
 }
 

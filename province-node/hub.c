@@ -616,13 +616,16 @@ int hub_run(struct node *node, void *control)
          * NOTIFY of its own transaction (the province's own changes
          * applied at a tick) comes back with the COMMIT; the socket then
          * stays quiet about them.  Sent now, not at the next heartbeat.
-         * The pump's own statements may take in the notification of a
-         * change committed meanwhile (by the applier's thread): the next
-         * round then does not wait for the socket. */
+         * The nodes are sent theirs before the province's own changes are
+         * applied, which is not on their way; what those post for a node
+         * comes back with their COMMIT.  The pump's own statements may
+         * also take in the notification of a change committed meanwhile
+         * (by the applier's thread): the next round then does not wait
+         * for the socket. */
         notified = fd >= 0 && (notified || db_notifications(hub.db) > 0);
         if (notified) {
-            apply_own(&hub);
             pump_all(&hub);
+            apply_own(&hub);
             notified = db_notifications(hub.db) > 0;
         }
     }
