@@ -564,7 +564,9 @@ const char *db_sqlstate(const struct db *db)
 
 int db_attempt(struct db *db, int (*fn)(void *arg, struct db *db), void *arg)
 {
-    if (db_exec(db, "SAVEPOINT attempt", 0, NULL) < 0)
+    /* Sent without waiting, as its release: each travels with the next
+     * statement, and a message costs no round trip of its own for them. */
+    if (db_send(db, "SAVEPOINT attempt", 0, NULL) < 0)
         return -1;
     int rc = fn(arg, db);
     /* What it sent is its work too, and must be answered before a rollback. */
@@ -577,7 +579,7 @@ int db_attempt(struct db *db, int (*fn)(void *arg, struct db *db), void *arg)
     if (rc > 0 && db_exec(db, "ROLLBACK TO SAVEPOINT attempt", 0, NULL) < 0)
         return -1;
     /* Released, so a batch of many messages does not nest as many savepoints. */
-    if (rc >= 0 && db_exec(db, "RELEASE SAVEPOINT attempt", 0, NULL) < 0)
+    if (rc >= 0 && db_send(db, "RELEASE SAVEPOINT attempt", 0, NULL) < 0)
         return -1;
     return rc;
 }

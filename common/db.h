@@ -149,7 +149,8 @@ long long db_changed(struct db *db, const char *sql, int n, const char *const *p
  * when done, 1 when what it was given is unusable, -1 on failure.  A
  * failure on the data (SQLSTATE classes 22 and 23: a value or a constraint
  * the database refuses), or one after which no statement had failed,
- * counts as unusable; unusable work is undone.
+ * counts as unusable; unusable work is undone.  The savepoint and its
+ * release are sent without waiting (db_send).
  * Returns 0, 1, or -1 when the database itself failed.
  */
 int db_attempt(struct db *db, int (*fn)(void *arg, struct db *db), void *arg);
