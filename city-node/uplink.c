@@ -25,6 +25,7 @@
 #include "loaddb.h"
 #include "log.h"
 #include "metrics.h"
+#include "outbox.h"
 #include "stream.h"
 #include "transferdb.h"
 
@@ -217,6 +218,24 @@ static void send_ack(struct uplink *up, uint32_t stream, uint64_t seq, int resen
     send_envelope(up, &env);
 }
 
+/*
+ * Applies what the province sent (inbox_apply_fn) and, in the same
+ * transaction, numbers what that queued for the province: an acceptance
+ * then waits for the disk once, with the offer, not again to be numbered.
+ * This thread alone numbers the stream, so it may do so in any of its
+ * transactions.
+ */
+static int apply_down(void *arg, struct db *db, const char *peer, uint64_t first,
+                      const char *const *items, const size_t *lens, size_t n)
+{
+    struct uplink *up = arg;
+    const char *const uplink[] = {OUTBOX_UPLINK};
+
+    if (deliver_apply(up->node, db, peer, first, items, lens, n) < 0)
+        return -1;
+    return up->streaming ? outbox_number(db, STREAM_TICKETS, uplink, 1) : 0;
+}
+
 /* What the province sends this city: applied once, in order, then acknowledged. */
 static void on_batch(struct uplink *up, const Fed__Envelope *env)
 {
@@ -232,7 +251,7 @@ static void on_batch(struct uplink *up, const Fed__Envelope *env)
         lens[i] = b->items[i].len;
     }
     switch (inbox_apply(up->db, up->province, STREAM_DOWN, env->seq, b->oldest, items, lens,
-                        b->n_items, deliver_apply, up->node, &applied)) {
+                        b->n_items, apply_down, up, &applied)) {
     case INBOX_APPLIED:
         send_ack(up, STREAM_DOWN, applied, 0);
         break;

@@ -121,10 +121,11 @@ int outbox_number(struct db *db, int stream, const char *const *peers, size_t n)
 
     if (f == NULL)
         return -1;
-    /* A text[] literal: node codes are digits (config_code_valid). */
+    /* A text[] literal: a peer is a node's code, digits (config_code_valid),
+     * or OUTBOX_UPLINK, "". */
     fputc('{', f);
     for (size_t i = 0; i < n; i++)
-        fprintf(f, "%s%s", i > 0 ? "," : "", peers[i]);
+        fprintf(f, "%s\"%s\"", i > 0 ? "," : "", peers[i]);
     fputc('}', f);
     if (fclose(f) != 0) {
         free(list);
