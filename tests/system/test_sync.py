@@ -155,6 +155,27 @@ def test_the_province_stopped_in_a_burst_takes_it_up_again(federation):
     assert duplicated_events(fed) == []
 
 
+def test_changes_committed_while_the_link_sends_do_not_wait_for_a_heartbeat(federation):
+    """The link thread's own statements take in the notifications of the
+    changes HTTP workers commit meanwhile, which the socket then no longer
+    announces: with heartbeats a minute apart, burst after burst of intake
+    from several clients reaches the master dataset, to the last change,
+    long before the next heartbeat."""
+    fed = federation(GUANGZHOU, start=False)
+    for node in (fed.province, *fed.cities.values()):
+        node.settings["heartbeat_interval_ms"] = 60000
+        node.write_config()
+    fed.start()
+    fed.wait_connected("440100")
+    city = fed.cities["440100"]
+    office = Hotline(city)
+    for _ in range(3):
+        made = len(city_tickets(city))
+        with burst(office):
+            city.wait_for(lambda: len(city_tickets(city)) >= made + 20, "a burst of intake")
+        wait_in_sync(fed, city)
+
+
 def test_every_city_has_its_own_stream(federation):
     fed = running_federation(federation, GUANGZHOU, SHENZHEN)
     for city in fed.cities.values():
