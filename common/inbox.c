@@ -25,7 +25,9 @@ static int cursor(struct db *db, const char *peer, int stream, uint64_t *applied
     const char *p[] = {peer, s};
 
     snprintf(s, sizeof(s), "%d", stream);
-    if (db_exec(db, "INSERT INTO inbox_state (peer, stream) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    /* Sent without waiting: the row, made if missing, is read in the same
+     * round trip. */
+    if (db_send(db, "INSERT INTO inbox_state (peer, stream) VALUES ($1, $2) ON CONFLICT DO NOTHING",
                 2, p) < 0)
         return -1;
     PGresult *res = db_query(db,
@@ -54,7 +56,8 @@ static int advance(struct db *db, const char *peer, int stream, uint64_t upto)
     snprintf(u, sizeof(u), "%" PRIu64, upto);
     snprintf(s, sizeof(s), "%d", stream);
     clock_format(clock_now_us(), at);
-    return db_exec(db,
+    /* Sent without waiting: it travels with the COMMIT that follows. */
+    return db_send(db,
                    "UPDATE inbox_state SET last_applied = $3, applied_at = $4"
                    " WHERE peer = $1 AND stream = $2",
                    4, p);
