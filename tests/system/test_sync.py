@@ -52,10 +52,12 @@ def wait_in_sync(fed, city, timeout=DEADLINE):
         f"the master dataset to equal city {city.code}'s data", timeout)
 
 
-def running_federation(federation, *cities):
+def running_federation(federation, *cities, **settings):
+    """The province and 'cities' started and connected, every node with
+    'settings' (heartbeats every 200 ms unless they say otherwise)."""
     fed = federation(*cities, start=False)
     for node in (fed.province, *fed.cities.values()):
-        node.settings["heartbeat_interval_ms"] = 200
+        node.settings.update({"heartbeat_interval_ms": 200, **settings})
         node.write_config()
     fed.start()
     for code, _ in cities:
@@ -161,12 +163,7 @@ def test_changes_committed_while_the_link_sends_do_not_wait_for_a_heartbeat(fede
     announces: with heartbeats a minute apart, burst after burst of intake
     from several clients reaches the master dataset, to the last change,
     long before the next heartbeat."""
-    fed = federation(GUANGZHOU, start=False)
-    for node in (fed.province, *fed.cities.values()):
-        node.settings["heartbeat_interval_ms"] = 60000
-        node.write_config()
-    fed.start()
-    fed.wait_connected("440100")
+    fed = running_federation(federation, GUANGZHOU, heartbeat_interval_ms=60000)
     city = fed.cities["440100"]
     office = Hotline(city)
     for _ in range(3):
@@ -292,13 +289,7 @@ def reconciliation(fed, **params):
 
 
 def test_daily_reports_reconcile_with_the_master_dataset(federation):
-    fed = federation(GUANGZHOU, start=False)
-    for node in (fed.province, *fed.cities.values()):
-        node.settings["heartbeat_interval_ms"] = 200
-        node.settings["clock_interval_ms"] = 300
-        node.write_config()
-    fed.start()
-    fed.wait_connected("440100")
+    fed = running_federation(federation, GUANGZHOU, clock_interval_ms=300)
     city = fed.cities["440100"]
     office = Hotline(city)
     for _ in range(3):
