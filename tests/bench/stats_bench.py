@@ -172,7 +172,8 @@ def on_loaded(conninfo, tickets, events, load_seconds, rounds):
             cur.execute("SELECT count(*) FROM stats_daily")
             rollup_rows = cur.fetchone()[0]
             db.commit()
-        log(f"rolled up {days} days ({rollup_rows} rows) in {build_seconds:.0f} s, two sessions at once")
+        log(f"rolled up {days} days ({rollup_rows} rows) in {build_seconds:.0f} s,"
+            " two sessions at once")
         times = measure(db, rounds)
 
     summary = {
