@@ -481,6 +481,18 @@ static char *join_arrays(const char *a, const char *b)
     return out;
 }
 
+/* Frees what a batch holds, not the batch itself. */
+static void batch_parts_free(struct master_batch *b)
+{
+    free(b->items);
+    free(b->lens);
+    free(b->data);
+    free(b->dropped);
+    free(b->months);
+    free(b->array);
+    free(b->rows);
+}
+
 int master_batch_join(struct master_batch *b, const struct master_batch *more, size_t max)
 {
     size_t n = b->n + more->n, total = 0;
@@ -491,22 +503,25 @@ int master_batch_join(struct master_batch *b, const struct master_batch *more, s
         total += b->lens[i];
     for (size_t i = 0; i < more->n; i++)
         total += more->lens[i];
-    const char **items = malloc(n * sizeof(*items));
-    size_t *lens = malloc(n * sizeof(*lens));
-    char *data = malloc(total + 1);
-    unsigned char *dropped = malloc(n);
-    int *months = malloc(n * sizeof(*months));
-    char *array = join_arrays(b->array, more->array);
-    char *rows = malloc(b->rows_len + more->rows_len + 1);
+    struct master_batch j = {
+        .items = malloc(n * sizeof(*j.items)),
+        .lens = malloc(n * sizeof(*j.lens)),
+        .data = malloc(total + 1),
+        .dropped = malloc(n),
+        .months = malloc(n * sizeof(*j.months)),
+        .array = join_arrays(b->array, more->array),
+        .rows = malloc(b->rows_len + more->rows_len + 1),
+    };
+    const char **items = j.items;
+    size_t *lens = j.lens;
+    char *data = j.data;
+    unsigned char *dropped = j.dropped;
+    int *months = j.months;
+    char *array = j.array;
+    char *rows = j.rows;
     if (items == NULL || lens == NULL || data == NULL || dropped == NULL || months == NULL ||
         array == NULL || rows == NULL) {
-        free(items);
-        free(lens);
-        free(data);
-        free(dropped);
-        free(months);
-        free(array);
-        free(rows);
+        batch_parts_free(&j);
         return -1;
     }
     char *p = data;
@@ -531,13 +546,7 @@ int master_batch_join(struct master_batch *b, const struct master_batch *more, s
         if (m == nmonths)
             months[nmonths++] = more->months[i];
     }
-    free(b->items);
-    free(b->lens);
-    free(b->data);
-    free(b->dropped);
-    free(b->months);
-    free(b->array);
-    free(b->rows);
+    batch_parts_free(b);
     b->items = items;
     b->lens = lens;
     b->data = data;
@@ -566,13 +575,7 @@ void master_batch_free(struct master_batch *b)
 {
     if (b == NULL)
         return;
-    free(b->items);
-    free(b->lens);
-    free(b->data);
-    free(b->array);
-    free(b->rows);
-    free(b->dropped);
-    free(b->months);
+    batch_parts_free(b);
     free(b);
 }
 
