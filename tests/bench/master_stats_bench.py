@@ -16,6 +16,8 @@ March and the whole year grouped by node: from the roll-ups
 events (master_stats_context and stats_counts summed).  Both must give
 the same rows.  Last, the roll-up work of one applied batch: the events of
 200 tickets taken out and counted again, as master.c does around a batch.
+With --keep, the master dataset loaded and rolled up is kept for the next
+run, which starts from a copy of it (keep.py).
 
     /usr/bin/python3 tests/bench/master_stats_bench.py                  # 21 x 500,000 tickets
     /usr/bin/python3 tests/bench/master_stats_bench.py --tickets 5000   # a quick run
@@ -32,6 +34,7 @@ from contextlib import closing
 
 import psycopg2
 
+import keep
 from benchlib import (CITIES, OUTPUT, execute, headline, log, node_schema, query, scratch,
                       write_summary)
 from city import load
@@ -144,13 +147,32 @@ def batches(db, rounds):
     return seconds, counted
 
 
+def loaded(conninfo, tickets):
+    """The master dataset of the 21 nodes, 'tickets' each, and its roll-ups:
+    what keep.Kept records of it."""
+    with closing(psycopg2.connect(conninfo)) as db:
+        start = time.perf_counter()
+        load(conninfo, tickets)
+        events = copy(db)
+    load_seconds = time.perf_counter() - start
+    log(f"loaded {len(NODES)} x {tickets} tickets, {events} events in {load_seconds:.0f} s")
+    build_seconds, rollup_rows = roll_up(conninfo)
+    log(f"rolled up ({rollup_rows} rows) in {build_seconds:.0f} s, two sessions at once")
+    return {"events": events, "load_seconds": load_seconds, "rollup_rows": rollup_rows,
+            "rollup_build_seconds": build_seconds}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tickets", type=int, default=500_000,
                         help="tickets of each node (default 500000)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--output", default=str(OUTPUT / "master_stats.json"))
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the loaded master dataset for the next run, or start from the"
+                             " one kept (keep.py)")
     args = parser.parse_args()
+    restored_seconds = None
     if args.tickets < 1000 or args.tickets > 10_000_000 or args.rounds < 1:
         parser.error("--tickets 1000..10000000, --rounds 1 or more")
 
@@ -158,25 +180,27 @@ def main():
         execute(cluster.conninfo("postgres"), "CREATE DATABASE bench")
         conninfo = cluster.conninfo("bench")
         node_schema(folder, conninfo, province=True)
+        kept = keep.Kept("master-stats", keep.key(tickets=args.tickets, nodes=NODES))
+        meta = kept.meta() if args.keep else None
+        if meta:
+            restored_seconds = kept.restore(cluster, {})
+        else:
+            meta = loaded(conninfo, args.tickets)
+            if args.keep:
+                kept.keep(cluster, {}, meta)
         with closing(psycopg2.connect(conninfo)) as db:
-            start = time.perf_counter()
-            load(conninfo, args.tickets)
-            events = copy(db)
-            load_seconds = time.perf_counter() - start
-            log(f"loaded {len(NODES)} x {args.tickets} tickets, {events} events"
-                f" in {load_seconds:.0f} s")
-            build_seconds, rollup_rows = roll_up(conninfo)
-            log(f"rolled up ({rollup_rows} rows) in {build_seconds:.0f} s, two sessions at once")
             times = measure(db, args.rounds, ROLLUP, SCAN)
             batch_seconds, batch_events = batches(db, max(args.rounds, 5))
 
     summary = {
         "nodes": len(NODES),
         "tickets": len(NODES) * args.tickets,
-        "events": events,
-        "load_seconds": round(load_seconds, 1),
-        "rollup_rows": rollup_rows,
-        "rollup_build_seconds": round(build_seconds, 1),
+        "events": meta["events"],
+        "load_seconds": round(meta["load_seconds"], 1),
+        "rollup_rows": meta["rollup_rows"],
+        "rollup_build_seconds": round(meta["rollup_build_seconds"], 1),
+        "kept": kept.key if args.keep else None,
+        "restored_seconds": round(restored_seconds, 1) if restored_seconds else None,
         "rounds": args.rounds,
         "group_by": "node",
         "results_equal": True,

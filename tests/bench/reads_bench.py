@@ -40,13 +40,16 @@ from them the same way, the medians over the rounds give the ratios
 before the rounds the city's answers are checked against the baseline's
 rows.
 
-With --stats-output, the statistics benchmark (stats_bench.py) then runs
-on the same city once the node has stopped, so that the suite loads ten
-million tickets once and not twice; its summary goes to that file.
+With --stats-output, the city's days are rolled up after the load and
+the statistics benchmark (stats_bench.py) runs on the same city once the
+node has stopped, so that the suite loads ten million tickets once and
+not twice; its summary goes to that file.  With --keep, the city loaded
+and rolled up is kept for the next run, which starts from a copy of it
+(keep.py).
 
     /usr/bin/python3 tests/bench/reads_bench.py                     # 10 million tickets
     /usr/bin/python3 tests/bench/reads_bench.py --tickets 200000 --rounds 3 --seconds 3
-    /usr/bin/python3 tests/bench/reads_bench.py --stats-output build/bench/stats.json
+    /usr/bin/python3 tests/bench/reads_bench.py --stats-output build/bench/stats.json --keep
 
 Prints the latencies and ratios and writes build/bench/reads.json.
 """
@@ -63,6 +66,7 @@ import time
 
 
 import city
+import keep
 import stats_bench
 from benchlib import (DURABLE, OUTPUT, configure, headline, latencies, log, query, scratch,
                       write_summary)
@@ -229,6 +233,20 @@ def run_pgbench(conninfo, script, seconds, seed, folder):
                                     out).group(1))
 
 
+def loaded(node, n, sealed, rolled_up):
+    """Loads the city of n tickets into the node's database, then rolls its
+    days up if 'rolled_up' (the statistics read them; the reads do not).
+    Returns what keep.Kept records of it."""
+    conninfo = node.settings["database"]
+    key, key_id = city.key_of(node.data_dir)
+    start = time.perf_counter()
+    events = city.load(conninfo, n, horizon=HORIZON, key=key, key_id=key_id, sealed=sealed)
+    load_seconds = time.perf_counter() - start
+    log(f"loaded {n} tickets, {events} events in {load_seconds:.0f} s")
+    return {"events": events, "load_seconds": load_seconds,
+            "rolled_up": stats_bench.roll_up(conninfo) if rolled_up else None}
+
+
 def check(node, office, conninfo, n):
     """The city's answers are the baseline's rows: a ticket of the pool by
     id, and a unit's page of orders in handling, the same ids in the same
@@ -260,6 +278,9 @@ def main():
     parser.add_argument("--output", default=str(OUTPUT / "reads.json"))
     parser.add_argument("--stats-output", help="then the statistics on the same city, there")
     parser.add_argument("--stats-rounds", type=int, default=3)
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the loaded city for the next run, or start from the one kept"
+                             " (keep.py)")
     args = parser.parse_args()
     if not 20_000 <= args.tickets <= 50_000_000 or args.rounds < 1 \
             or not 1 <= args.seconds <= 600 or args.stats_rounds < 1:
@@ -267,6 +288,7 @@ def main():
                      " --seconds 1..600")
 
     reads = ("ticket", "list")
+    restored_seconds = None
     results = {read: {side: [] for side in SIDES} for read in reads}
     with scratch(SETTINGS) as (cluster, folder):
         workspace = Workspace(folder, cluster)
@@ -277,13 +299,18 @@ def main():
             node.settings["clock_interval_ms"] = 3600000
             node.write_config()
             conninfo = node.settings["database"]
-            key, key_id = city.key_of(node.data_dir)
             sealed = sealed_tickets(args.tickets)
-            start = time.perf_counter()
-            events = city.load(conninfo, args.tickets, horizon=HORIZON, key=key, key_id=key_id,
-                               sealed=sealed)
-            load_seconds = time.perf_counter() - start
-            log(f"loaded {args.tickets} tickets, {events} events in {load_seconds:.0f} s")
+            kept = keep.Kept("reads-city", keep.key(tickets=args.tickets, horizon=HORIZON,
+                                                    database=conninfo.split("dbname=")[1]))
+            meta = kept.meta() if args.keep else None
+            if meta:
+                restored_seconds = kept.restore(cluster, {"node": node.data_dir})
+            else:
+                meta = loaded(node, args.tickets, sealed,
+                              rolled_up=args.keep or args.stats_output)
+                if args.keep:
+                    kept.keep(cluster, {"node": node.data_dir}, meta)
+            events, load_seconds = meta["events"], meta["load_seconds"]
             os.sync()  # the load's pages reach the disk now, not during the rounds
             configure(cluster, DURABLE)
             size = query(conninfo, "SELECT pg_size_pretty(pg_database_size(current_database()))")
@@ -316,14 +343,17 @@ def main():
             workspace.stop_all()
         if args.stats_output:
             write_summary(stats_bench.on_loaded(conninfo, args.tickets, events, load_seconds,
-                                                args.stats_rounds), args.stats_output)
+                                                args.stats_rounds, meta["rolled_up"]),
+                          args.stats_output)
 
     summary = {
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "tickets": args.tickets, "events": events, "database_size": size[0][0],
         "tickets_read_by_id": args.tickets // STEP, "sealed": len(sealed),
         "unit_orders_in_handling": handling,
-        "load_seconds": round(load_seconds, 1), "clients": CLIENTS, "rounds": args.rounds,
+        "load_seconds": round(load_seconds, 1), "kept": kept.key if args.keep else None,
+        "restored_seconds": round(restored_seconds, 1) if restored_seconds else None,
+        "clients": CLIENTS, "rounds": args.rounds,
         "seconds": args.seconds, "audit_rows": audited, "results": results, "headlines": [],
     }
     what = {("ticket", "clear"): "GET /api/v1/tickets/{id} by an operator (audited), p99",

@@ -157,21 +157,20 @@ def summarise(times):
     return summary
 
 
-def on_loaded(conninfo, tickets, events, load_seconds, rounds):
-    """Rolls up the city loaded in the database 'conninfo' and measures it
-    (also what reads_bench.py does with the city it loaded): the summary
-    with its headlines.  The session takes the work memory and parallel
-    workers of SETTINGS, whatever the cluster's."""
+def on_loaded(conninfo, tickets, events, load_seconds, rounds, rolled_up=None):
+    """Rolls up the city loaded in the database 'conninfo', unless
+    'rolled_up' already says how long that took (roll_up()'s answer), and
+    measures it (also what reads_bench.py does with the city it loaded):
+    the summary with its headlines.  The session takes the work memory and
+    parallel workers of SETTINGS, whatever the cluster's."""
+    build_seconds, days = rolled_up or roll_up(conninfo)
     with closing(psycopg2.connect(conninfo)) as db:
         with db.cursor() as cur:
             for name in ("work_mem", "max_parallel_workers_per_gather"):
                 cur.execute("SELECT set_config(%s, %s, false)", (name, dict(SETTINGS)[name]))
-        db.commit()
-        build_seconds, days = roll_up(conninfo)
-        with db.cursor() as cur:
             cur.execute("SELECT count(*) FROM stats_daily")
             rollup_rows = cur.fetchone()[0]
-            db.commit()
+        db.commit()
         log(f"rolled up {days} days ({rollup_rows} rows) in {build_seconds:.0f} s,"
             " two sessions at once")
         times = measure(db, rounds)
