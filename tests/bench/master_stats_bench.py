@@ -168,13 +168,16 @@ def main():
                         help="tickets of each node (default 500000)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--output", default=str(OUTPUT / "master_stats.json"))
+    parser.add_argument("--year-rounds", type=int,
+                        help="rounds of the year (default: --rounds); a scan of it takes long")
     parser.add_argument("--keep", action="store_true",
                         help="keep the loaded master dataset for the next run, or start from the"
                              " one kept (keep.py)")
     args = parser.parse_args()
     restored_seconds = None
-    if args.tickets < 1000 or args.tickets > 10_000_000 or args.rounds < 1:
-        parser.error("--tickets 1000..10000000, --rounds 1 or more")
+    if args.tickets < 1000 or args.tickets > 10_000_000 or args.rounds < 1 \
+            or not 1 <= (args.year_rounds or 1) <= args.rounds:
+        parser.error("--tickets 1000..10000000, --rounds 1 or more, --year-rounds 1..rounds")
 
     with scratch(SETTINGS) as (cluster, folder):
         execute(cluster.conninfo("postgres"), "CREATE DATABASE bench")
@@ -189,7 +192,7 @@ def main():
             if args.keep:
                 kept.keep(cluster, {}, meta)
         with closing(psycopg2.connect(conninfo)) as db:
-            times = measure(db, args.rounds, ROLLUP, SCAN)
+            times = measure(db, args.rounds, ROLLUP, SCAN, args.year_rounds)
             batch_seconds, batch_events = batches(db, max(args.rounds, 5))
 
     summary = {
