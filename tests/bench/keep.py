@@ -15,7 +15,8 @@ data stays as loaded.  `make clean` removes them with the build.
 
 import hashlib
 import json
-import pathlib
+import os
+import re
 import shutil
 import subprocess
 import time
@@ -25,9 +26,10 @@ from hotline import PG_BIN
 
 KEPT = BUILD / "bench-kept"
 
-# What a loaded data set follows from, besides a benchmark's parameters.
-SOURCES = ["common/sql", "city-node/sql", "province-node/sql", "tests/bench/city.py",
-           "tests/bench/keep.py"]
+# What a loaded data set follows from, besides a benchmark's parameters;
+# and the form it is kept in, counted up when that changes.
+SOURCES = ["common/sql", "city-node/sql", "province-node/sql", "tests/bench/city.py"]
+FORM = 1
 
 # The cluster's own configuration, which stays the new cluster's: its socket
 # folder and the settings the run gave it.
@@ -36,7 +38,7 @@ OWN_FILES = ("postgresql.conf", "postgresql.auto.conf", "postmaster.opts")
 
 def key(**parameters):
     """The key of a data set made with 'parameters' from this tree's sources."""
-    digest = hashlib.sha256(json.dumps(parameters, sort_keys=True).encode())
+    digest = hashlib.sha256(json.dumps({**parameters, "form": FORM}, sort_keys=True).encode())
     for source in SOURCES:
         path = REPO / source
         for file in sorted(path.rglob("*")) if path.is_dir() else [path]:
@@ -49,6 +51,27 @@ def key(**parameters):
 def _copy(source, target):
     """A copy of the folder 'source' as 'target' (owners and modes kept)."""
     subprocess.run(["cp", "-a", str(source), str(target)], check=True)
+
+
+def _copy_stopped(data, target):
+    """A copy of the data folder 'data' of a cluster stopped cleanly, as
+    'target', with the one segment of its WAL a start needs: that of its
+    last checkpoint (a clean stop leaves nothing to replay), where a large
+    max_wal_size leaves gigabytes of older and recycled ones."""
+    control = subprocess.run([PG_BIN / "pg_controldata", "-D", data], check=True,
+                             capture_output=True, text=True,
+                             env={**os.environ, "LC_ALL": "C"}).stdout
+    if not re.search(r"^Database cluster state:\s+shut down$", control, re.M):
+        raise RuntimeError(f"{data} was not stopped cleanly")
+    redo = re.search(r"^Latest checkpoint's REDO WAL file:\s+(\w+)$", control, re.M).group(1)
+    target.mkdir()
+    packed = subprocess.Popen(["tar", "-C", data, "--exclude", "./pg_wal/0*", "-cf", "-", "."],
+                              stdout=subprocess.PIPE)
+    unpacked = subprocess.run(["tar", "-C", target, "-xpf", "-"], stdin=packed.stdout)
+    packed.stdout.close()
+    if packed.wait() != 0 or unpacked.returncode != 0:
+        raise RuntimeError(f"copying {data} failed")
+    _copy(data / "pg_wal" / redo, target / "pg_wal" / redo)
 
 
 def _pg_ctl(cluster, *args):
@@ -105,7 +128,7 @@ class Kept:
         partial.mkdir(parents=True)
         _pg_ctl(cluster, "-m", "fast", "-w", "stop")
         try:
-            _copy(cluster.data, partial / "pgdata")
+            _copy_stopped(cluster.data, partial / "pgdata")
             for name, path in folders.items():
                 _copy(path, partial / name)
         finally:
