@@ -64,6 +64,7 @@ import subprocess
 import sys
 import time
 
+from psycopg2.extensions import parse_dsn
 
 import city
 import keep
@@ -301,7 +302,7 @@ def main():
             conninfo = node.settings["database"]
             sealed = sealed_tickets(args.tickets)
             kept = keep.Kept("reads-city", keep.key(tickets=args.tickets, horizon=HORIZON,
-                                                    database=conninfo.split("dbname=")[1]))
+                                                    database=parse_dsn(conninfo)["dbname"]))
             meta = kept.meta() if args.keep else None
             if meta:
                 restored_seconds = kept.restore(cluster, {"node": node.data_dir})
