@@ -176,8 +176,8 @@ def on_loaded(conninfo, tickets, events, load_seconds, rounds, rolled_up=None):
             cur.execute("SELECT count(*) FROM stats_daily")
             rollup_rows = cur.fetchone()[0]
         db.commit()
-        log(f"rolled up {days} days ({rollup_rows} rows) in {build_seconds:.0f} s,"
-            " two sessions at once")
+        log(f"{days} days rolled up ({rollup_rows} rows) in {build_seconds:.0f} s,"
+            f" two sessions at once{'' if rolled_up is None else ', when the city was loaded'}")
         times = measure(db, rounds)
 
     summary = {
