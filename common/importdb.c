@@ -1,20 +1,23 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * importdb.c - the I/O of `city-node import`: the file, the batches, COPY,
- * the checkpoint and the progress line.
+ * importdb.c - `city-node import`: the file, the batches, their rows, the
+ * checkpoint and the progress line.
  *
- * Runs in the command's one thread, on its own connection, beside a node
- * that may be running.  Lines are read and checked by import.c; the good
- * ones of a batch are written in one transaction: their numbers drawn from
- * the numbering of their day (ticket_number(), as intake does), personal
- * data sealed and the phone hashed as at intake, content bigrams for the
- * repeat search, the event chains hashed as ticketdb.c does, the rows
- * loaded with COPY, every event queued for the master dataset, and the
- * file's checkpoint moved past the batch.  Killed at any point, the
- * transaction in flight is lost whole; run again, the import seeks to the
- * checkpoint, and a legacy id already held is skipped, so nothing is
- * written twice.  The clock thread of the node rolls the statistics of the
- * days the events fall on up again (the trigger on ticket_events marks them).
+ * Runs in the command's thread, on its own connection, beside a node that
+ * may be running.  Lines are read and checked by import.c; the good ones of
+ * a batch are laid out here: what is already there set aside, their numbers
+ * drawn from the numbering of their day (ticket_numbers(), in a transaction
+ * of its own as intake draws one), personal data sealed and the phone
+ * hashed as at intake, content bigrams for the repeat search, the event
+ * chains hashed as ticketdb.c does, every event's message for the master
+ * dataset.  The writer's thread (importwriter.c) loads the batch with COPY,
+ * with the file's checkpoint past it, in one transaction, while this thread
+ * reads and lays out the next.  Killed at any point, the transaction in
+ * flight is lost whole (and the numbers it had, as an intake that fails
+ * loses its own); run again, the import seeks to the checkpoint, and a
+ * legacy id already held is skipped, so nothing is written twice.  The
+ * clock thread of the node rolls the statistics of the days the events
+ * fall on up again (the trigger on ticket_events marks them).
  */
 #include "importdb.h"
 
@@ -22,6 +25,7 @@
 #include "clock.h"
 #include "crypto.h"
 #include "import.h"
+#include "importwriter.h"
 #include "log.h"
 #include "ngram.h"
 #include "pii.h"
@@ -45,12 +49,6 @@
 #define UNITS_MAX   4096
 #define GRAMS_TEXT  (NGRAM_MAX * 12 + 3)
 
-/* A growing text buffer: the rows of one COPY. */
-struct buf {
-    char *data;
-    size_t len, cap;
-};
-
 /* The node's units, sorted by code, for the checks and the master dataset. */
 struct unit {
     char code[UNIT_CODE_MAX + 1];
@@ -62,9 +60,25 @@ struct units {
     size_t n;
 };
 
+/*
+ * A batch of lines: the records taken, then the rows laid out from them.
+ * Two take turns: one is filled and laid out while the writer writes the
+ * other (importwriter.c), whose records stay until it is filled again, so
+ * that a legacy id it holds is known while its commit is not.
+ */
+struct batch {
+    struct import_record *records;
+    long long *lines;       /* the line of each record */
+    int slots[BATCH_SLOTS]; /* 1 + the index of a legacy id's record, by hash; 0: free */
+    size_t n;
+    long long tickets, events; /* laid out */
+    struct importwriter_batch out;
+};
+
 struct run {
     struct node *node;
-    struct db *db;
+    struct db *db; /* the command's: what is read, and the numbers */
+    struct importwriter *writer;
     struct import_rules rules;
     struct units units;
     FILE *in;
@@ -74,17 +88,13 @@ struct run {
     long long line, imported, skipped, refused, events; /* by this run, but 'line' */
     long long imported_before, refused_before;          /* by the runs before, on the file */
     int64_t started, shown;
-    int64_t now; /* of the batch being written */
     long long line_at_start;
-    struct import_record *batch;
-    long long *batch_line;
-    int slots[BATCH_SLOTS]; /* 1 + the index in the batch of a legacy id, by hash; 0: free */
-    size_t nbatch;
-    struct buf tickets, evs, ratings, outbox;
-    struct buf approvals; /* ticket ids, seqs, deadlines: tab-separated lines */
+    struct batch batches[2];
+    struct batch *filling; /* being filled and laid out */
+    struct batch *written; /* handed to the writer last */
 };
 
-static int buf_grow(struct buf *b, size_t more)
+static int buf_grow(struct importwriter_rows *b, size_t more)
 {
     if (b->len + more + 1 <= b->cap)
         return 0;
@@ -100,7 +110,7 @@ static int buf_grow(struct buf *b, size_t more)
 }
 
 /* Appends a column in COPY's text format: escaped, or \N for NULL. */
-static int col(struct buf *b, const char *s)
+static int col(struct importwriter_rows *b, const char *s)
 {
     if (s == NULL) {
         if (buf_grow(b, 3) < 0)
@@ -126,7 +136,7 @@ static int col(struct buf *b, const char *s)
 }
 
 /* Ends a row: the last tab becomes a newline. */
-static void row_end(struct buf *b)
+static void row_end(struct importwriter_rows *b)
 {
     b->data[b->len - 1] = '\n';
 }
@@ -189,7 +199,7 @@ static int units_load(struct run *r)
 /* A text[] literal of 'n' strings. */
 static char *array_literal(const char *const *items, size_t n)
 {
-    struct buf b = {0};
+    struct importwriter_rows b = {0};
 
     if (buf_grow(&b, 2) < 0)
         return NULL;
@@ -274,26 +284,6 @@ static int checkpoint_load(struct run *r)
     return 0;
 }
 
-static int checkpoint_save(struct run *r, int64_t now)
-{
-    char offset[24], line[24], imported[24], refused[24], at[CLOCK_RFC3339_LEN];
-    const char *p[] = {r->key, offset, line, imported, refused, at};
-
-    if (r->key[0] == '\0')
-        return 0;
-    snprintf(offset, sizeof(offset), "%lld", (long long)r->offset);
-    snprintf(line, sizeof(line), "%lld", r->line);
-    snprintf(imported, sizeof(imported), "%lld", r->imported_before + r->imported);
-    snprintf(refused, sizeof(refused), "%lld", r->refused_before + r->refused);
-    clock_format(now, at);
-    return db_exec(r->db,
-                   "INSERT INTO import_checkpoints (file, byte_offset, line, imported, refused,"
-                   " updated_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (file) DO UPDATE"
-                   " SET byte_offset = $2, line = $3, imported = $4, refused = $5,"
-                   " updated_at = $6",
-                   6, p);
-}
-
 /* Seals the citizen of ticket 'id' as intake does (workflow.c). */
 static char *sealed_hex(const struct hotline *h, const char *id, const struct import_record *rec,
                         char key_id[PII_KEY_ID_LEN + 1])
@@ -376,6 +366,7 @@ static int outbox_add(struct run *r, const char *id, const struct import_record 
                       const char *phone_hash, char (*hashes)[CRYPTO_SHA256_HEX_LEN + 1],
                       const char *created)
 {
+    struct importwriter_batch *out = &r->filling->out;
     char stream[12];
     json_t *ticket = master_ticket(r, id, rec, phone_hash, hashes[rec->nevents]);
     int rc = ticket != NULL ? 0 : -1;
@@ -404,21 +395,22 @@ static int outbox_add(struct run *r, const char *id, const struct import_record 
             json_object_set_new(item, "approval_deadline", jtime(e->deadline));
         char *body = item != NULL ? json_dumps(item, JSON_COMPACT) : NULL;
         json_decref(item);
-        rc = body != NULL && col(&r->outbox, stream) == 0 && col(&r->outbox, body) == 0 &&
-                     col(&r->outbox, created) == 0
+        rc = body != NULL && col(&out->outbox, stream) == 0 && col(&out->outbox, body) == 0 &&
+                     col(&out->outbox, created) == 0
                  ? 0
                  : -1;
         if (rc == 0)
-            row_end(&r->outbox);
+            row_end(&out->outbox);
         free(body);
     }
     json_decref(ticket);
     return rc;
 }
 
-/* The rows of ticket 'id' from record 'rec' into the COPY buffers. */
+/* The rows of ticket 'id' from record 'rec' into the batch being laid out. */
 static int rows_add(struct run *r, const char *id, const struct import_record *rec)
 {
+    struct importwriter_batch *out = &r->filling->out;
     const struct hotline *h = &r->node->hotline;
     const struct ticket *t = &rec->t;
     char phone[RESTRICTION_PHONE_MAX + 1], phone_hash[PII_HASH_LEN + 1];
@@ -440,35 +432,36 @@ static int rows_add(struct run *r, const char *id, const struct import_record *r
         snprintf(seq, sizeof(seq), "%d", (int)i + 1);
         if (ticketdb_event_hash(prev, id, (int)i + 1, e->at, fields, hash) < 0)
             return -1;
-        if (col(&r->evs, id) < 0 || col(&r->evs, seq) < 0 || col(&r->evs, stamp(e->at, at)) < 0)
+        if (col(&out->events, id) < 0 || col(&out->events, seq) < 0 ||
+            col(&out->events, stamp(e->at, at)) < 0)
             return -1;
         for (int c = 0; c < 7; c++)
-            if (col(&r->evs, fields[c]) < 0)
+            if (col(&out->events, fields[c]) < 0)
                 return -1;
-        if (col(&r->evs, prev) < 0 || col(&r->evs, hash) < 0)
+        if (col(&out->events, prev) < 0 || col(&out->events, hash) < 0)
             return -1;
-        row_end(&r->evs);
+        row_end(&out->events);
         memcpy(prev, hash, sizeof(prev));
         memcpy(hashes[i + 1], hash, sizeof(hashes[i + 1]));
         /* The trigger on ticket_events keeps the deadline of an approval
          * from the ticket as imported: a redo after it set another. */
         if (strcmp(e->action, "completion/review:approve") == 0 && e->deadline != rec->t.deadline) {
-            if (col(&r->approvals, id) < 0 || col(&r->approvals, seq) < 0 ||
-                col(&r->approvals, stamp(e->deadline, at)) < 0)
+            if (col(&out->approvals, id) < 0 || col(&out->approvals, seq) < 0 ||
+                col(&out->approvals, stamp(e->deadline, at)) < 0)
                 return -1;
-            row_end(&r->approvals);
+            row_end(&out->approvals);
         }
     }
     for (size_t i = 0; i < rec->nratings; i++) {
         const struct import_rating *g = &rec->ratings[i];
         char round[12];
         snprintf(round, sizeof(round), "%d", g->round);
-        if (col(&r->ratings, id) < 0 || col(&r->ratings, round) < 0 ||
-            col(&r->ratings, g->intake) < 0 || col(&r->ratings, g->handling) < 0 ||
-            col(&r->ratings, g->comment) < 0 || col(&r->ratings, g->by) < 0 ||
-            col(&r->ratings, stamp(g->at, at)) < 0)
+        if (col(&out->ratings, id) < 0 || col(&out->ratings, round) < 0 ||
+            col(&out->ratings, g->intake) < 0 || col(&out->ratings, g->handling) < 0 ||
+            col(&out->ratings, g->comment) < 0 || col(&out->ratings, g->by) < 0 ||
+            col(&out->ratings, stamp(g->at, at)) < 0)
             return -1;
-        row_end(&r->ratings);
+        row_end(&out->ratings);
     }
 
     if (restriction_phone_normalize(rec->phone, phone) < 0)
@@ -532,34 +525,52 @@ static int rows_add(struct run *r, const char *id, const struct import_record *r
     };
     int rc = 0;
     for (size_t c = 0; c < sizeof(cols) / sizeof(cols[0]) && rc == 0; c++)
-        rc = col(&r->tickets, cols[c]);
+        rc = col(&out->tickets, cols[c]);
     if (rc == 0)
-        row_end(&r->tickets);
+        row_end(&out->tickets);
     free(pii);
     if (rc == 0)
-        rc = outbox_add(r, id, rec, phone_hash, hashes, stamp(r->now, at));
+        rc = outbox_add(r, id, rec, phone_hash, hashes, stamp(out->now, at));
     return rc;
 }
 
-#define TICKET_COLUMNS                                                                             \
-    "id, status, kind, channel, category, content, citizen_type, citizen_pii, pii_key_id,"         \
-    " phone_hash, division, address, lat, long, unit_code, received_at, deadline, provisional,"    \
-    " returns, extensions, no_return, due_soon, overdue, supervised, pending, outcome,"            \
-    " owner_node, version, created_at, updated_at, redos, rating_due, rated, content_grams,"       \
-    " event_seq, event_hash, source, legacy_id"
-
-/* Marks the records of the batch whose legacy id is held already (their
- * 'nevents' set to 0).  Returns the number left to write, or -1. */
-static long long skip_known(struct run *r)
+/* The slot of 'legacy_id' in 'b': the one holding its record, or the free
+ * one where it goes.  A record skipped since (cleared) is passed over. */
+static size_t batch_slot(const struct batch *b, const char *legacy_id)
 {
-    const char **ids = calloc(r->nbatch + 1, sizeof(*ids));
-    long long left = (long long)r->nbatch;
+    uint32_t h = 2166136261u; /* FNV-1a */
+
+    for (const unsigned char *c = (const unsigned char *)legacy_id; *c != '\0'; c++)
+        h = (h ^ *c) * 16777619u;
+    size_t slot = h & (BATCH_SLOTS - 1);
+    for (; b->slots[slot] != 0; slot = (slot + 1) & (BATCH_SLOTS - 1)) {
+        const char *held = b->records[b->slots[slot] - 1].legacy_id;
+        if (held != NULL && strcmp(held, legacy_id) == 0)
+            break;
+    }
+    return slot;
+}
+
+/* Sets record 'i' of 'b' aside as already there. */
+static void record_skip(struct run *r, struct batch *b, size_t i)
+{
+    import_record_clear(&b->records[i]);
+    r->skipped++;
+}
+
+/* Sets aside the records of 'b' whose legacy id is held already: in the
+ * database, or in the batch the writer was given last, which may not be
+ * committed yet.  Returns the number left to write, or -1. */
+static long long skip_known(struct run *r, struct batch *b)
+{
+    const char **ids = calloc(b->n + 1, sizeof(*ids));
+    long long left = (long long)b->n;
 
     if (ids == NULL)
         return -1;
-    for (size_t i = 0; i < r->nbatch; i++)
-        ids[i] = r->batch[i].legacy_id;
-    char *literal = array_literal(ids, r->nbatch);
+    for (size_t i = 0; i < b->n; i++)
+        ids[i] = b->records[i].legacy_id;
+    char *literal = array_literal(ids, b->n);
     free(ids);
     const char *p[] = {literal};
     PGresult *res = literal != NULL ? db_query(r->db,
@@ -571,28 +582,58 @@ static long long skip_known(struct run *r)
     if (res == NULL)
         return -1;
     for (int k = 0; k < PQntuples(res); k++) {
-        for (size_t i = 0; i < r->nbatch; i++) {
-            if (r->batch[i].nevents > 0 &&
-                strcmp(r->batch[i].legacy_id, PQgetvalue(res, k, 0)) == 0) {
-                import_record_clear(&r->batch[i]);
-                left--;
-                r->skipped++;
-            }
+        size_t slot = batch_slot(b, PQgetvalue(res, k, 0));
+        if (b->slots[slot] != 0 && b->records[b->slots[slot] - 1].nevents > 0) {
+            record_skip(r, b, (size_t)b->slots[slot] - 1);
+            left--;
         }
     }
     PQclear(res);
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->records[i].nevents > 0 &&
+            r->written->slots[batch_slot(r->written, b->records[i].legacy_id)] != 0) {
+            record_skip(r, b, i);
+            left--;
+        }
+    }
     return left;
 }
 
-/* Draws the numbers of the batch's tickets, each from the day it was
+/* The numbers of the days of 'days' (a text[] literal), as many of each as
+ * 'counts' says (an int[] literal), in a transaction of their own that does
+ * not wait for the disk, as intake draws one (100_ticket_number.sql): the
+ * batch that uses them commits durably after. */
+static PGresult *numbers_query(struct run *r, const char *days, const char *counts)
+{
+    const char *p[] = {days, counts};
+
+    if (db_begin(r->db) < 0)
+        return NULL;
+    PGresult *res = db_exec(r->db, "SET LOCAL synchronous_commit = off", 0, NULL) == 0
+                        ? db_query(r->db,
+                                   "SELECT u.d, x.n FROM unnest($1::text[], $2::int[])"
+                                   " WITH ORDINALITY u(d, c, o),"
+                                   " LATERAL ticket_numbers(u.d::date, u.c) WITH ORDINALITY"
+                                   " x(n, k) ORDER BY u.o, x.k",
+                                   2, p)
+                        : NULL;
+    if (res == NULL || db_exec(r->db, "COMMIT", 0, NULL) < 0) {
+        PQclear(res);
+        db_rollback(r->db);
+        return NULL;
+    }
+    return res;
+}
+
+/* Draws the numbers of the tickets of 'b', each from the day it was
  * received, in order: one call per run of tickets of the same day.  'ids'
  * holds TICKET_ID_LEN + 1 bytes per record. */
-static int numbers_draw(struct run *r, char (*ids)[TICKET_ID_LEN + 1])
+static int numbers_draw(struct run *r, struct batch *b, char (*ids)[TICKET_ID_LEN + 1])
 {
-    const char **days = calloc(r->nbatch + 1, sizeof(*days));
-    char(*text)[CALENDAR_DATE_LEN] = calloc(r->nbatch + 1, sizeof(*text));
-    size_t *count = calloc(r->nbatch + 1, sizeof(*count));
-    struct buf counts = {0};
+    const char **days = calloc(b->n + 1, sizeof(*days));
+    char(*text)[CALENDAR_DATE_LEN] = calloc(b->n + 1, sizeof(*text));
+    size_t *count = calloc(b->n + 1, sizeof(*count));
+    struct importwriter_rows counts = {0};
     size_t runs = 0, n = 0;
     PGresult *res = NULL;
     char *literal = NULL;
@@ -600,11 +641,11 @@ static int numbers_draw(struct run *r, char (*ids)[TICKET_ID_LEN + 1])
 
     if (days == NULL || text == NULL || count == NULL)
         goto out;
-    for (size_t i = 0; i < r->nbatch; i++) {
-        if (r->batch[i].nevents == 0)
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->records[i].nevents == 0)
             continue;
         char day[CALENDAR_DATE_LEN];
-        calendar_day_format(calendar_day_of(r->batch[i].received_at), day);
+        calendar_day_format(calendar_day_of(b->records[i].received_at), day);
         if (runs == 0 || strcmp(day, text[runs - 1]) != 0) {
             memcpy(text[runs], day, sizeof(day));
             days[runs] = text[runs];
@@ -620,19 +661,12 @@ static int numbers_draw(struct run *r, char (*ids)[TICKET_ID_LEN + 1])
             (size_t)sprintf(counts.data + counts.len, "%s%zu", i > 0 ? "," : "{", count[i]);
     counts.len += (size_t)sprintf(counts.data + counts.len, "%s", runs > 0 ? "}" : "{}");
     literal = array_literal(days, runs);
-    const char *p[] = {literal, counts.data};
-    res = literal != NULL ? db_query(r->db,
-                                     "SELECT u.d, x.n FROM unnest($1::text[], $2::int[])"
-                                     " WITH ORDINALITY u(d, c, o),"
-                                     " LATERAL ticket_numbers(u.d::date, u.c) WITH ORDINALITY"
-                                     " x(n, k) ORDER BY u.o, x.k",
-                                     2, p)
-                          : NULL;
+    res = literal != NULL ? numbers_query(r, literal, counts.data) : NULL;
     if (res == NULL || (size_t)PQntuples(res) != n)
         goto out;
     size_t k = 0;
-    for (size_t i = 0; i < r->nbatch; i++) {
-        if (r->batch[i].nevents == 0)
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->records[i].nevents == 0)
             continue;
         const char *day = PQgetvalue(res, (int)k, 0);
         long seq = strtol(PQgetvalue(res, (int)k, 1), NULL, 10);
@@ -655,84 +689,72 @@ out:
     return rc;
 }
 
-/* The deadlines in force at the approvals a later redo moved on. */
-static int approvals_fix(struct run *r)
+/* Lays the batch being filled out for the writer: what is already there
+ * set aside, numbers drawn, the rows of the others.  Returns 0 or -1. */
+static int batch_lay_out(struct run *r)
 {
-    return db_exec(r->db,
-                   "CREATE TEMPORARY TABLE IF NOT EXISTS import_approvals"
-                   " (ticket_id text, seq integer, deadline timestamptz) ON COMMIT DELETE ROWS",
-                   0, NULL) < 0 ||
-                   db_copy(r->db, "COPY import_approvals FROM STDIN", r->approvals.data,
-                           r->approvals.len) < 0 ||
-                   db_exec(r->db,
-                           "UPDATE stats_completions c SET deadline = a.deadline"
-                           " FROM import_approvals a"
-                           " WHERE c.ticket_id = a.ticket_id AND c.seq = a.seq",
-                           0, NULL) < 0
-               ? -1
-               : 0;
-}
+    struct batch *b = r->filling;
+    char(*ids)[TICKET_ID_LEN + 1] = calloc(b->n + 1, sizeof(*ids));
+    long long left = ids != NULL ? skip_known(r, b) : -1;
+    int rc = left < 0 || (left > 0 && numbers_draw(r, b, ids) < 0) ? -1 : 0;
 
-/* Writes the batch in one transaction.  Returns 0 or -1. */
-static int batch_write(struct run *r)
-{
-    int64_t now = clock_now_us();
-    char(*ids)[TICKET_ID_LEN + 1] = calloc(r->nbatch + 1, sizeof(*ids));
-    long long events = 0, count = 0;
-    int rc = -1;
-
-    r->tickets.len = r->evs.len = r->ratings.len = r->outbox.len = r->approvals.len = 0;
-    r->now = now;
-    if (ids == NULL || db_begin(r->db) < 0)
-        goto out;
-    long long left = skip_known(r);
-    if (left < 0)
-        goto fail;
-    if (left > 0) {
-        if (numbers_draw(r, ids) < 0)
-            goto fail;
-        for (size_t i = 0; i < r->nbatch; i++) {
-            if (r->batch[i].nevents == 0)
-                continue;
-            if (rows_add(r, ids[i], &r->batch[i]) < 0)
-                goto fail;
-            count++;
-            events += (long long)r->batch[i].nevents;
-        }
-        if (db_copy(r->db, "COPY tickets (" TICKET_COLUMNS ") FROM STDIN", r->tickets.data,
-                    r->tickets.len) < 0 ||
-            db_copy(r->db,
-                    "COPY ticket_events (ticket_id, seq, at, actor, role, action, from_status,"
-                    " to_status, reason, detail, prev_hash, hash) FROM STDIN",
-                    r->evs.data, r->evs.len) < 0 ||
-            (r->ratings.len > 0 &&
-             db_copy(r->db,
-                     "COPY ticket_ratings (ticket_id, round, intake, handling, comment, by_whom,"
-                     " at) FROM STDIN",
-                     r->ratings.data, r->ratings.len) < 0) ||
-            db_copy(r->db, "COPY outbox (stream, body, created_at) FROM STDIN", r->outbox.data,
-                    r->outbox.len) < 0 ||
-            (r->approvals.len > 0 && approvals_fix(r) < 0) ||
-            db_exec(r->db, "NOTIFY outbox", 0, NULL) < 0)
-            goto fail;
+    b->out.now = clock_now_us();
+    for (size_t i = 0; i < b->n && rc == 0; i++) {
+        if (b->records[i].nevents == 0)
+            continue;
+        rc = rows_add(r, ids[i], &b->records[i]);
+        b->tickets++;
+        b->events += (long long)b->records[i].nevents;
     }
-    r->imported += count;
-    if (checkpoint_save(r, now) < 0 || db_commit(r->db) < 0) {
-        r->imported -= count;
-        goto fail;
-    }
-    r->events += events;
-    rc = 0;
-    goto out;
-fail:
-    db_rollback(r->db);
-out:
-    for (size_t i = 0; i < r->nbatch; i++)
-        import_record_clear(&r->batch[i]);
-    r->nbatch = 0;
-    memset(r->slots, 0, sizeof(r->slots));
     free(ids);
     return rc;
+}
+
+/* Empties 'b' for the lines to come. */
+static void batch_reset(struct batch *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        import_record_clear(&b->records[i]);
+    b->n = 0;
+    memset(b->slots, 0, sizeof(b->slots));
+    b->tickets = b->events = 0;
+    b->out.tickets.len = b->out.events.len = b->out.ratings.len = 0;
+    b->out.outbox.len = b->out.approvals.len = 0;
+}
+
+/* Waits for the batch the writer was given last and counts it in.
+ * Returns 0, or -1 if it was not committed. */
+static int batch_landed(struct run *r)
+{
+    if (importwriter_wait(r->writer) < 0)
+        return -1;
+    r->imported += r->written->tickets;
+    r->events += r->written->events;
+    r->written->tickets = r->written->events = 0;
+    return 0;
+}
+
+/* Lays the batch being filled out, while the writer writes the one before,
+ * then hands it over, the file's checkpoint after it with it.  Returns 0
+ * or -1. */
+static int batch_send(struct run *r)
+{
+    struct batch *b = r->filling;
+    int rc = batch_lay_out(r);
+
+    if (batch_landed(r) < 0 || rc < 0)
+        return -1;
+    memcpy(b->out.key, r->key, sizeof(b->out.key));
+    b->out.offset = r->offset;
+    b->out.line = r->line;
+    b->out.imported = r->imported_before + r->imported + b->tickets;
+    b->out.refused = r->refused_before + r->refused;
+    if (importwriter_submit(r->writer, &b->out) < 0)
+        return -1;
+    r->filling = r->written;
+    r->written = b;
+    batch_reset(r->filling);
+    return 0;
 }
 
 static void duration(long long s, char *out, size_t cap)
@@ -767,7 +789,8 @@ static void progress(struct run *r, int last)
 /* Takes one line into the batch, or reports why it is refused. */
 static void line_take(struct run *r, const char *text, size_t len)
 {
-    struct import_record *rec = &r->batch[r->nbatch];
+    struct batch *b = r->filling;
+    struct import_record *rec = &b->records[b->n];
     char why[512];
 
     while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
@@ -779,22 +802,16 @@ static void line_take(struct run *r, const char *text, size_t len)
         r->refused++;
         return;
     }
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (const unsigned char *c = (const unsigned char *)rec->legacy_id; *c != '\0'; c++)
-        h = (h ^ *c) * 16777619u;
-    size_t slot = h & (BATCH_SLOTS - 1);
-    for (; r->slots[slot] != 0; slot = (slot + 1) & (BATCH_SLOTS - 1)) {
-        size_t i = (size_t)r->slots[slot] - 1;
-        if (strcmp(r->batch[i].legacy_id, rec->legacy_id) == 0) {
-            fprintf(stderr, "line %lld: 'legacy_id' repeats line %lld\n", r->line,
-                    r->batch_line[i]);
-            import_record_clear(rec);
-            r->refused++;
-            return;
-        }
+    size_t slot = batch_slot(b, rec->legacy_id);
+    if (b->slots[slot] != 0) {
+        fprintf(stderr, "line %lld: 'legacy_id' repeats line %lld\n", r->line,
+                b->lines[b->slots[slot] - 1]);
+        import_record_clear(rec);
+        r->refused++;
+        return;
     }
-    r->slots[slot] = (int)r->nbatch + 1;
-    r->batch_line[r->nbatch++] = r->line;
+    b->slots[slot] = (int)b->n + 1;
+    b->lines[b->n++] = r->line;
 }
 
 static int run_file(struct run *r)
@@ -808,8 +825,8 @@ static int run_file(struct run *r)
         r->line++;
         r->offset += n;
         line_take(r, line, (size_t)n);
-        if (r->nbatch == BATCH_LINES)
-            rc = batch_write(r);
+        if (r->filling->n == BATCH_LINES)
+            rc = batch_send(r);
         progress(r, 0);
     }
     if (rc == 0 && ferror(r->in)) {
@@ -818,9 +835,40 @@ static int run_file(struct run *r)
     }
     /* The last batch moves the checkpoint to the end, even when empty. */
     if (rc == 0)
-        rc = batch_write(r);
+        rc = batch_send(r);
+    if (rc == 0)
+        rc = batch_landed(r);
     free(line);
     return rc;
+}
+
+static int batches_alloc(struct run *r)
+{
+    for (size_t i = 0; i < 2; i++) {
+        r->batches[i].records = calloc(BATCH_LINES, sizeof(*r->batches[i].records));
+        r->batches[i].lines = calloc(BATCH_LINES, sizeof(*r->batches[i].lines));
+        if (r->batches[i].records == NULL || r->batches[i].lines == NULL)
+            return -1;
+    }
+    r->filling = &r->batches[0];
+    r->written = &r->batches[1];
+    return 0;
+}
+
+static void batches_free(struct run *r)
+{
+    for (size_t i = 0; i < 2; i++) {
+        struct batch *b = &r->batches[i];
+        if (b->records != NULL)
+            batch_reset(b);
+        free(b->records);
+        free(b->lines);
+        free(b->out.tickets.data);
+        free(b->out.events.data);
+        free(b->out.ratings.data);
+        free(b->out.outbox.data);
+        free(b->out.approvals.data);
+    }
 }
 
 int importdb_run(struct node *node, struct db *db, char **argv)
@@ -842,9 +890,7 @@ int importdb_run(struct node *node, struct db *db, char **argv)
         if (file_key(&r) < 0 || checkpoint_load(&r) < 0)
             goto out;
     }
-    r.batch = calloc(BATCH_LINES, sizeof(*r.batch));
-    r.batch_line = calloc(BATCH_LINES, sizeof(*r.batch_line));
-    if (r.batch == NULL || r.batch_line == NULL || units_load(&r) < 0)
+    if (batches_alloc(&r) < 0 || units_load(&r) < 0)
         goto out;
     r.rules = (struct import_rules){
         .calendar = calstore_get(db),
@@ -855,27 +901,26 @@ int importdb_run(struct node *node, struct db *db, char **argv)
     };
     if (r.rules.calendar == NULL)
         goto out;
+    r.writer = importwriter_start(node->cfg.database);
+    if (r.writer == NULL)
+        goto out;
     r.started = r.shown = clock_mono_ms() * 1000;
     r.line_at_start = r.line;
     int failed = run_file(&r) < 0;
+    importwriter_free(&r.writer);
     progress(&r, 1);
     printf("imported %lld tickets (%lld events) from %lld lines; %lld already there, %lld "
            "refused\n",
            r.imported, r.events, r.line - r.line_at_start, r.skipped, r.refused);
     rc = failed ? 2 : r.refused > 0 ? 1 : 0;
 out:
+    importwriter_free(&r.writer);
     if (r.in != NULL && r.in != stdin)
         fclose(r.in);
-    free(r.batch);
-    free(r.batch_line);
+    batches_free(&r);
     for (size_t i = 0; i < r.units.n; i++)
         free(r.units.list[i].name);
     free(r.units.list);
-    free(r.tickets.data);
-    free(r.evs.data);
-    free(r.ratings.data);
-    free(r.outbox.data);
-    free(r.approvals.data);
     pii_keys_wipe(&node->hotline.pii);
     return rc;
 }

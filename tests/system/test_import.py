@@ -292,6 +292,20 @@ def test_an_import_killed_half_way_resumes_and_imports_each_ticket_once(hotline,
     assert "import:" in second.stderr  # the progress line
 
 
+def test_a_ticket_repeated_in_the_next_batch_is_imported_once(hotline, workspace):
+    # A batch is written while the next is read: the repeat comes before
+    # the first line's batch is committed, and is still found there.
+    node = hotline.node
+    lines = list(many(2000))  # one batch
+    path = write_lines(workspace.folder / "repeat.jsonl", lines + [lines[0], lines[1]])
+
+    result = import_file(node, path)
+
+    assert "imported 2000 tickets" in result.stdout and "2 already there" in result.stdout
+    numbers = sorted(int(ticket_id[-6:]) for (ticket_id,) in rows(node, "SELECT id FROM tickets"))
+    assert numbers == list(range(1, 2001))  # the day's numbers, none given twice
+
+
 def test_imported_tickets_reach_the_master_dataset(federation, workspace):
     fed = running_federation(federation, GUANGZHOU)
     city = fed.cities["440100"]
