@@ -309,6 +309,15 @@ static json_t *jtext(const char *s)
     return s != NULL ? json_string(s) : json_null();
 }
 
+/* The compact JSON text of 'o', which it releases; NULL if out of memory. */
+static char *dump_compact(json_t *o)
+{
+    char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+
+    json_decref(o);
+    return text;
+}
+
 /*
  * The ticket as the master dataset receives it: the keys of MASTER_TICKET
  * in ticketdb.c, which builds them in SQL for a change made here; built
@@ -359,51 +368,81 @@ static json_t *master_ticket(struct run *r, const char *id, const struct import_
     return o;
 }
 
+/* Event 'i' of 'rec' as the master dataset receives it (to_jsonb(e) in
+ * ticketdb.c's MASTER_ITEM), as JSON text; NULL if out of memory. */
+static char *master_event(const char *id, const struct import_record *rec, size_t i,
+                          char (*hashes)[CRYPTO_SHA256_HEX_LEN + 1])
+{
+    const struct import_event *e = &rec->events[i];
+    json_t *ev = json_object();
+
+    json_object_set_new(ev, "ticket_id", json_string(id));
+    json_object_set_new(ev, "seq", json_integer((json_int_t)i + 1));
+    json_object_set_new(ev, "at", jtime(e->at));
+    json_object_set_new(ev, "actor", json_string(e->actor));
+    json_object_set_new(ev, "role", json_string(e->role));
+    json_object_set_new(ev, "action", json_string(e->action));
+    json_object_set_new(ev, "from_status",
+                        e->from == STATUS_COUNT ? json_null()
+                                                : json_string(ticket_status_name(e->from)));
+    json_object_set_new(ev, "to_status", json_string(ticket_status_name(e->to)));
+    json_object_set_new(ev, "reason", jtext(e->reason));
+    json_object_set_new(ev, "detail", jtext(e->detail));
+    json_object_set_new(ev, "prev_hash", json_string(hashes[i]));
+    json_object_set_new(ev, "hash", json_string(hashes[i + 1]));
+    json_object_set_new(ev, "copied", json_false());
+    return dump_compact(ev);
+}
+
+/* Appends the message {"ticket": ..., "event": ...} to the outbox's rows,
+ * and for an approved completion the deadline then in force
+ * (stats_completions), from the texts of the ticket and the event: the
+ * text jansson makes of that object, the ticket's made once for all its
+ * events. */
+static int message_add(struct importwriter_rows *outbox, const char *ticket, const char *event,
+                       const struct import_event *e, const char *created)
+{
+    char stream[12], at[CLOCK_RFC3339_LEN], tail[CLOCK_RFC3339_LEN + 32] = "}";
+    size_t need = strlen(ticket) + strlen(event) + sizeof(tail) + 32;
+    char *body = malloc(need);
+
+    snprintf(stream, sizeof(stream), "%d", STREAM_TICKETS);
+    if (strcmp(e->action, "completion/review:approve") == 0) {
+        snprintf(tail, sizeof(tail), ",\"approval_deadline\":null}");
+        if (e->deadline != 0) {
+            clock_format(e->deadline, at);
+            snprintf(tail, sizeof(tail), ",\"approval_deadline\":\"%s\"}", at);
+        }
+    }
+    if (body != NULL)
+        snprintf(body, need, "{\"ticket\":%s,\"event\":%s%s", ticket, event, tail);
+    int rc = body != NULL && col(outbox, stream) == 0 && col(outbox, body) == 0 &&
+                     col(outbox, created) == 0
+                 ? 0
+                 : -1;
+    if (rc == 0)
+        row_end(outbox);
+    free(body);
+    return rc;
+}
+
 /* One message for the master dataset per event of the ticket, as
- * ticketdb.c's MASTER_ITEM: the ticket, the event, and for an approved
- * completion the deadline then in force (stats_completions). */
+ * ticketdb.c's MASTER_ITEM. */
 static int outbox_add(struct run *r, const char *id, const struct import_record *rec,
                       const char *phone_hash, char (*hashes)[CRYPTO_SHA256_HEX_LEN + 1],
                       const char *created)
 {
-    struct importwriter_batch *out = &r->filling->out;
-    char stream[12];
-    json_t *ticket = master_ticket(r, id, rec, phone_hash, hashes[rec->nevents]);
+    char *ticket = dump_compact(master_ticket(r, id, rec, phone_hash, hashes[rec->nevents]));
     int rc = ticket != NULL ? 0 : -1;
 
-    snprintf(stream, sizeof(stream), "%d", STREAM_TICKETS);
     for (size_t i = 0; i < rec->nevents && rc == 0; i++) {
-        const struct import_event *e = &rec->events[i];
-        json_t *ev = json_object();
-        json_object_set_new(ev, "ticket_id", json_string(id));
-        json_object_set_new(ev, "seq", json_integer((json_int_t)i + 1));
-        json_object_set_new(ev, "at", jtime(e->at));
-        json_object_set_new(ev, "actor", json_string(e->actor));
-        json_object_set_new(ev, "role", json_string(e->role));
-        json_object_set_new(ev, "action", json_string(e->action));
-        json_object_set_new(ev, "from_status",
-                            e->from == STATUS_COUNT ? json_null()
-                                                    : json_string(ticket_status_name(e->from)));
-        json_object_set_new(ev, "to_status", json_string(ticket_status_name(e->to)));
-        json_object_set_new(ev, "reason", jtext(e->reason));
-        json_object_set_new(ev, "detail", jtext(e->detail));
-        json_object_set_new(ev, "prev_hash", json_string(hashes[i]));
-        json_object_set_new(ev, "hash", json_string(hashes[i + 1]));
-        json_object_set_new(ev, "copied", json_false());
-        json_t *item = json_pack("{s:O,s:o}", "ticket", ticket, "event", ev);
-        if (item != NULL && strcmp(e->action, "completion/review:approve") == 0)
-            json_object_set_new(item, "approval_deadline", jtime(e->deadline));
-        char *body = item != NULL ? json_dumps(item, JSON_COMPACT) : NULL;
-        json_decref(item);
-        rc = body != NULL && col(&out->outbox, stream) == 0 && col(&out->outbox, body) == 0 &&
-                     col(&out->outbox, created) == 0
-                 ? 0
+        char *event = master_event(id, rec, i, hashes);
+        rc = event != NULL
+                 ? message_add(&r->filling->out.outbox, ticket, event, &rec->events[i], created)
                  : -1;
-        if (rc == 0)
-            row_end(&out->outbox);
-        free(body);
+        free(event);
     }
-    json_decref(ticket);
+    free(ticket);
     return rc;
 }
 
