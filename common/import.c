@@ -161,7 +161,7 @@ static int ev_answer(struct replay *p, struct import_event *e)
 {
     e->detail = dump(json_pack("{s:n,s:n}", "kb_ref", "kb_version"));
     free(p->r->outcome);
-    p->r->outcome = dump(json_deep_copy(p->body));
+    p->r->outcome = dump(json_incref(p->body));
     return act(p, e, ACTION_ANSWER, NULL);
 }
 
@@ -170,7 +170,7 @@ static int ev_reject(struct replay *p, struct import_event *e)
     e->reason = copy_or_null(text(p, "reason"));
     e->detail = dump(json_pack("{s:s}", "explanation", text(p, "explanation")));
     free(p->r->outcome);
-    p->r->outcome = dump(json_deep_copy(p->body));
+    p->r->outcome = dump(json_incref(p->body));
     return act(p, e, ACTION_REJECT, NULL);
 }
 
@@ -225,7 +225,7 @@ static int ev_completion(struct replay *p, struct import_event *e)
     if (clock_parse(text(p, "handled_at"), &at) < 0 || at > p->ctx.now)
         return fail(p->why, p->whylen,
                     "'handled_at' must be an RFC 3339 date-time, not after the event");
-    e->detail = dump(json_deep_copy(p->body));
+    e->detail = dump(json_incref(p->body));
     return set_pending(p, "completion") < 0 ? -1 : act(p, e, ACTION_COMPLETION, NULL);
 }
 
@@ -411,7 +411,7 @@ static int replay_event(const struct import_rules *rules, struct import_record *
         (strcmp(role, "system") == 0 && strcmp(actor, "clock") != 0))
         return fail(why, whylen, "'%s': the actor of role '%s' is '%s'", prefix, role,
                     strcmp(role, "citizen") == 0 ? "citizen" : "clock");
-    p.body = json_deep_copy(v);
+    p.body = json_copy(v); /* its values are the line's: only read */
     json_object_del(p.body, "at");
     json_object_del(p.body, "actor");
     json_object_del(p.body, "role");
