@@ -90,8 +90,9 @@ struct run {
     int64_t started, shown;
     long long line_at_start;
     struct batch batches[2];
-    struct batch *filling; /* being filled and laid out */
-    struct batch *written; /* handed to the writer last */
+    struct batch *filling;                /* being filled and laid out */
+    struct batch *written;                /* handed to the writer last */
+    struct importwriter_rows ticket_text; /* a ticket's message text, escaped for COPY */
 };
 
 static int buf_grow(struct importwriter_rows *b, size_t more)
@@ -109,30 +110,41 @@ static int buf_grow(struct importwriter_rows *b, size_t more)
     return 0;
 }
 
+/* Appends the 'n' bytes of 's' as they are. */
+static int raw(struct importwriter_rows *b, const char *s, size_t n)
+{
+    if (buf_grow(b, n) < 0)
+        return -1;
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    return 0;
+}
+
+/* Appends 's' escaped for COPY's text format, a run without a byte to
+ * escape at a time. */
+static int escaped(struct importwriter_rows *b, const char *s)
+{
+    if (buf_grow(b, 2 * strlen(s)) < 0)
+        return -1;
+    for (;;) {
+        size_t run = strcspn(s, "\\\t\n\r");
+        memcpy(b->data + b->len, s, run);
+        b->len += run;
+        s += run;
+        if (*s == '\0')
+            return 0;
+        b->data[b->len++] = '\\';
+        b->data[b->len++] = *s == '\\' ? '\\' : *s == '\t' ? 't' : *s == '\n' ? 'n' : 'r';
+        s++;
+    }
+}
+
 /* Appends a column in COPY's text format: escaped, or \N for NULL. */
 static int col(struct importwriter_rows *b, const char *s)
 {
-    if (s == NULL) {
-        if (buf_grow(b, 3) < 0)
-            return -1;
-        memcpy(b->data + b->len, "\\N\t", 3);
-        b->len += 3;
-        return 0;
-    }
-    size_t n = strlen(s);
-    if (buf_grow(b, 2 * n + 1) < 0)
-        return -1;
-    for (const char *c = s; *c != '\0'; c++) {
-        char esc = *c == '\\' ? '\\' : *c == '\t' ? 't' : *c == '\n' ? 'n' : *c == '\r' ? 'r' : 0;
-        if (esc != 0) {
-            b->data[b->len++] = '\\';
-            b->data[b->len++] = esc;
-        } else {
-            b->data[b->len++] = *c;
-        }
-    }
-    b->data[b->len++] = '\t';
-    return 0;
+    if (s == NULL)
+        return raw(b, "\\N\t", 3);
+    return escaped(b, s) < 0 ? -1 : raw(b, "\t", 1);
 }
 
 /* Ends a row: the last tab becomes a newline. */
@@ -396,15 +408,14 @@ static char *master_event(const char *id, const struct import_record *rec, size_
 
 /* Appends the message {"ticket": ..., "event": ...} to the outbox's rows,
  * and for an approved completion the deadline then in force
- * (stats_completions), from the texts of the ticket and the event: the
- * text jansson makes of that object, the ticket's made once for all its
- * events. */
-static int message_add(struct importwriter_rows *outbox, const char *ticket, const char *event,
-                       const struct import_event *e, const char *created)
+ * (stats_completions): the text jansson makes of that object, joined from
+ * the ticket's text, made and escaped once for all its events, and the
+ * event's. */
+static int message_add(struct importwriter_rows *outbox, const struct importwriter_rows *ticket,
+                       const char *event, const struct import_event *e, const char *created)
 {
+    static const char head[] = "{\"ticket\":", middle[] = ",\"event\":";
     char stream[12], at[CLOCK_RFC3339_LEN], tail[CLOCK_RFC3339_LEN + 32] = "}";
-    size_t need = strlen(ticket) + strlen(event) + sizeof(tail) + 32;
-    char *body = malloc(need);
 
     snprintf(stream, sizeof(stream), "%d", STREAM_TICKETS);
     if (strcmp(e->action, "completion/review:approve") == 0) {
@@ -414,16 +425,12 @@ static int message_add(struct importwriter_rows *outbox, const char *ticket, con
             snprintf(tail, sizeof(tail), ",\"approval_deadline\":\"%s\"}", at);
         }
     }
-    if (body != NULL)
-        snprintf(body, need, "{\"ticket\":%s,\"event\":%s%s", ticket, event, tail);
-    int rc = body != NULL && col(outbox, stream) == 0 && col(outbox, body) == 0 &&
-                     col(outbox, created) == 0
-                 ? 0
-                 : -1;
-    if (rc == 0)
-        row_end(outbox);
-    free(body);
-    return rc;
+    if (col(outbox, stream) < 0 || raw(outbox, head, sizeof(head) - 1) < 0 ||
+        raw(outbox, ticket->data, ticket->len) < 0 || raw(outbox, middle, sizeof(middle) - 1) < 0 ||
+        escaped(outbox, event) < 0 || col(outbox, tail) < 0 || col(outbox, created) < 0)
+        return -1;
+    row_end(outbox);
+    return 0;
 }
 
 /* One message for the master dataset per event of the ticket, as
@@ -432,17 +439,20 @@ static int outbox_add(struct run *r, const char *id, const struct import_record 
                       const char *phone_hash, char (*hashes)[CRYPTO_SHA256_HEX_LEN + 1],
                       const char *created)
 {
-    char *ticket = dump_compact(master_ticket(r, id, rec, phone_hash, hashes[rec->nevents]));
-    int rc = ticket != NULL ? 0 : -1;
+    char *text = dump_compact(master_ticket(r, id, rec, phone_hash, hashes[rec->nevents]));
+    int rc = text != NULL ? 0 : -1;
 
+    r->ticket_text.len = 0;
+    if (rc == 0)
+        rc = escaped(&r->ticket_text, text);
+    free(text);
     for (size_t i = 0; i < rec->nevents && rc == 0; i++) {
         char *event = master_event(id, rec, i, hashes);
-        rc = event != NULL
-                 ? message_add(&r->filling->out.outbox, ticket, event, &rec->events[i], created)
-                 : -1;
+        rc = event != NULL ? message_add(&r->filling->out.outbox, &r->ticket_text, event,
+                                         &rec->events[i], created)
+                           : -1;
         free(event);
     }
-    free(ticket);
     return rc;
 }
 
@@ -742,8 +752,10 @@ static int batch_lay_out(struct run *r)
         if (b->records[i].nevents == 0)
             continue;
         rc = rows_add(r, ids[i], &b->records[i]);
-        b->tickets++;
-        b->events += (long long)b->records[i].nevents;
+        if (rc == 0) {
+            b->tickets++;
+            b->events += (long long)b->records[i].nevents;
+        }
     }
     free(ids);
     return rc;
@@ -960,6 +972,7 @@ out:
     for (size_t i = 0; i < r.units.n; i++)
         free(r.units.list[i].name);
     free(r.units.list);
+    free(r.ticket_text.data);
     pii_keys_wipe(&node->hotline.pii);
     return rc;
 }
