@@ -666,7 +666,7 @@ static PGresult *numbers_query(struct run *r, const char *days, const char *coun
                                    " x(n, k) ORDER BY u.o, x.k",
                                    2, p)
                         : NULL;
-    if (res == NULL || db_exec(r->db, "COMMIT", 0, NULL) < 0) {
+    if (res == NULL || db_commit(r->db) < 0) {
         PQclear(res);
         db_rollback(r->db);
         return NULL;
@@ -882,6 +882,7 @@ static int run_file(struct run *r)
     }
     if (rc == 0 && ferror(r->in)) {
         log_warn("cannot read the file");
+        (void)batch_landed(r); /* what was handed over lands all the same */
         rc = -1;
     }
     /* The last batch moves the checkpoint to the end, even when empty. */

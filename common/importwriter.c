@@ -218,8 +218,10 @@ void importwriter_free(struct importwriter **w)
         return;
     if (p->started) {
         (void)importwriter_wait(p);
-        if (send_all(p->command_end, &stop, sizeof(stop)) == 0)
-            pthread_join(p->thread, NULL);
+        /* Without the stop, ending the context wakes the thread all the same. */
+        if (send_all(p->command_end, &stop, sizeof(stop)) < 0)
+            zmq_ctx_shutdown(p->zmq);
+        pthread_join(p->thread, NULL);
     }
     if (p->command_end != NULL)
         zmq_close(p->command_end);

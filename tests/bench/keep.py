@@ -14,6 +14,7 @@ data stays as loaded.  `make clean` removes them with the build.
 """
 
 import hashlib
+import inspect
 import json
 import os
 import re
@@ -26,9 +27,11 @@ from hotline import PG_BIN
 
 KEPT = BUILD / "bench-kept"
 
-# What a loaded data set follows from, besides a benchmark's parameters;
-# and the form it is kept in, counted up when that changes.
-SOURCES = ["common/sql", "city-node/sql", "province-node/sql", "tests/bench/city.py"]
+# What every loaded data set follows from, besides a benchmark's own
+# parameters and code (key()): the nodes' migrations and the generator
+# (city.py, which takes its contents from sync_bench.py); and the form it is
+# kept in, counted up when that changes.
+SOURCES = ["common/sql", "province-node/sql", "tests/bench/city.py", "tests/bench/sync_bench.py"]
 FORM = 1
 
 # The cluster's own configuration, which stays the new cluster's: its socket
@@ -36,9 +39,16 @@ FORM = 1
 OWN_FILES = ("postgresql.conf", "postgresql.auto.conf", "postmaster.opts")
 
 
-def key(**parameters):
-    """The key of a data set made with 'parameters' from this tree's sources."""
-    digest = hashlib.sha256(json.dumps({**parameters, "form": FORM}, sort_keys=True).encode())
+def key(makers=(), **parameters):
+    """The key of a data set made with 'parameters' by the functions
+    'makers' from this tree's sources, by the PostgreSQL and the user of
+    this run (a cluster kept by root belongs to the postgres user)."""
+    version = subprocess.run([PG_BIN / "postgres", "--version"], check=True,
+                             capture_output=True, text=True).stdout
+    digest = hashlib.sha256(json.dumps(
+        {**parameters, "form": FORM, "postgres": version, "uid": os.geteuid(),
+         "makers": [inspect.getsource(maker) for maker in makers]},
+        sort_keys=True).encode())
     for source in SOURCES:
         path = REPO / source
         for file in sorted(path.rglob("*")) if path.is_dir() else [path]:
@@ -53,25 +63,38 @@ def _copy(source, target):
     subprocess.run(["cp", "-a", str(source), str(target)], check=True)
 
 
-def _copy_stopped(data, target):
-    """A copy of the data folder 'data' of a cluster stopped cleanly, as
-    'target', with the one segment of its WAL a start needs: that of its
-    last checkpoint (a clean stop leaves nothing to replay), where a large
-    max_wal_size leaves gigabytes of older and recycled ones."""
+def _wal_needed(data):
+    """The WAL segments a start of the cluster stopped cleanly in 'data'
+    reads: that of its last checkpoint (a clean stop leaves nothing to
+    replay), and the next, should the record end there."""
     control = subprocess.run([PG_BIN / "pg_controldata", "-D", data], check=True,
                              capture_output=True, text=True,
                              env={**os.environ, "LC_ALL": "C"}).stdout
     if not re.search(r"^Database cluster state:\s+shut down$", control, re.M):
         raise RuntimeError(f"{data} was not stopped cleanly")
-    redo = re.search(r"^Latest checkpoint's REDO WAL file:\s+(\w+)$", control, re.M).group(1)
+    redo = re.search(r"^Latest checkpoint's REDO WAL file:\s+(\w{24})$", control, re.M).group(1)
+    size = int(re.search(r"^Bytes per WAL segment:\s+(\d+)$", control, re.M).group(1))
+    per_id = 0x100000000 // size  # a name is timeline, id, segment of the id
+    after = int(redo[8:16], 16) * per_id + int(redo[16:], 16) + 1
+    return [redo, f"{redo[:8]}{after // per_id:08X}{after % per_id:08X}"]
+
+
+def _copy_stopped(data, target):
+    """A copy of the data folder 'data' of a cluster stopped cleanly, as
+    'target', with only the segments of its WAL a start needs, where a
+    large max_wal_size leaves gigabytes of older and recycled ones."""
+    needed = _wal_needed(data)
     target.mkdir()
-    packed = subprocess.Popen(["tar", "-C", data, "--exclude", "./pg_wal/0*", "-cf", "-", "."],
+    segment = "./pg_wal/" + "?" * 24  # not the timelines' history files
+    packed = subprocess.Popen(["tar", "-C", data, "--exclude", segment, "-cf", "-", "."],
                               stdout=subprocess.PIPE)
     unpacked = subprocess.run(["tar", "-C", target, "-xpf", "-"], stdin=packed.stdout)
     packed.stdout.close()
     if packed.wait() != 0 or unpacked.returncode != 0:
         raise RuntimeError(f"copying {data} failed")
-    _copy(data / "pg_wal" / redo, target / "pg_wal" / redo)
+    for name in needed:
+        if (data / "pg_wal" / name).exists():
+            _copy(data / "pg_wal" / name, target / "pg_wal" / name)
 
 
 def _pg_ctl(cluster, *args):
@@ -121,19 +144,27 @@ class Kept:
     def keep(self, cluster, folders, meta):
         """Keeps copies of the cluster's data (stopped cleanly for it, then
         started again) and of 'folders' with 'meta', replacing what was
-        kept under any key."""
+        kept under another key.  A copy that fails (a full disk) is
+        removed, and the run goes on without keeping."""
         start = time.perf_counter()
         partial = KEPT / f"{self.name}.partial"
-        shutil.rmtree(partial, ignore_errors=True)
+        for stale in (self.folder, partial):
+            shutil.rmtree(stale, ignore_errors=True)
         partial.mkdir(parents=True)
         _pg_ctl(cluster, "-m", "fast", "-w", "stop")
         try:
             _copy_stopped(cluster.data, partial / "pgdata")
             for name, path in folders.items():
                 _copy(path, partial / name)
+            os.sync()  # the data on the disk before the meta that vouches for it
+            (partial / "meta.json").write_text(
+                json.dumps({**meta, "key": self.key}, indent=2) + "\n")
+            partial.rename(self.folder)
+            os.sync()
+        except (OSError, RuntimeError, subprocess.CalledProcessError) as failed:
+            shutil.rmtree(partial, ignore_errors=True)
+            log(f"could not keep {self.name}: {failed}")
+            return
         finally:
             _pg_ctl(cluster, "-l", cluster.folder / "postgres.log", "-w", "start")
-        (partial / "meta.json").write_text(json.dumps({**meta, "key": self.key}, indent=2) + "\n")
-        shutil.rmtree(self.folder, ignore_errors=True)
-        partial.rename(self.folder)
         log(f"kept {self.name} ({self.key}) in {time.perf_counter() - start:.0f} s")

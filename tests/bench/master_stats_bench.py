@@ -176,14 +176,15 @@ def main():
     args = parser.parse_args()
     restored_seconds = None
     if args.tickets < 1000 or args.tickets > 10_000_000 or args.rounds < 1 \
-            or not 1 <= (args.year_rounds or 1) <= args.rounds:
+            or args.year_rounds is not None and not 1 <= args.year_rounds <= args.rounds:
         parser.error("--tickets 1000..10000000, --rounds 1 or more, --year-rounds 1..rounds")
 
     with scratch(SETTINGS) as (cluster, folder):
         execute(cluster.conninfo("postgres"), "CREATE DATABASE bench")
         conninfo = cluster.conninfo("bench")
         node_schema(folder, conninfo, province=True)
-        kept = keep.Kept("master-stats", keep.key(tickets=args.tickets, nodes=NODES))
+        kept = keep.Kept("master-stats", keep.key((loaded, copy, roll_up), tickets=args.tickets,
+                                                  nodes=NODES, sql=COPY))
         meta = kept.meta() if args.keep else None
         if meta:
             restored_seconds = kept.restore(cluster, {})

@@ -301,8 +301,9 @@ def main():
             node.write_config()
             conninfo = node.settings["database"]
             sealed = sealed_tickets(args.tickets)
-            kept = keep.Kept("reads-city", keep.key(tickets=args.tickets, horizon=HORIZON,
-                                                    database=parse_dsn(conninfo)["dbname"]))
+            kept = keep.Kept("reads-city", keep.key(
+                (loaded, sealed_tickets, stats_bench.roll_up), tickets=args.tickets,
+                horizon=HORIZON, step=STEP, database=parse_dsn(conninfo)["dbname"]))
             meta = kept.meta() if args.keep else None
             if meta:
                 restored_seconds = kept.restore(cluster, {"node": node.data_dir})

@@ -125,7 +125,7 @@ def measure(db, rounds, rollup=ROLLUP, scan=SCAN, year_rounds=None):
         cur.execute("SET jit = off")
         for r in range(rounds):
             for period, (lo, hi) in PERIODS.items():
-                if period == "year" and r >= (year_rounds or rounds):
+                if period == "year" and year_rounds is not None and r >= year_rounds:
                     continue
                 params = {"lo": lo, "hi": hi, "excluded": EXCLUDED}
                 order = ["rollup", "scan"] if r % 2 == 0 else ["scan", "rollup"]

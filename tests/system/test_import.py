@@ -293,8 +293,9 @@ def test_an_import_killed_half_way_resumes_and_imports_each_ticket_once(hotline,
 
 
 def test_a_ticket_repeated_in_the_next_batch_is_imported_once(hotline, workspace):
-    # A batch is written while the next is read: the repeat comes before
-    # the first line's batch is committed, and is still found there.
+    # A batch is written while the next is read: the repeats may come
+    # before the first lines' batch is committed, and are found all the
+    # same, in the batch in hand or in the table.
     node = hotline.node
     lines = list(many(2000))  # one batch
     path = write_lines(workspace.folder / "repeat.jsonl", lines + [lines[0], lines[1]])
